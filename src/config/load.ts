@@ -1,0 +1,307 @@
+/**
+ * Loads the host configuration: pipeline.yml → yaml → TART_FLEET_* environment overrides →
+ * ajv (allErrors, useDefaults, no unknown keys) against schema/pipeline.schema.json → cross-field checks.
+ *
+ * ## Lifecycle
+ * Called once by the composition root (main.ts) per command; the result is immutable.
+ *
+ * ## Gotchas
+ * - Every problem is collected and reported at once (ConfigError), each line naming its field, or the
+ *   environment variable that set it. Values are never echoed back: a misplaced secret must not leak.
+ * - Environment overrides are applied *before* validation so that ajv types and checks them exactly
+ *   like the file; `envPaths` remembers which JSON pointer came from which variable.
+ * - `total_ram_mb: auto` and the default `runner_name` come from the OS facts passed in, so tests and
+ *   the simulated world can pin them.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from './errors.js';
+import { ramCeilingMb, type Config, type Profile } from './types.js';
+import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, type EnvSetting } from './schema.js';
+
+export interface LoadOptions {
+  /** `--config` from the command line, if given. */
+  path?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Facts about this Mac, used for `auto` and defaults. */
+  hostname: string;
+  totalMemBytes: number;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Things that are allowed but probably unwise; `validate` prints them. */
+  warnings: string[];
+}
+
+/** Keys that would hold a secret: never accepted in the file (they belong in the environment). */
+const SECRET_KEYS: Record<string, string> = {
+  token: 'TART_FLEET_GITHUB_TOKEN',
+  github_token: 'TART_FLEET_GITHUB_TOKEN',
+  ssh_password: 'TART_FLEET_SSH_PASSWORD',
+  password: 'TART_FLEET_SSH_PASSWORD',
+  private_key: 'TART_FLEET_GITHUB_APP_PRIVATE_KEY',
+  app_private_key: 'TART_FLEET_GITHUB_APP_PRIVATE_KEY',
+};
+
+export function resolveConfigPath(opts: Pick<LoadOptions, 'path' | 'env' | 'cwd'>): string {
+  const chosen = opts.path ?? opts.env.TART_FLEET_CONFIG ?? 'pipeline.yml';
+  return resolve(opts.cwd, chosen);
+}
+
+export function loadConfig(opts: LoadOptions): LoadedConfig {
+  const file = resolveConfigPath(opts);
+  if (!existsSync(file)) {
+    throw new ConfigError([
+      `${file}: no such file (pass --config PATH, set TART_FLEET_CONFIG, or run where pipeline.yml is)`,
+    ]);
+  }
+  const raw = parseYaml(file, readFileSync(file, 'utf8'));
+  return validateConfig(raw, file, opts);
+}
+
+/** Validates an already parsed document; exported for tests and the simulated world. */
+export function validateConfig(raw: unknown, source: string, opts: Omit<LoadOptions, 'path' | 'cwd'> & { cwd?: string }): LoadedConfig {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const doc = (isObject(raw) ? raw : {}) as Record<string, unknown>;
+  if (!isObject(raw)) problems.push(`${source}: must be a YAML mapping with at least github.org and profiles`);
+
+  findSecretKeys(doc, '', problems);
+  const envPaths = applyEnvOverrides(doc, opts.env, problems);
+
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false });
+  const validate = ajv.compile(loadSchema());
+  if (!validate(doc)) problems.push(...formatAjvErrors(validate.errors ?? [], envPaths));
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
+
+  const config = buildConfig(doc, source, opts);
+  crossFieldChecks(config, envPaths, problems, warnings);
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  return { config, warnings };
+}
+
+function parseYaml(file: string, text: string): unknown {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        const where = `${file}:${pos.line}:${pos.col}`;
+        // The first line of yaml's message names the problem; later lines quote the source.
+        return `${where}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  return doc.toJS() ?? {};
+}
+
+function findSecretKeys(node: unknown, path: string, problems: string[]): void {
+  if (!isObject(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    const here = path ? `${path}.${key}` : key;
+    const envVar = SECRET_KEYS[key];
+    if (envVar) {
+      problems.push(`${here}: secrets are not read from pipeline.yml; set ${envVar} in the environment instead`);
+      delete (node as Record<string, unknown>)[key];
+      continue;
+    }
+    findSecretKeys(value, here, problems);
+  }
+}
+
+/** Applies TART_FLEET_<SECTION>_<KEY>; returns JSON pointer → variable name for error messages. */
+function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
+  const envPaths = new Map<string, string>();
+  const known = new Set<string>([...ENV_SETTINGS.map((s) => s.variable), ...SECRET_ENV_VARS]);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('TART_FLEET_') && !known.has(name)) {
+      const hint = closestName(name, [...known]);
+      problems.push(`${name}: unknown setting${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+  }
+  for (const setting of ENV_SETTINGS) {
+    const text = env[setting.variable];
+    if (text === undefined) continue;
+    const parsed = parseEnvValue(setting, text);
+    if ('error' in parsed) {
+      problems.push(`${setting.variable}: ${parsed.error}`);
+      continue;
+    }
+    const section = isObject(doc[setting.section]) ? (doc[setting.section] as Record<string, unknown>) : {};
+    section[setting.key] = parsed.value;
+    doc[setting.section] = section;
+    envPaths.set(`/${setting.section}/${setting.key}`, setting.variable);
+  }
+  return envPaths;
+}
+
+function parseEnvValue(setting: EnvSetting, text: string): { value: unknown } | { error: string } {
+  const t = text.trim();
+  switch (setting.kind) {
+    case 'integer':
+      return /^-?\d+$/.test(t) ? { value: Number(t) } : { error: 'must be an integer' };
+    case 'number':
+      return t !== '' && Number.isFinite(Number(t)) ? { value: Number(t) } : { error: 'must be a number' };
+    case 'boolean':
+      if (/^(true|1|yes)$/i.test(t)) return { value: true };
+      if (/^(false|0|no)$/i.test(t)) return { value: false };
+      return { error: 'must be true or false' };
+    case 'auto-or-integer':
+      if (t === 'auto') return { value: 'auto' };
+      return /^\d+$/.test(t) ? { value: Number(t) } : { error: 'must be "auto" or an integer' };
+    case 'string-list':
+      return { value: t === '' ? [] : t.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+    case 'string':
+      return { value: text };
+  }
+}
+
+function formatAjvErrors(errors: ErrorObject[], envPaths: Map<string, string>): string[] {
+  // anyOf failures also report each branch; keep only the anyOf line, which carries a description.
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const lines: string[] = [];
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath)) continue;
+    // propertyNames reports the failing name's pattern separately; the propertyNames line names it.
+    if (e.schemaPath.includes('/propertyNames/')) continue;
+    let path = e.instancePath;
+    let message: string;
+    switch (e.keyword) {
+      case 'additionalProperties':
+        path = `${path}/${String(e.params.additionalProperty)}`;
+        message = 'unknown key';
+        break;
+      case 'required':
+        path = `${path}/${String(e.params.missingProperty)}`;
+        message = 'is required';
+        break;
+      case 'propertyNames':
+        path = `${path}/${String(e.params.propertyName)}`;
+        message = 'profile names are lower case words joined by "-" (each word starts with a letter)';
+        break;
+      case 'pattern':
+        message = `has an invalid format${describe(e)}`;
+        break;
+      case 'anyOf':
+        message = describe(e).replace(/^ \((.*)\)$/, '$1') || 'has an invalid value';
+        break;
+      case 'minProperties':
+        message = 'needs at least one profile';
+        break;
+      case 'enum':
+        message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        break;
+      default:
+        message = e.message ?? 'is invalid';
+    }
+    if (e.keyword === 'propertyNames' && e.params.propertyName === undefined) continue;
+    const variable = envPaths.get(path);
+    lines.push(`${variable ?? pointerToField(path)}: ${message}`);
+  }
+  return lines;
+}
+
+function describe(e: ErrorObject): string {
+  const d = (e.parentSchema as { description?: string } | undefined)?.description;
+  return d ? ` (${d})` : '';
+}
+
+function pointerToField(pointer: string): string {
+  const field = pointer.split('/').filter((p) => p !== '').join('.');
+  return field === '' ? '(top level)' : field;
+}
+
+function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<LoadOptions, 'hostname' | 'totalMemBytes'> & { cwd?: string }): Config {
+  // ajv has validated the shape and filled every default, so these casts are sound.
+  const d = doc as unknown as Omit<Config, 'source' | 'profiles' | 'host'> & {
+    profiles: Record<string, Omit<Profile, 'name'>>;
+    host: Omit<Config['host'], 'total_ram_mb'> & { total_ram_mb: number | 'auto' };
+  };
+  const totalRam = d.host.total_ram_mb === 'auto' ? Math.floor(opts.totalMemBytes / (1024 * 1024)) : d.host.total_ram_mb;
+  const profiles: Record<string, Profile> = {};
+  for (const [name, p] of Object.entries(d.profiles)) profiles[name] = { name, ...p };
+  const base = opts.cwd ?? process.cwd();
+  return {
+    github: { ...d.github, runner_name: d.github.runner_name ?? defaultRunnerName(opts.hostname) },
+    host: { ...d.host, total_ram_mb: totalRam, cache_dir: resolve(base, d.host.cache_dir), log_dir: resolve(base, d.host.log_dir) },
+    vm: d.vm,
+    profiles,
+    source,
+  };
+}
+
+/** `Mac-mini-A.local` → `mac-mini-a`: the short host name, made valid for VM and label names. */
+export function defaultRunnerName(hostname: string): string {
+  const short = hostname.split('.')[0] ?? '';
+  const cleaned = short.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return cleaned === '' ? 'mac' : cleaned;
+}
+
+function crossFieldChecks(config: Config, envPaths: Map<string, string>, problems: string[], warnings: string[]): void {
+  const name = (pointer: string) => envPaths.get(pointer) ?? pointerToField(pointer);
+  const ceiling = ramCeilingMb(config.host);
+  const ceilingText = `${config.host.total_ram_mb} MB total - ${config.host.reserved_ram_gb} GB reserved`;
+  if (ceiling < 512) {
+    problems.push(`${name('/host/reserved_ram_gb')}: leaves ${ceiling} MB for VMs (${ceilingText}); no profile can run`);
+  }
+  const profileNames = new Set(Object.keys(config.profiles).map((n) => n.toLowerCase()));
+  for (const p of Object.values(config.profiles)) {
+    if (ceiling >= 512 && p.ram_mb > ceiling) {
+      problems.push(`profiles.${p.name}.ram_mb: ${p.ram_mb} MB is more than the VM RAM ceiling of ${ceiling} MB (${ceilingText})`);
+    }
+    for (const label of p.labels) {
+      const l = label.toLowerCase();
+      if (l === 'self-hosted' || l.startsWith('tf-host-')) {
+        problems.push(`profiles.${p.name}.labels: "${label}" is added by tart-fleet itself`);
+      } else if (profileNames.has(l) && l !== p.name) {
+        problems.push(`profiles.${p.name}.labels: "${label}" is another profile's name; its jobs could land on ${p.name} VMs`);
+      }
+    }
+  }
+  if (config.host.poll_seconds < 10) {
+    warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
+  }
+  if (config.host.max_vms > 2 && Object.values(config.profiles).some((p) => p.os === 'macos')) {
+    warnings.push(`${name('/host/max_vms')}: ${config.host.max_vms} macOS guests exceeds Apple's licence (2 per Mac) and Virtualization.framework's limit`);
+  }
+}
+
+function closestName(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dedupe(lines: string[]): string[] {
+  return [...new Set(lines)];
+}

@@ -1,0 +1,77 @@
+/**
+ * The JSON schema of pipeline.yml (schema/pipeline.schema.json) and the TART_FLEET_* environment
+ * settings derived from it: one variable per scalar (or string list) key of github/host/vm.
+ *
+ * ## Gotchas
+ * - The schema file is read from the package root, so it works from src/ (jest) and dist/ (the bin).
+ * - Profiles are not settable from the environment: they are a map, not scalars.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'auto-or-integer' | 'string-list';
+
+export interface EnvSetting {
+  variable: string;
+  section: 'github' | 'host' | 'vm';
+  key: string;
+  kind: EnvKind;
+}
+
+/** Secrets and process settings read by main.ts, not by the config file. */
+export const SECRET_ENV_VARS = [
+  'TART_FLEET_CONFIG',
+  'TART_FLEET_GITHUB_TOKEN',
+  'TART_FLEET_GITHUB_APP_ID',
+  'TART_FLEET_GITHUB_APP_INSTALLATION_ID',
+  'TART_FLEET_GITHUB_APP_PRIVATE_KEY',
+  'TART_FLEET_SSH_PASSWORD',
+  'TART_FLEET_TART_BIN',
+  'TART_FLEET_LOG_LEVEL',
+] as const;
+
+let cached: Record<string, unknown> | undefined;
+
+export function loadSchema(): Record<string, unknown> {
+  cached ??= JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'pipeline.schema.json'), 'utf8')) as Record<string, unknown>;
+  // ajv mutates nothing in the schema, but hand out a copy so callers cannot either.
+  return structuredClone(cached);
+}
+
+interface PropertySchema {
+  type?: string;
+  anyOf?: unknown[];
+  items?: { type?: string };
+}
+
+function kindOf(p: PropertySchema): EnvKind | undefined {
+  if (p.anyOf) return 'auto-or-integer';
+  switch (p.type) {
+    case 'string':
+    case 'integer':
+    case 'number':
+    case 'boolean':
+      return p.type;
+    case 'array':
+      return p.items?.type === 'string' ? 'string-list' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function deriveEnvSettings(): EnvSetting[] {
+  const schema = loadSchema() as { properties: Record<string, { properties: Record<string, PropertySchema> }> };
+  const settings: EnvSetting[] = [];
+  for (const section of ['github', 'host', 'vm'] as const) {
+    for (const [key, prop] of Object.entries(schema.properties[section]!.properties)) {
+      const kind = kindOf(prop);
+      if (kind) settings.push({ variable: `TART_FLEET_${section}_${key}`.toUpperCase(), section, key, kind });
+    }
+  }
+  return settings;
+}
+
+export const ENV_SETTINGS: readonly EnvSetting[] = deriveEnvSettings();

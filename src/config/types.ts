@@ -1,0 +1,70 @@
+/**
+ * The validated configuration of one tart-fleet host, as `schema/pipeline.schema.json` describes it
+ * after defaults are filled in and environment overrides applied (see load.ts).
+ *
+ * ## Gotchas
+ * - `host.total_ram_mb` is resolved from "auto" to a number at load time, so the core never asks the OS.
+ * - Secrets are not part of this object: they stay in the environment until an adapter needs them.
+ */
+
+export type GuestOs = 'macos' | 'linux';
+
+export interface Profile {
+  name: string;
+  ram_mb: number;
+  cpu: number;
+  timeout_minutes: number;
+  image?: string;
+  labels: string[];
+  os: GuestOs;
+}
+
+export interface GitHubSettings {
+  org: string;
+  runner_name: string;
+  api_url: string;
+  runner_group_id: number;
+  repositories: string[];
+}
+
+export interface HostSettings {
+  reserved_ram_gb: number;
+  total_ram_mb: number;
+  max_vms: number;
+  poll_seconds: number;
+  cache_dir: string;
+  log_dir: string;
+  backfill_max_wait_seconds: number;
+}
+
+export interface VmSettings {
+  image: string;
+  ssh_user: string;
+  ssh_port: number;
+  ssh_private_key_path?: string;
+  ssh_host_key: string;
+  runner_command: string;
+  boot_timeout_seconds: number;
+  registration_timeout_seconds: number;
+  max_boot_attempts: number;
+  random_mac: boolean;
+  net_softnet: boolean;
+  net_softnet_allow: string[];
+  net_softnet_block: string[];
+  root_disk_opts: string;
+}
+
+export interface Config {
+  github: GitHubSettings;
+  host: HostSettings;
+  vm: VmSettings;
+  /** Keyed by profile name; each entry repeats its own name. */
+  profiles: Record<string, Profile>;
+  /** Where the file came from, for messages. */
+  source: string;
+}
+
+/** The VM RAM ceiling: the Mac's RAM minus what is reserved for macOS itself. */
+export function ramCeilingMb(host: HostSettings): number {
+  return Math.max(0, Math.floor(host.total_ram_mb - host.reserved_ram_gb * 1024));
+}

@@ -1,0 +1,193 @@
+/**
+ * The ports: the only ways the core reaches the outside world. Adapters implement them
+ * (adapters/github.ts over Octokit, adapters/tart.ts over zx, adapters/ssh.ts over node-ssh);
+ * tests of the core use in-memory fakes of the same interfaces.
+ *
+ * ## Gotchas
+ * - Fail closed: every method either returns what it saw or throws. A port never turns an error into
+ *   an empty list; the planner treats a failed observation as "unknown".
+ * - Times are epoch milliseconds (numbers), never Date objects, so plans are easy to compare in tests.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// GitHub
+
+/** Job statuses as GitHub reports them (facts sheet §6). Only `queued` is demand. */
+export type JobStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+
+export interface Job {
+  id: number;
+  runId: number;
+  /** `owner/name` */
+  repo: string;
+  name: string;
+  status: JobStatus;
+  /** The `runs-on` labels, as written in the workflow. */
+  labels: string[];
+  /** When the job was queued (epoch ms). */
+  createdAt: number;
+  /** Set once a runner took the job. */
+  runnerName: string | null;
+}
+
+export interface Runner {
+  id: number;
+  name: string;
+  /** Label names, as GitHub returns them. */
+  labels: string[];
+  status: 'online' | 'offline';
+  busy: boolean;
+  /**
+   * True once the runner has connected at least once (GitHub reports `os` other than "unknown" or a
+   * `version`). A JIT runner that never connected can still be started with its JIT config.
+   */
+  everConnected: boolean;
+}
+
+export interface JitRunner {
+  runner: Runner;
+  /** The secret handed to the guest on stdin. Never logged, never in argv or a file. */
+  encodedJitConfig: string;
+}
+
+/** What `generate-jitconfig` answered: the new runner, or 409 with the runner that holds the name. */
+export type ClaimResult =
+  | { kind: 'created'; jit: JitRunner }
+  /** `holder` is undefined when the name was taken but the runner vanished before we looked it up. */
+  | { kind: 'conflict'; holder: Runner | undefined };
+
+export type DeleteRunnerResult = 'deleted' | 'not-found' | 'busy';
+
+/** API cost of one observation, for the tick report and `ls`. */
+export interface SweepStats {
+  requests: number;
+  notModified: number;
+  rateLimitRemaining: number | null;
+  rateLimitReset: number | null;
+  /** Seconds since the least recently swept repository was last swept. */
+  coldestRepoAgeSeconds: number;
+  repositories: number;
+}
+
+export interface Demand {
+  /**
+   * Jobs whose status is `queued` or `in_progress` in the repositories swept. Queued ones are the demand;
+   * in-progress ones tell which job each of our runners serves.
+   */
+  jobs: Job[];
+  stats: SweepStats;
+}
+
+export interface GitHub {
+  /** Queued and in-progress jobs of the org (or the allow-list). Throws if the sweep failed. */
+  listJobs(): Promise<Demand>;
+  /** Every org runner whose name starts with `tf-` (any host). Throws on failure, never returns a partial list. */
+  listRunners(): Promise<Runner[]>;
+  /** Fresh state of one job, to re-check it before spending a VM on it. */
+  getJob(repo: string, jobId: number): Promise<Job>;
+  /** Creates a JIT runner: the org-wide claim on a job. */
+  createJitRunner(req: { name: string; labels: string[]; runnerGroupId: number }): Promise<ClaimResult>;
+  deleteRunner(runnerId: number): Promise<DeleteRunnerResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tart
+
+export type VmState = 'running' | 'stopped' | 'suspended';
+
+export interface TartVm {
+  name: string;
+  state: VmState;
+}
+
+export interface TartVmDetails {
+  name: string;
+  state: VmState;
+  os: 'darwin' | 'linux';
+  cpu: number;
+  memoryMb: number;
+}
+
+export interface RunOptions {
+  /** Host directory shared into the guest as `cache`. */
+  cacheDir: string;
+  /** File that receives tart run's stdout and stderr. */
+  logFile: string;
+  netSoftnet: boolean;
+  netSoftnetAllow: string[];
+  netSoftnetBlock: string[];
+  rootDiskOpts: string;
+}
+
+export interface Tart {
+  /** Local VMs (not OCI cache entries). */
+  list(): Promise<TartVm[]>;
+  get(name: string): Promise<TartVmDetails>;
+  clone(source: string, name: string): Promise<void>;
+  set(name: string, opts: { cpu: number; memoryMb: number; randomMac: boolean }): Promise<void>;
+  /** Starts `tart run` detached and headless; resolves once it is started (not when the VM stops). */
+  run(name: string, opts: RunOptions): Promise<void>;
+  /** When `run` last started this VM (epoch ms), from its run log; undefined if never run by us. */
+  startedAt(name: string, logFile: string): Promise<number | undefined>;
+  ip(name: string, waitSeconds: number): Promise<string>;
+  stop(name: string, timeoutSeconds: number): Promise<void>;
+  delete(name: string): Promise<void>;
+  version(): Promise<string>;
+}
+
+/** Classes of tart failure the scheduler reacts to differently (facts sheet §1, Appendix A). */
+export type TartErrorKind =
+  | 'vm-missing'
+  | 'already-running'
+  | 'not-running'
+  | 'is-running'
+  | 'vz-limit'
+  | 'no-ip'
+  | 'out-of-disk'
+  | 'tart-missing'
+  | 'timeout'
+  | 'usage'
+  | 'other';
+
+export class TartError extends Error {
+  constructor(
+    readonly kind: TartErrorKind,
+    /** The tart subcommand and its arguments (never secrets: tart gets none). */
+    readonly command: string[],
+    readonly exitCode: number | null,
+    /** First line of stderr. */
+    readonly stderrLine: string,
+    advice?: string,
+  ) {
+    super(`tart ${command.join(' ')} failed (${kind}, exit ${exitCode ?? 'none'}): ${stderrLine}${advice ? ` — ${advice}` : ''}`);
+    this.name = 'TartError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest
+
+export interface Guest {
+  /**
+   * Waits until SSH on `ip` answers (bounded by `deadline`, epoch ms), then runs `vm.runner_command`
+   * once with `encodedJitConfig` on its stdin. Resolves when the command exited 0; rejects otherwise.
+   */
+  startRunner(ip: string, encodedJitConfig: string, deadline: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export type GuestErrorKind = 'unreachable' | 'auth' | 'host-key' | 'command-failed';
+
+export class GuestError extends Error {
+  constructor(readonly kind: GuestErrorKind, message: string) {
+    super(message);
+    this.name = 'GuestError';
+  }
+}

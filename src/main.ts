@@ -1,0 +1,142 @@
+/**
+ * The composition root: parses argv (commander), and hands each command its context. Only this
+ * module and the commands it calls read `process.env`; the core never does.
+ *
+ * Exit codes (contract.md): 0 ok, 1 runtime failure, 2 usage or config error. A ConfigError prints
+ * one line per problem and never a stack trace.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { hostname, totalmem } from 'node:os';
+import { ConfigError } from './config/errors.js';
+import { ExitError, type CliContext } from './cli/context.js';
+
+export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(ctx, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, ctx);
+  }
+}
+
+function processContext(): CliContext {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    hostname: hostname(),
+    totalMemBytes: totalmem(),
+  };
+}
+
+function reportError(err: unknown, ctx: CliContext): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (help, version, or a usage error).
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof ConfigError) {
+    for (const line of err.problems) ctx.stderr.write(`${line}\n`);
+    return 2;
+  }
+  if (err instanceof ExitError) {
+    for (const line of err.lines) ctx.stderr.write(`${line}\n`);
+    return err.code;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  ctx.stderr.write(`tart-fleet: ${message}\n`);
+  return 1;
+}
+
+function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
+  const program = new Command('tart-fleet')
+    .description('Runs each GitHub Actions job of an org in a fresh, ephemeral Tart VM on this Mac.')
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const configOption = () =>
+    new Option('-c, --config <path>', 'pipeline.yml to use (else $TART_FLEET_CONFIG, else ./pipeline.yml)');
+
+  program
+    .command('run')
+    .description('the daemon: reconcile every host.poll_seconds until SIGTERM/SIGINT (finishes the tick in flight, exits 0)')
+    .addOption(configOption())
+    .option('--once', 'run one tick; exit 0 if it completed, 1 if it failed')
+    .option('--dry-run', 'observe and print the plan; change nothing anywhere')
+    .action(async (opts: { config?: string; once?: boolean; dryRun?: boolean }) => {
+      const { runCommand } = await import('./cli/run.js');
+      setExit(await runCommand(ctx, opts));
+    });
+
+  program
+    .command('ls')
+    .description("the fleet at a glance: this host's VMs, the RAM ledger and the queued jobs with why each waits")
+    .addOption(configOption())
+    .option('--json', 'print one JSON object (for machines)')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const { lsCommand } = await import('./cli/ls.js');
+      setExit(await lsCommand(ctx, opts));
+    });
+
+  program
+    .command('validate')
+    .description('check the config and the prerequisites, one line each; exit 0 only if all pass')
+    .addOption(configOption())
+    .option('--config-only', 'check pipeline.yml and the environment only (no tart, no GitHub)')
+    .action(async (opts: { config?: string; configOnly?: boolean }) => {
+      const { validateCommand } = await import('./cli/validate.js');
+      setExit(await validateCommand(ctx, opts));
+    });
+
+  program
+    .command('demo')
+    .description('the real scheduler against a simulated org and a simulated Mac: no GitHub, no Mac needed')
+    .option('--jobs <n>', 'jobs to queue', parseIntOption('--jobs'), 12)
+    .option('--ram-gb <n>', "the simulated Mac's RAM in GB", parseIntOption('--ram-gb'), 16)
+    .option('--speed <x>', 'speed-up of simulated time (job durations, boot times)', parseFloatOption('--speed'), 20)
+    .action(async (opts: { jobs: number; ramGb: number; speed: number }) => {
+      const { demoCommand } = await import('./cli/demo.js');
+      setExit(await demoCommand(ctx, opts));
+    });
+
+  program
+    .command('launchd')
+    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it')
+    .addOption(configOption())
+    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands')
+    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist); default: the current user')
+    .action(async (opts: { config?: string; install?: boolean; user?: string }) => {
+      const { launchdCommand } = await import('./cli/launchd.js');
+      setExit(await launchdCommand(ctx, opts));
+    });
+
+  return program;
+}
+
+function parseIntOption(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new ExitError(2, [`${name}: must be a positive integer`]);
+    return Number(value);
+  };
+}
+
+function parseFloatOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new ExitError(2, [`${name}: must be a positive number`]);
+    return n;
+  };
+}
+
+function packageVersion(): string {
+  return '0.1.0';
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, defaultRunnerName } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { ramCeilingMb } from '../../src/config/types.js';
+
+const GiB = 1024 ** 3;
+const dir = mkdtempSync(join(tmpdir(), 'tf-config-'));
+
+function write(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function load(path: string, env: NodeJS.ProcessEnv = {}) {
+  return loadConfig({ path, env, cwd: dir, hostname: 'Mac-mini-B.local', totalMemBytes: 16 * GiB });
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test("the repository's example pipeline.yml (the seed's own) loads unchanged", () => {
+    const example = write('seed.yml', readFileSync(new URL('../../pipeline.yml', import.meta.url), 'utf8'));
+    const { config } = load(example);
+    expect(config.github).toEqual({
+      org: 'your-org', runner_name: 'mac-mini-a', api_url: 'https://api.github.com', runner_group_id: 1, repositories: [],
+    });
+    expect(config.profiles.developer).toMatchObject({ ram_mb: 8192, cpu: 6, timeout_minutes: 60, os: 'macos', labels: [] });
+    expect(config.profiles.coder).toMatchObject({ ram_mb: 2048, cpu: 2, timeout_minutes: 60 });
+    expect(config.profiles.marketer).toMatchObject({ ram_mb: 5120, cpu: 4, timeout_minutes: 30 });
+    expect(config.host).toMatchObject({ reserved_ram_gb: 4, total_ram_mb: 16384, max_vms: 2, poll_seconds: 15 });
+    expect(ramCeilingMb(config.host)).toBe(12288);
+    expect(config.vm).toMatchObject({ image: 'workhorse', ssh_user: 'admin', ssh_port: 22, boot_timeout_seconds: 180 });
+  });
+
+  test('a broken config names every problem: missing org, negative RAM, unknown key', () => {
+    const p = write('broken.yml', 'github:\n  runner_name: a\nprofiles:\n  coder: { ram_mb: -1, cpu: 2, timeout_minutes: 60, colour: red }\n');
+    const problems = problemsOf(() => load(p));
+    expect(problems).toEqual(expect.arrayContaining([
+      'github.org: is required',
+      'profiles.coder.ram_mb: must be >= 512',
+      'profiles.coder.colour: unknown key',
+    ]));
+    expect(problems).toHaveLength(3);
+  });
+
+  test('environment overrides win over the file and are typed like it', () => {
+    const p = write('env.yml', 'github: { org: acme }\nhost: { reserved_ram_gb: 4 }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const { config } = load(p, { TART_FLEET_HOST_RESERVED_RAM_GB: '6', TART_FLEET_GITHUB_ORG: 'other', TART_FLEET_HOST_POLL_SECONDS: '2.5', TART_FLEET_GITHUB_REPOSITORIES: 'app, web' });
+    expect(ramCeilingMb(config.host)).toBe(16384 - 6144);
+    expect(config.github.org).toBe('other');
+    expect(config.host.poll_seconds).toBe(2.5);
+    expect(config.github.repositories).toEqual(['app', 'web']);
+  });
+
+  test('a bad environment override names its variable, and unknown TART_FLEET_ names are caught', () => {
+    const p = write('env2.yml', 'github: { org: acme }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    expect(problemsOf(() => load(p, { TART_FLEET_HOST_MAX_VMS: 'two', TART_FLEET_HOST_MAX_VM: '3', TART_FLEET_VM_SSH_PORT: '0' }))).toEqual([
+      'TART_FLEET_HOST_MAX_VM: unknown setting (did you mean TART_FLEET_HOST_MAX_VMS?)',
+      'TART_FLEET_HOST_MAX_VMS: must be an integer',
+      'TART_FLEET_VM_SSH_PORT: must be >= 1',
+    ]);
+  });
+
+  test('cross-field checks: a profile above the RAM ceiling, labels that shadow another profile, max_vms < 1', () => {
+    const p = write('cross.yml', 'github: { org: acme }\nhost: { reserved_ram_gb: 4, total_ram_mb: 8192 }\nprofiles:\n  developer: { ram_mb: 8192, cpu: 6, timeout_minutes: 60 }\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, labels: [developer] }\n');
+    expect(problemsOf(() => load(p))).toEqual([
+      'profiles.developer.ram_mb: 8192 MB is more than the VM RAM ceiling of 4096 MB (8192 MB total - 4 GB reserved)',
+      'profiles.coder.labels: "developer" is another profile\'s name; its jobs could land on coder VMs',
+    ]);
+    const q = write('maxvms.yml', 'github: { org: acme }\nhost: { max_vms: 0 }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    expect(problemsOf(() => load(q))).toEqual(['host.max_vms: must be >= 1']);
+  });
+
+  test('YAML syntax errors and duplicate profiles give file:line:col', () => {
+    const p = write('dup.yml', 'github: { org: acme }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n  coder: { ram_mb: 4096, cpu: 2, timeout_minutes: 60 }\n');
+    expect(problemsOf(() => load(p))).toEqual([`${p}:4:3: Map keys must be unique`]);
+  });
+
+  test('secrets in the file are refused without echoing their value', () => {
+    const p = write('secret.yml', 'github: { org: acme, token: ghp_0123456789abcdefghij0123456789abcdef }\nvm: { ssh_password: hunter22 }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const problems = problemsOf(() => load(p));
+    expect(problems).toEqual([
+      'github.token: secrets are not read from pipeline.yml; set TART_FLEET_GITHUB_TOKEN in the environment instead',
+      'vm.ssh_password: secrets are not read from pipeline.yml; set TART_FLEET_SSH_PASSWORD in the environment instead',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/ghp_|hunter22/);
+  });
+
+  test('the path comes from --config, else TART_FLEET_CONFIG, else ./pipeline.yml', () => {
+    write('pipeline.yml', 'github: { org: from-cwd }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const other = write('other.yml', 'github: { org: from-env }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const base = { cwd: dir, hostname: 'h', totalMemBytes: 16 * GiB };
+    expect(loadConfig({ ...base, env: {} }).config.github.org).toBe('from-cwd');
+    expect(loadConfig({ ...base, env: { TART_FLEET_CONFIG: other } }).config.github.org).toBe('from-env');
+    expect(problemsOf(() => loadConfig({ ...base, path: 'nope.yml', env: {} }))[0]).toMatch(/nope\.yml: no such file/);
+  });
+
+  test('runner_name defaults to the short host name, made valid', () => {
+    expect(defaultRunnerName('Mac-mini-B.local')).toBe('mac-mini-b');
+    expect(defaultRunnerName("Jane's MacBook Pro")).toBe('jane-s-macbook-pro');
+  });
+});
