@@ -1,0 +1,64 @@
+/**
+ * Identity lives in names (architecture.md §2).
+ *
+ * - VM:     `tf-<runner_name>-<profile>-<job id>[-<n>]`  — whose VM it is and which job claim it serves.
+ * - Runner: `tf-<profile>-<job id>[-<n>]`                — the org-wide claim on a job; no Mac's name,
+ *   so GitHub's unique runner names make it a lock between Macs.
+ * - Label:  `tf-host-<runner_name>`                     — which Mac owns a runner.
+ *
+ * `<n>` is the attempt: absent for the first, 2, 3, … for retries.
+ *
+ * ## Gotchas
+ * - Profile names are words that start with a letter (schema), so a trailing `-<digits>` can only be
+ *   the job id or the attempt: parsing is unambiguous even when the profile contains dashes.
+ * - A VM is ours only if its name starts with exactly `tf-<runner_name>-`; anything else is never touched.
+ */
+
+export interface Claim {
+  profile: string;
+  jobId: number;
+  /** 1 for the first attempt (no suffix), 2+ for retries. */
+  attempt: number;
+}
+
+const CLAIM = /^([a-z][a-z0-9_]*(?:-[a-z][a-z0-9_]*)*)-(\d+)(?:-(\d+))?$/;
+
+function parseClaim(rest: string): Claim | undefined {
+  const m = CLAIM.exec(rest);
+  if (!m) return undefined;
+  const jobId = Number(m[2]);
+  const attempt = m[3] === undefined ? 1 : Number(m[3]);
+  if (!Number.isSafeInteger(jobId) || attempt < 2 && m[3] !== undefined) return undefined;
+  return { profile: m[1]!, jobId, attempt };
+}
+
+function suffix(attempt: number): string {
+  return attempt <= 1 ? '' : `-${attempt}`;
+}
+
+export function vmName(runnerName: string, claim: Claim): string {
+  return `tf-${runnerName}-${claim.profile}-${claim.jobId}${suffix(claim.attempt)}`;
+}
+
+/** The claim a VM serves, or undefined when the VM is not ours (never touch it then). */
+export function parseVmName(runnerName: string, name: string): Claim | undefined {
+  const prefix = `tf-${runnerName}-`;
+  return name.startsWith(prefix) ? parseClaim(name.slice(prefix.length)) : undefined;
+}
+
+export function runnerName(claim: Claim): string {
+  return `tf-${claim.profile}-${claim.jobId}${suffix(claim.attempt)}`;
+}
+
+export function parseRunnerName(name: string): Claim | undefined {
+  return name.startsWith('tf-') ? parseClaim(name.slice(3)) : undefined;
+}
+
+export function hostLabel(runnerNameOfHost: string): string {
+  return `tf-host-${runnerNameOfHost}`;
+}
+
+/** A claim's identity without the attempt: one job, one profile. */
+export function claimKey(c: Pick<Claim, 'profile' | 'jobId'>): string {
+  return `${c.profile}-${c.jobId}`;
+}
