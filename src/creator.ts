@@ -1,0 +1,201 @@
+/**
+ * The creation pipeline for one admitted job: re-check → claim → clone → set → run → ip → start the
+ * runner over SSH. It runs concurrently with the tick loop (a 20 s boot must not freeze discovery).
+ *
+ * ## Lifecycle
+ * 1. Re-check the job: a job that is no longer queued (cancelled run, taken by another runner) costs
+ *    nothing more. 2. Claim: create the JIT runner `tf-<profile>-<job>[-n]`; GitHub's unique names
+ *    make this the lock between Macs. 409 from another Mac → leave the job to it. 409 from our own
+ *    leftover (a crash after a claim; its JIT config is gone with that process) → delete it, claim
+ *    once more. 3. Boot a VM `tf-<host>-<profile>-<job>[-n]` and hand the JIT config to the guest.
+ *    A boot that fails or times out deletes its VM and retries on a fresh VM with the next suffix,
+ *    reusing the runner (it never started), up to `vm.max_boot_attempts`.
+ *
+ * ## Gotchas
+ * - Every step is safe to repeat, and a crash between any two leaves something the planner's
+ *   transition table cleans up next tick (a runner with no VM, a stopped VM, a VM whose runner
+ *   never connects), after which the still-queued job is claimed again.
+ * - The JIT config lives only in memory here and in the guest's stdin; it is registered with the
+ *   log redactor by the GitHub adapter the moment it arrives.
+ * - If the runner command may have run (it was sent), the runner is never reused: a retry claims anew.
+ */
+import { join } from 'node:path';
+import type { Config, Profile } from './config/types.js';
+import type { Logger } from './core/logger.js';
+import { hostLabel, vmName as vmNameOf, claimKey } from './core/names.js';
+import { runnerLabels } from './core/match.js';
+import type { Action, Creating } from './core/model.js';
+import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type Tart } from './core/ports.js';
+
+type CreateAction = Extract<Action, { kind: 'create' }>;
+
+export interface CreatorDeps {
+  config: Config;
+  github: GitHub;
+  tart: Tart;
+  guest: Guest;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type CreationOutcome =
+  | 'started'
+  | 'job-not-queued'
+  | 'claimed-elsewhere'
+  | 'gave-up'
+  | 'vz-limit'
+  | 'failed';
+
+/** Shared state the reconciler reads when it observes: what is being created, and failed boots. */
+export interface CreationState {
+  creating: Map<string, Creating>;
+  failedBoots: Map<string, number>;
+  /** Called when tart reports the VZ limit: the reconciler stops admitting for a while. */
+  onVzLimit(reason: string): void;
+}
+
+export class Creator {
+  constructor(private readonly deps: CreatorDeps, private readonly state: CreationState) {}
+
+  logFileFor(vmName: string): string {
+    return join(this.deps.config.host.log_dir, `${vmName}.log`);
+  }
+
+  /** Registers the creation at once (so the next tick sees it), then carries it out. */
+  start(action: CreateAction): Promise<CreationOutcome> {
+    const { config, clock } = this.deps;
+    const profile = config.profiles[action.claim.profile]!;
+    const key = claimKey(action.claim);
+    this.state.creating.set(key, {
+      claim: action.claim,
+      vmName: action.vmName,
+      runnerName: action.runnerName,
+      memoryMb: profile.ram_mb,
+      os: profile.os,
+      startedAt: clock.now(),
+    });
+    return this.create(action, profile).finally(() => this.state.creating.delete(key));
+  }
+
+  private async create(action: CreateAction, profile: Profile): Promise<CreationOutcome> {
+    const { github, logger } = this.deps;
+    const log = logger.child({ profile: profile.name, repo: action.job.repo, job: action.job.id, runner: action.runnerName });
+    try {
+      const fresh = await github.getJob(action.job.repo, action.job.id);
+      if (fresh.status !== 'queued') {
+        log.info('job is no longer queued; not claiming it', { status: fresh.status });
+        return 'job-not-queued';
+      }
+      const jit = await this.claim(action, profile, log);
+      if (!jit) return 'claimed-elsewhere';
+      return await this.boot(action, profile, jit, log);
+    } catch (err) {
+      log.error('creation failed; the next tick will clean up and retry', { error: (err as Error).message });
+      return 'failed';
+    }
+  }
+
+  private async claim(action: CreateAction, profile: Profile, log: Logger): Promise<JitRunner | undefined> {
+    const { github, config } = this.deps;
+    const request = {
+      name: action.runnerName,
+      labels: runnerLabels(profile, hostLabel(config.github.runner_name)),
+      runnerGroupId: config.github.runner_group_id,
+    };
+    for (let round = 0; round < 2; round++) {
+      const result = await github.createJitRunner(request);
+      if (result.kind === 'created') {
+        log.info('claimed job with a JIT runner', { runner_id: result.jit.runner.id });
+        return result.jit;
+      }
+      const holder = result.holder;
+      const ours = holder?.labels.some((l) => l.toLowerCase() === hostLabel(config.github.runner_name).toLowerCase());
+      if (!holder || !ours || holder.busy || holder.everConnected || round > 0) {
+        log.info('job already claimed; leaving it', { holder: holder?.name, ours: Boolean(ours) });
+        return undefined;
+      }
+      // Our own claim from before a crash: its JIT config died with that process. Replace it.
+      log.warn('found our own unstarted claim from an earlier run; replacing it', { runner_id: holder.id });
+      await github.deleteRunner(holder.id);
+    }
+    return undefined;
+  }
+
+  private async boot(action: CreateAction, profile: Profile, jit: JitRunner, log: Logger): Promise<CreationOutcome> {
+    const { config, github } = this.deps;
+    const key = claimKey(action.claim);
+    for (let attempt = action.claim.attempt; ; attempt++) {
+      const claim = { ...action.claim, attempt };
+      const vmName = vmNameOf(config.github.runner_name, claim);
+      const entry = this.state.creating.get(key);
+      if (entry) entry.vmName = vmName;
+      const vmLog = log.child({ vm: vmName });
+      const result = await this.bootOnce(vmName, profile, jit, vmLog);
+      if (result === 'started') return 'started';
+      await this.removeVm(vmName, vmLog);
+      if (result === 'vz-limit') {
+        await github.deleteRunner(jit.runner.id).catch(() => undefined);
+        return 'vz-limit';
+      }
+      const failures = (this.state.failedBoots.get(key) ?? 0) + 1;
+      this.state.failedBoots.set(key, failures);
+      if (result === 'runner-may-have-started' || failures >= config.vm.max_boot_attempts) {
+        // A runner that may have run is never reused; without a retry here the job is claimed anew next tick.
+        await github.deleteRunner(jit.runner.id).catch(() => undefined);
+        if (failures >= config.vm.max_boot_attempts) {
+          vmLog.error('giving up on this job after repeated boot failures', { failures });
+          return 'gave-up';
+        }
+        return 'failed';
+      }
+      vmLog.warn('boot failed; retrying on a fresh VM with the same runner', { failures });
+    }
+  }
+
+  private async bootOnce(vmName: string, profile: Profile, jit: JitRunner, log: Logger): Promise<'started' | 'vz-limit' | 'retry' | 'runner-may-have-started'> {
+    const { config, tart, guest, clock } = this.deps;
+    const deadline = clock.now() + config.vm.boot_timeout_seconds * 1000;
+    let sentToGuest = false;
+    try {
+      await tart.clone(profile.image ?? config.vm.image, vmName);
+      await tart.set(vmName, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
+      await tart.run(vmName, {
+        cacheDir: config.host.cache_dir,
+        logFile: this.logFileFor(vmName),
+        netSoftnet: config.vm.net_softnet,
+        netSoftnetAllow: config.vm.net_softnet_allow,
+        netSoftnetBlock: config.vm.net_softnet_block,
+        rootDiskOpts: config.vm.root_disk_opts,
+      });
+      log.info('VM booting');
+      const ip = await tart.ip(vmName, Math.max(1, Math.ceil((deadline - clock.now()) / 1000)));
+      sentToGuest = true;
+      await guest.startRunner(ip, jit.encodedJitConfig, deadline);
+      log.info('runner started in the VM', { ip });
+      return 'started';
+    } catch (err) {
+      if (err instanceof TartError && err.kind === 'vz-limit') {
+        log.error('Virtualization.framework VM limit reached; pausing new VMs (a host reboot may be needed)', { error: err.message });
+        this.state.onVzLimit(err.stderrLine);
+        return 'vz-limit';
+      }
+      log.warn('boot failed', { error: (err as Error).message });
+      const commandSent = err instanceof GuestError && err.kind === 'command-failed';
+      return sentToGuest && commandSent ? 'runner-may-have-started' : 'retry';
+    }
+  }
+
+  private async removeVm(vmName: string, log: Logger): Promise<void> {
+    const { tart } = this.deps;
+    try {
+      await tart.stop(vmName, 10);
+    } catch (err) {
+      if (!(err instanceof TartError && (err.kind === 'not-running' || err.kind === 'vm-missing'))) log.warn('stop failed', { error: (err as Error).message });
+    }
+    try {
+      await tart.delete(vmName);
+    } catch (err) {
+      if (!(err instanceof TartError && err.kind === 'vm-missing')) log.warn('delete failed; the next tick retries', { error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The daemon loop: a tick every `host.poll_seconds` with ±10 % jitter (several Macs on one org
+ * drift apart instead of polling in lock-step), exponential backoff after failed ticks (up to
+ * 5 minutes), and an immediate next tick after one that deleted VMs (their RAM is free now).
+ *
+ * ## Lifecycle
+ * Runs until `signal` aborts (SIGTERM/SIGINT): the tick in flight finishes, then it returns.
+ * VMs are left running; the next start adopts them (their names say everything needed).
+ */
+import type { Clock } from './core/ports.js';
+import type { Logger } from './core/logger.js';
+import type { TickReport } from './reconciler.js';
+
+export interface LoopOptions {
+  tick: () => Promise<TickReport>;
+  pollSeconds: number;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Random source in [0, 1), injectable for tests. */
+  random?: () => number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export function nextDelayMs(pollSeconds: number, consecutiveFailures: number, deletedVms: number, random: number): number {
+  if (consecutiveFailures === 0 && deletedVms > 0) return 1000;
+  const base = pollSeconds * 1000 * 2 ** Math.min(consecutiveFailures, 10);
+  const capped = Math.min(base, Math.max(MAX_BACKOFF_MS, pollSeconds * 1000));
+  return Math.round(capped * (0.9 + 0.2 * random));
+}
+
+export async function runLoop(opts: LoopOptions): Promise<void> {
+  const random = opts.random ?? Math.random;
+  let failures = 0;
+  while (!opts.signal.aborted) {
+    let report: TickReport | undefined;
+    try {
+      report = await opts.tick();
+    } catch (err) {
+      opts.logger.error('tick crashed', { error: (err as Error).message });
+    }
+    failures = report?.ok ? 0 : failures + 1;
+    if (opts.signal.aborted) break;
+    const delay = nextDelayMs(opts.pollSeconds, failures, report?.deletedVms ?? 0, random());
+    if (failures > 0) opts.logger.warn('tick failed; backing off', { failures, next_tick_ms: delay });
+    await opts.clock.sleep(delay, opts.signal);
+  }
+  opts.logger.info('stopping: tick finished, VMs left running for the next start to adopt');
+}

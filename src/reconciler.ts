@@ -1,0 +1,211 @@
+/**
+ * One reconcile tick: observe the world in parallel (GitHub jobs and runners, tart list + get + run
+ * logs) → plan() → apply. Deletions are carried out in the tick; creations are handed to the
+ * Creator and run on in the background.
+ *
+ * ## Lifecycle
+ * The loop (loop.ts) calls `tick()` every poll interval. `ls` and `run --dry-run` call `observe()`
+ * and `plan()` only. Tests call `drain()` to wait for creations under way.
+ *
+ * ## Gotchas
+ * - `creating` is copied *before* observing (see model.ts), so a creation finishing mid-observation
+ *   is still seen as creating, never as a leftover.
+ * - apply() never decides: it carries actions out one by one, logs each with its reason, counts
+ *   failures, and treats "already gone" answers as success (deletion is idempotent).
+ * - An observation that fails is "unknown": the tick is reported failed and plan() fails closed.
+ */
+import { join } from 'node:path';
+import type { Config } from './config/types.js';
+import type { Logger } from './core/logger.js';
+import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
+import { claimKey, parseVmName } from './core/names.js';
+import { plan as makePlan } from './core/plan.js';
+import { TartError, type Clock, type GitHub, type Guest, type SweepStats, type Tart } from './core/ports.js';
+import { Creator, type CreationOutcome } from './creator.js';
+
+export interface ReconcilerDeps {
+  config: Config;
+  github: GitHub;
+  tart: Tart;
+  guest: Guest;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface TickReport {
+  tick: number;
+  /** False when an observation failed or an action failed. */
+  ok: boolean;
+  plan: Plan;
+  created: number;
+  deletedVms: number;
+  deletedRunners: number;
+  failures: string[];
+  github?: SweepStats;
+  durationMs: number;
+}
+
+/** How long new VMs stay paused after tart reported the VZ limit; then one attempt is tried again. */
+const VZ_PAUSE_MS = 5 * 60_000;
+
+export class Reconciler {
+  readonly creating = new Map<string, Creating>();
+  readonly failedBoots = new Map<string, number>();
+  private admissionPausedUntil: { until: number; reason: string } | undefined;
+  private readonly creations = new Set<Promise<CreationOutcome>>();
+  private readonly creator: Creator;
+  private ticks = 0;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.creator = new Creator(deps, {
+      creating: this.creating,
+      failedBoots: this.failedBoots,
+      onVzLimit: (reason) => {
+        this.admissionPausedUntil = { until: deps.clock.now() + VZ_PAUSE_MS, reason: `VZ limit reached (${reason}); a host reboot may be needed` };
+      },
+    });
+  }
+
+  async observe(): Promise<Observed> {
+    const creating = new Map(this.creating);
+    const [tart, github] = await Promise.all([this.observeTart(), this.observeGitHub()]);
+    return {
+      now: this.deps.clock.now(),
+      tart,
+      github,
+      creating,
+      failedBoots: new Map(this.failedBoots),
+      ...(this.admissionPausedUntil ? { admissionPausedUntil: this.admissionPausedUntil } : {}),
+    };
+  }
+
+  plan(observed: Observed): Plan {
+    return makePlan(observed, this.deps.config);
+  }
+
+  async tick(opts: { dryRun?: boolean } = {}): Promise<TickReport> {
+    const started = this.deps.clock.now();
+    const tick = ++this.ticks;
+    const log = this.deps.logger.child({ tick });
+    const observed = await this.observe();
+    const plan = this.plan(observed);
+    const failures: string[] = [];
+    if (!observed.tart.ok) failures.push(`tart: ${observed.tart.error}`);
+    if (!observed.github.ok) failures.push(`github: ${observed.github.error}`);
+    for (const b of plan.blocked) log.warn(b);
+
+    const report: TickReport = {
+      tick, ok: true, plan, created: 0, deletedVms: 0, deletedRunners: 0, failures,
+      ...(observed.github.ok ? { github: observed.github.value.stats } : {}),
+      durationMs: 0,
+    };
+    if (!opts.dryRun) {
+      for (const action of plan.actions) await this.apply(action, log, report);
+    }
+    report.ok = failures.length === 0;
+    report.durationMs = this.deps.clock.now() - started;
+    log.info('tick done', {
+      ok: report.ok, actions: plan.actions.length, created: report.created, deleted_vms: report.deletedVms,
+      deleted_runners: report.deletedRunners, creating: this.creating.size, ledger: plan.ledger,
+      queued: plan.queue.length, ...(report.github ? { github: report.github } : {}), duration_ms: report.durationMs,
+      ...(opts.dryRun ? { dry_run: true } : {}),
+    });
+    return report;
+  }
+
+  /** Waits until every creation under way has finished (tests, `run --once`). */
+  async drain(): Promise<void> {
+    while (this.creations.size > 0) await Promise.allSettled([...this.creations]);
+  }
+
+  private async apply(action: Action, log: Logger, report: TickReport): Promise<void> {
+    const { tart, github } = this.deps;
+    try {
+      switch (action.kind) {
+        case 'create': {
+          log.info('admitting job', { vm: action.vmName, profile: action.claim.profile, repo: action.job.repo, job: action.job.id, reason: action.reason });
+          const p = this.creator.start(action);
+          this.creations.add(p);
+          void p.finally(() => this.creations.delete(p));
+          report.created += 1;
+          return;
+        }
+        case 'delete-vm': {
+          log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
+          if (action.stop) await ignoreKinds(tart.stop(action.vmName, 10), ['not-running', 'vm-missing']);
+          await ignoreKinds(tart.delete(action.vmName), ['vm-missing']);
+          if (action.bootFailed) {
+            const key = claimKey(action.claim);
+            this.failedBoots.set(key, (this.failedBoots.get(key) ?? 0) + 1);
+          }
+          report.deletedVms += 1;
+          return;
+        }
+        case 'delete-runner': {
+          const result = await github.deleteRunner(action.runnerId);
+          if (result === 'busy') log.warn('runner is still running a job; deleting it again next tick', { runner: action.runnerName, reason: action.reason });
+          else log.info('deleted runner', { runner: action.runnerName, result, reason: action.reason });
+          if (result !== 'busy') report.deletedRunners += 1;
+          return;
+        }
+      }
+    } catch (err) {
+      const message = `${action.kind} failed: ${(err as Error).message}`;
+      report.failures.push(message);
+      log.error(message, { reason: action.reason });
+    }
+  }
+
+  private async observeTart(): Promise<Observation<TartObservation>> {
+    const { tart, config } = this.deps;
+    try {
+      const listed = await tart.list();
+      const ours: OurVm[] = [];
+      const foreign: ForeignVm[] = [];
+      await Promise.all(
+        listed.map(async (vm) => gone(async () => {
+          const claim = parseVmName(config.github.runner_name, vm.name);
+          if (claim) {
+            const [details, startedAt] = await Promise.all([tart.get(vm.name), tart.startedAt(vm.name, join(config.host.log_dir, `${vm.name}.log`))]);
+            ours.push({ name: vm.name, claim, state: details.state, memoryMb: details.memoryMb, cpu: details.cpu, startedAt });
+          } else if (vm.state === 'running') {
+            const details = await tart.get(vm.name);
+            foreign.push({ name: vm.name, state: details.state, memoryMb: details.memoryMb, os: details.os });
+          }
+        })),
+      );
+      ours.sort((a, b) => a.name.localeCompare(b.name));
+      return { ok: true, value: { ours, foreign } };
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
+  }
+
+  private async observeGitHub(): Promise<Observation<GitHubObservation>> {
+    const { github } = this.deps;
+    try {
+      const [demand, runners] = await Promise.all([github.listJobs(), github.listRunners()]);
+      return { ok: true, value: { jobs: demand.jobs, runners, stats: demand.stats } };
+    } catch (err) {
+      return { ok: false, error: describe(err) };
+    }
+  }
+}
+
+/** A VM deleted between `tart list` and `tart get` is simply gone; any other failure fails the observation. */
+async function gone(read: () => Promise<void>): Promise<void> {
+  await ignoreKinds(read(), ['vm-missing']);
+}
+
+async function ignoreKinds(p: Promise<void>, kinds: string[]): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof TartError && kinds.includes(err.kind)) return;
+    throw err;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,110 @@
+import { Reconciler } from '../../src/reconciler.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { MemoryWorld, type Session } from './memory-world.js';
+import { seedConfig } from './world.js';
+
+function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host)) {
+  const config = { ...seedConfig(), github: { ...seedConfig().github, runner_name: host } };
+  const logger = memoryLogger();
+  const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger });
+  return { reconciler, session, logger };
+}
+
+/** Ticks (and lets creations finish) until `done()` or the step budget runs out; time moves 30 s a step. */
+async function settle(world: MemoryWorld, daemons: Array<ReturnType<typeof daemon>>, done: () => boolean, steps = 40, onStep?: () => void) {
+  for (let i = 0; i < steps && !done(); i++) {
+    for (const d of daemons) {
+      await d.reconciler.tick();
+      await d.reconciler.drain();
+    }
+    onStep?.();
+    world.now += 30_000;
+  }
+}
+
+const runnersLeft = (w: MemoryWorld) => [...w.runners.values()].map((r) => r.name);
+
+test('jobs flow: claimed, booted, run exactly once, and everything is cleaned up after', async () => {
+  const world = new MemoryWorld();
+  const jobs = [world.queue('coder', 90), world.queue('coder', 60)];
+  const d = daemon(world);
+  await d.reconciler.tick();
+  await d.reconciler.drain();
+  expect(world.ourVms('mac-a').map((v) => v.state)).toEqual(['running', 'running']);
+  expect(jobs.map((j) => world.jobs.get(j.id)?.status)).toEqual(['in_progress', 'in_progress']);
+
+  // A second tick while they run creates nothing more.
+  await d.reconciler.tick();
+  await d.reconciler.drain();
+  expect(d.session.calls.filter((c) => c === 'clone')).toHaveLength(2);
+
+  world.finishRunningJobs();
+  await settle(world, [d], () => world.ourVms('mac-a').length === 0);
+  expect(world.ourVms('mac-a')).toEqual([]);
+  expect(runnersLeft(world)).toEqual([]);
+  expect(world.assignments.map((a) => a.jobId).sort()).toEqual(jobs.map((j) => j.id).sort());
+  // The JIT configs never reached a log line.
+  expect(JSON.stringify(d.logger.entries)).not.toMatch(/JIT-SECRET/);
+});
+
+describe('a crash between any two creation steps heals on the next start', () => {
+  const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'startRunner'];
+  test.each(steps)('crash right after %s', async (step) => {
+    const world = new MemoryWorld();
+    const job = world.queue('coder');
+    const first = daemon(world);
+    first.session.crashAfter = step;
+    await first.reconciler.tick();
+    await new Promise((r) => setImmediate(r)); // the creation runs until the crash freezes it
+
+    const second = daemon(world);
+    const running = () => world.ourVms('mac-a').filter((v) => v.state === 'running').length;
+    let maxVms = running();
+    await settle(world, [second], () => world.jobs.get(job.id)?.status === 'in_progress', 20, () => {
+      maxVms = Math.max(maxVms, running());
+    });
+    expect(world.jobs.get(job.id)?.status).toBe('in_progress');
+    expect(maxVms).toBe(1);
+
+    world.finishRunningJobs();
+    await settle(world, [second], () => world.ourVms('mac-a').length === 0 && world.runners.size === 0);
+    expect(world.assignments.filter((a) => a.jobId === job.id)).toHaveLength(1);
+    expect(world.ourVms('mac-a')).toEqual([]);
+    expect(runnersLeft(world)).toEqual([]);
+  });
+});
+
+test('two daemons on one org create exactly as many VMs as there were jobs', async () => {
+  const world = new MemoryWorld();
+  const jobs = [1, 2, 3, 4, 5, 6].map((i) => world.queue('coder', 100 - i));
+  const a = daemon(world, 'mac-a');
+  const b = daemon(world, 'mac-b');
+  const clones = () => [a, b].reduce((n, d) => n + d.session.calls.filter((c) => c === 'clone').length, 0);
+  for (let i = 0; i < 20 && jobs.some((j) => world.jobs.get(j.id)?.status !== 'completed'); i++) {
+    await Promise.all([a.reconciler.tick(), b.reconciler.tick()]);
+    await Promise.all([a.reconciler.drain(), b.reconciler.drain()]);
+    world.finishRunningJobs();
+    world.now += 30_000;
+  }
+  expect(jobs.map((j) => world.jobs.get(j.id)?.status)).toEqual(jobs.map(() => 'completed'));
+  expect(clones()).toBe(jobs.length);
+  expect(world.assignments).toHaveLength(jobs.length);
+  // Both Macs took part: the claim (409) decided who took which job.
+  expect(a.session.calls.filter((c) => c === 'clone').length).toBeGreaterThan(0);
+  expect(b.session.calls.filter((c) => c === 'clone').length).toBeGreaterThan(0);
+});
+
+test('GitHub down: no VM is created or deleted on missing evidence, and the tick reports failure', async () => {
+  const world = new MemoryWorld();
+  world.queue('coder');
+  const d = daemon(world);
+  await d.reconciler.tick();
+  await d.reconciler.drain();
+  expect(world.ourVms('mac-a')).toHaveLength(1);
+  world.githubDown = true;
+  world.now += 10 * 60_000; // long past boot and registration timeouts
+  const report = await d.reconciler.tick();
+  expect(report.ok).toBe(false);
+  expect(report.plan.actions).toEqual([]);
+  expect(world.ourVms('mac-a')).toHaveLength(1);
+});
