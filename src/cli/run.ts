@@ -1,8 +1,71 @@
 /**
- * `tart-fleet run`: not built yet in this revision; it says so and exits 1 rather than pretend.
+ * `tart-fleet run`: the daemon. Builds the real adapters, then ticks until SIGTERM/SIGINT (the tick
+ * in flight finishes; exit 0; VMs keep running and the next start adopts them).
+ * `--once`: one tick, waits for the creations it started, exit 0 if the tick completed, else 1.
+ * `--dry-run`: observe and print the plan as JSON; change nothing anywhere.
+ *
+ * ## Gotchas
+ * - Run it as `node …/bin/tart-fleet.js run` under launchd, not through npx: npx does not forward
+ *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
-import { ExitError, type CliContext } from './context.js';
+import { Reconciler } from '../reconciler.js';
+import { runLoop } from '../loop.js';
+import { loadForCommand } from './config.js';
+import { buildAdapters } from './wiring.js';
+import { println, type CliContext } from './context.js';
 
-export async function runCommand(_ctx: CliContext, _opts: object): Promise<number> {
-  throw new ExitError(1, ['tart-fleet run: not available in this build yet (see README, "Status")']);
+export interface RunOptions {
+  config?: string;
+  once?: boolean;
+  dryRun?: boolean;
+  /** For tests: stop the daemon without a process signal. */
+  signal?: AbortSignal;
+}
+
+export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
+  const { config, warnings } = loadForCommand(ctx, opts.config);
+  const adapters = buildAdapters(ctx, config, { needGuest: !opts.dryRun });
+  const { logger } = adapters;
+  for (const w of warnings) logger.warn(w);
+  const reconciler = new Reconciler({ config, ...adapters });
+
+  if (opts.dryRun) {
+    const observed = await reconciler.observe();
+    const plan = reconciler.plan(observed);
+    const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
+    println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: plan.queue, blocked: plan.blocked }, null, 2));
+    return observed.tart.ok && observed.github.ok ? 0 : 1;
+  }
+
+  logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds });
+  if (opts.once) {
+    const report = await reconciler.tick();
+    await reconciler.drain();
+    return report.ok ? 0 : 1;
+  }
+
+  const stop = new AbortController();
+  const onSignal = (signal: string) => () => {
+    logger.info('signal received; finishing the tick in flight', { signal });
+    stop.abort();
+  };
+  const onTerm = onSignal('SIGTERM');
+  const onInt = onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  opts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  // Started by a shell or npx (not by launchd, whose pid is 1): stop when that parent is gone.
+  const parentAtStart = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (parentAtStart !== 1 && process.ppid !== parentAtStart && !stop.signal.aborted) onSignal('parent exited')();
+  }, 5000);
+  orphanWatch.unref();
+  try {
+    await runLoop({ tick: () => reconciler.tick(), pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
+  } finally {
+    clearInterval(orphanWatch);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+  return 0;
 }

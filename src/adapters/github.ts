@@ -1,0 +1,291 @@
+/**
+ * The GitHub adapter: the `GitHub` port over `@octokit/rest` with the throttling and retry plugins,
+ * a PAT or a GitHub App (github-auth.ts), ETag-conditional GETs (github-etag-cache.ts) and the demand
+ * sweep (github-sweep.ts). GitHub Enterprise Server works through `apiUrl` (`https://HOST/api/v3`).
+ *
+ * ## Lifecycle
+ * Build once per process (`new GitHubAdapter(opts)`); it keeps the ETag cache, the per-repo sweep
+ * schedule and the current installation token between calls. No timers, nothing to close.
+ *
+ * ## Gotchas
+ * - Fail closed: every method returns what it saw or throws (rate limited beyond our patience,
+ *   5xx after retries, outage). Nothing is turned into an empty list.
+ * - `generate-jitconfig` is sent with retries disabled: a retried POST that GitHub had carried out
+ *   comes back 409 for our own runner (runs-on saw exactly this, facts §5). A 409 is looked up once
+ *   with `?name=` and returned as a conflict; never looped on.
+ * - plugin-retry would retry 409 and 429 by default; both are in `doNotRetry` (429 is the throttling
+ *   plugin's business, 409 is an answer).
+ * - The throttling plugin's Bottleneck groups are process-wide singletons keyed by `throttle.id`:
+ *   tests pass a unique id, or `enabled: false`, or POSTs are spaced 1 s apart across tests.
+ * - Rate-limit handlers retry once, and only if the wait is ≤ `maxRetryAfterSeconds` (60 s); otherwise
+ *   the call throws and the tick treats GitHub as unknown.
+ * - Secrets: the token, each installation token, the App key and every `encoded_jit_config` go into
+ *   `Secrets` as soon as we hold them; log lines carry method, route and status only.
+ */
+import { Octokit } from '@octokit/rest';
+import { throttling } from '@octokit/plugin-throttling';
+import { retry } from '@octokit/plugin-retry';
+import type { ClaimResult, Demand, DeleteRunnerResult, GitHub, Job, Runner } from '../core/ports.js';
+import type { Logger } from '../core/logger.js';
+import type { Secrets } from '../logging/redact.js';
+import { type GitHubAuth, type TokenSource, createTokenSource } from './github-auth.js';
+import { EtagCache, type Page, type RateSnapshot, Tracker, conditionalGet, getAllPages } from './github-etag-cache.js';
+import { DemandSweep, toJob } from './github-sweep.js';
+
+export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
+
+export interface GitHubAdapterOptions {
+  /** `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise Server. */
+  apiUrl: string;
+  org: string;
+  auth: GitHubAuth;
+  /** Allow-list of repositories (`name` or `owner/name`); [] = every repo the credentials see. */
+  repositories: string[];
+  logger: Logger;
+  secrets: Secrets;
+  now?: () => number;
+  /** For tests: `enabled: false`, or a unique `id` and a tiny `retryAfterBaseValue` (ms per second). */
+  throttle?: { enabled?: boolean; id?: string; retryAfterBaseValue?: number; maxRetryAfterSeconds?: number; maxRetries?: number };
+  /** plugin-retry (5xx): `retries` (default 3), `retryAfterBaseValue` (ms, default 1000; waits 1, 4, 9 × it). */
+  retry?: { enabled?: boolean; retries?: number; retryAfterBaseValue?: number };
+  /** Every quiet repo is swept at least this often (default 60). */
+  quietRepoSweepSeconds?: number;
+  /** A repo with a run or push within this window is polled every call (default 600). */
+  activeRepoWindowSeconds?: number;
+  /** Requests in flight at once (default 8). */
+  concurrency?: number;
+  /** Per-attempt HTTP timeout (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+const ThrottledOctokit = Octokit.plugin(throttling, retry);
+type Client = InstanceType<typeof ThrottledOctokit>;
+
+interface ApiRunner {
+  id: number;
+  name: string;
+  os?: string;
+  status?: string;
+  busy?: boolean;
+  version?: string | null;
+  labels?: Array<{ name: string }>;
+}
+
+function toRunner(r: ApiRunner): Runner {
+  return {
+    id: r.id,
+    name: r.name,
+    labels: (r.labels ?? []).map((l) => l.name),
+    status: r.status === 'online' ? 'online' : 'offline',
+    busy: r.busy === true,
+    everConnected: (r.os !== undefined && r.os !== 'unknown') || (r.version !== undefined && r.version !== null),
+  };
+}
+
+/** A FIFO limit on concurrent async work. */
+export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
+
+export class GitHubAdapter implements GitHub {
+  private readonly octokit: Client;
+  private readonly log: Logger;
+  private readonly apiUrl: string;
+  private readonly org: string;
+  private readonly now: () => number;
+  private readonly cache = new EtagCache();
+  private readonly tokens: TokenSource;
+  private readonly sweeper: DemandSweep;
+  private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly timeoutMs: number;
+  private lastRate: RateSnapshot | null = null;
+  private sweepInFlight: Promise<Demand> | undefined;
+
+  constructor(private readonly opts: GitHubAdapterOptions) {
+    this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
+    this.org = opts.org;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.logger.child({ component: 'github' });
+    this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.limit = limitConcurrency(opts.concurrency ?? 8);
+    this.tokens = createTokenSource({
+      auth: opts.auth,
+      apiUrl: this.apiUrl,
+      secrets: opts.secrets,
+      now: this.now,
+      debug: (msg) => this.log.debug(String(msg)),
+    });
+
+    const t = opts.throttle ?? {};
+    const maxWait = t.maxRetryAfterSeconds ?? 60;
+    const maxRetries = t.maxRetries ?? 1;
+    const onLimit = (kind: string) => (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
+      const willRetry = retryCount < maxRetries && retryAfter <= maxWait;
+      this.log.warn(`github ${kind} rate limit`, { method: options.method, route: options.url, retryAfterSeconds: retryAfter, retryCount, willRetry });
+      return willRetry;
+    };
+    this.octokit = new ThrottledOctokit({
+      baseUrl: this.apiUrl,
+      userAgent: 'tart-fleet',
+      // plugin-request-log reports every request (info) and every failure (error), expected 404/409
+      // included; we log outcomes ourselves, so those stay at debug. Plugin warnings stay warnings.
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (msg: string) => this.log.warn(String(msg)),
+        error: (msg: string) => this.log.debug(String(msg)),
+      },
+      throttle: {
+        enabled: t.enabled ?? true,
+        id: t.id ?? 'tart-fleet',
+        ...(t.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: t.retryAfterBaseValue } : {}),
+        onRateLimit: onLimit('primary'),
+        onSecondaryRateLimit: onLimit('secondary'),
+      },
+      retry: {
+        enabled: opts.retry?.enabled ?? true,
+        retries: opts.retry?.retries ?? 3,
+        retryAfterBaseValue: opts.retry?.retryAfterBaseValue ?? 1000,
+        doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
+      },
+    });
+    // Outermost wrap: the current token on every request; after a 401 with an App, one fresh token.
+    this.octokit.hook.wrap('request', async (request, options) => {
+      options.headers.authorization = `token ${await this.tokens.token()}`;
+      try {
+        return await request(options);
+      } catch (err) {
+        if (statusOf(err) !== 401 || this.tokens.kind !== 'app') throw err;
+        this.tokens.invalidate();
+        this.log.warn('github answered 401; fetching a new installation token and retrying once');
+        options.headers.authorization = `token ${await this.tokens.token()}`;
+        return request(options);
+      }
+    });
+
+    const allowList = opts.repositories.map((r) => (r.includes('/') ? r : `${opts.org}/${r}`));
+    this.sweeper = new DemandSweep({
+      apiUrl: this.apiUrl,
+      org: opts.org,
+      repoSource: allowList.length > 0 ? 'allow-list' : opts.auth.kind === 'app' ? 'installation' : 'org',
+      allowList,
+      now: this.now,
+      logger: this.log,
+      quietRepoSweepSeconds: opts.quietRepoSweepSeconds ?? 60,
+      activeRepoWindowSeconds: opts.activeRepoWindowSeconds ?? 600,
+      rate: () => this.lastRate,
+    });
+  }
+
+  /** The latest rate-limit headers seen (for `ls` and `validate`). */
+  get rateLimit(): RateSnapshot | null {
+    return this.lastRate;
+  }
+
+  private tracker(): Tracker {
+    return new Tracker((rate) => {
+      this.lastRate = rate;
+    }, this.timeoutMs);
+  }
+
+  private getWith(tracker: Tracker): (url: string) => Promise<Page> {
+    return (url) => this.limit(() => conditionalGet(this.octokit, this.cache, url, tracker));
+  }
+
+  listJobs(): Promise<Demand> {
+    // Two overlapping calls would share the per-repo schedule; the second simply waits for the first.
+    this.sweepInFlight ??= this.runSweep().finally(() => {
+      this.sweepInFlight = undefined;
+    });
+    return this.sweepInFlight;
+  }
+
+  private async runSweep(): Promise<Demand> {
+    const tracker = this.tracker();
+    try {
+      return await this.sweeper.sweep(this.getWith(tracker), () => ({ requests: tracker.requests, notModified: tracker.notModified, rate: tracker.rate }));
+    } catch (err) {
+      this.log.warn('github demand sweep failed', { error: describe(err), requests: tracker.requests });
+      throw err;
+    }
+  }
+
+  async listRunners(): Promise<Runner[]> {
+    const tracker = this.tracker();
+    const url = `${this.apiUrl}/orgs/${encodeURIComponent(this.org)}/actions/runners?per_page=100`;
+    const all = await getAllPages<ApiRunner>(this.getWith(tracker), url, 'runners');
+    return all.filter((r) => r.name.startsWith('tf-')).map(toRunner);
+  }
+
+  async getJob(repo: string, jobId: number): Promise<Job> {
+    const tracker = this.tracker();
+    const full = repo.includes('/') ? repo : `${this.org}/${repo}`;
+    const path = full.split('/').map(encodeURIComponent).join('/');
+    const page = await this.getWith(tracker)(`${this.apiUrl}/repos/${path}/actions/jobs/${jobId}`);
+    return toJob(page.data as Parameters<typeof toJob>[0], full);
+  }
+
+  async createJitRunner(req: { name: string; labels: string[]; runnerGroupId: number }): Promise<ClaimResult> {
+    const tracker = this.tracker();
+    try {
+      const res = await this.octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
+        org: this.org,
+        name: req.name,
+        labels: req.labels,
+        runner_group_id: req.runnerGroupId,
+        // Never blindly retried: see the header (a retried POST turns into a false 409).
+        request: { retries: 0, fetch: tracker.fetch },
+      });
+      this.opts.secrets.add(res.data.encoded_jit_config);
+      this.log.info('github JIT runner created', { runner: req.name, runnerId: res.data.runner.id });
+      return { kind: 'created', jit: { runner: toRunner(res.data.runner as ApiRunner), encodedJitConfig: res.data.encoded_jit_config } };
+    } catch (err) {
+      if (statusOf(err) !== 409) {
+        this.log.warn('github JIT runner creation failed', { runner: req.name, status: statusOf(err), error: describe(err) });
+        throw err;
+      }
+    }
+    // 409: the name is taken (another Mac's claim, or ours from an earlier attempt). Look it up once.
+    const url = `${this.apiUrl}/orgs/${encodeURIComponent(this.org)}/actions/runners?name=${encodeURIComponent(req.name)}&per_page=100`;
+    const found = await getAllPages<ApiRunner>((u) => this.limit(() => conditionalGet(this.octokit, undefined, u, tracker)), url, 'runners');
+    const holder = found.find((r) => r.name === req.name);
+    this.log.info('github JIT runner name already taken', { runner: req.name, holderId: holder?.id ?? null });
+    return { kind: 'conflict', holder: holder ? toRunner(holder) : undefined };
+  }
+
+  async deleteRunner(runnerId: number): Promise<DeleteRunnerResult> {
+    const tracker = this.tracker();
+    try {
+      await this.octokit.request('DELETE /orgs/{org}/actions/runners/{runner_id}', {
+        org: this.org,
+        runner_id: runnerId,
+        request: { fetch: tracker.fetch },
+      });
+      this.log.info('github runner deleted', { runnerId });
+      return 'deleted';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404) return 'not-found';
+      if (status === 422 && /still running|busy/i.test(describe(err))) return 'busy';
+      this.log.warn('github runner deletion failed', { runnerId, status, error: describe(err) });
+      throw err;
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,294 @@
+/**
+ * The `Tart` port over the `tart` CLI, run through zx. Every argument is passed as its own argv
+ * element (zx `${array}` interpolation quotes each one), every command has a timeout, and every
+ * failure becomes a classified `TartError` (see tart-errors.ts).
+ *
+ * ## Lifecycle
+ * One instance per daemon. Short commands (`list`, `get`, `clone`, `set`, `ip`, `stop`, `delete`,
+ * `--version`) run to completion. `run` starts `tart run` detached (own session and process group,
+ * stdin ignored, stdout+stderr appended to the VM's run log), watches it for `runStartupMs` to catch
+ * an immediate startup failure, then lets it go: the VM outlives this process and a daemon restart.
+ * The run log starts with a header line that `startedAt` reads back, so a restarted daemon still
+ * knows how old a VM is.
+ *
+ * ## Gotchas
+ * - zx runs commands through bash with the prefix `set -euo pipefail;`. We replace that prefix with
+ *   `exec ` so that bash replaces itself with tart: the pid zx reports IS tart's pid (macOS ships bash
+ *   3.2, which would otherwise keep bash as the parent). A timeout then SIGKILLs exactly the tart
+ *   process (e.g. a hung `tart ip --wait`), without relying on `ps` to find grandchildren.
+ * - A missing binary therefore shows up as bash's exit 127 (`exec: tart: not found`) → `tart-missing`.
+ * - `tart run` has no SIGTERM handler (facts §1.2): this adapter never signals it. Stopping is
+ *   `tart stop` (SIGINT, then SIGKILL after its timeout).
+ * - `tart run`'s stderr goes to the run log, so a startup failure is classified from what the log
+ *   gained after the header.
+ * - A startup failure later than `runStartupMs` (default 2 s) is not reported by `run`: the VM then
+ *   simply shows up as stopped on the next `list`, and the reason is in its run log.
+ * - `--dir cache:<cacheDir>`: tart splits `[name:]path[:options]` on colons, so the cache dir must not
+ *   contain `:`.
+ * - `list` parses JSON and ignores key order, whitespace and `\/` escaping; OCI cache entries are
+ *   dropped even though `--source local` is asked for. Anything unexpected throws (fail closed):
+ *   an unparseable list must never read as "no VMs".
+ */
+import { closeSync, openSync } from 'node:fs';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { $, type ProcessOutput, type ProcessPromise } from 'zx';
+import type { Logger } from '../core/logger.js';
+import { TartError, type RunOptions, type Tart, type TartVm, type TartVmDetails, type VmState } from '../core/ports.js';
+import { classifyTartFailure, firstLine } from './tart-errors.js';
+
+export interface TartTimeouts {
+  /** list, get, set, delete, --version. */
+  defaultMs: number;
+  /** clone: a remote source is pulled first, which can take many minutes. */
+  cloneMs: number;
+  /** ip: `--wait` seconds plus this margin. */
+  ipMarginMs: number;
+  /** stop: `--timeout` seconds plus this margin (tart SIGKILLs the VM after its own timeout). */
+  stopMarginMs: number;
+  /** How long `run` watches the new `tart run` for an immediate startup failure. */
+  runStartupMs: number;
+}
+
+export const DEFAULT_TART_TIMEOUTS: TartTimeouts = {
+  defaultMs: 30_000,
+  cloneMs: 30 * 60_000,
+  ipMarginMs: 15_000,
+  stopMarginMs: 15_000,
+  runStartupMs: 2_000,
+};
+
+export interface TartAdapterOptions {
+  /** TART_FLEET_TART_BIN, or 'tart' to find it on PATH. */
+  tartBin: string;
+  logger: Logger;
+  /** Environment of the tart child processes (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  timeouts?: Partial<TartTimeouts>;
+}
+
+const HEADER_PREFIX = '# tart-fleet: tart run ';
+const HEADER_RE = /^# tart-fleet: tart run (\S+) started (\S+)\s*$/;
+
+export class TartAdapter implements Tart {
+  private readonly bin: string;
+  private readonly log: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeouts: TartTimeouts;
+
+  constructor(opts: TartAdapterOptions) {
+    this.bin = opts.tartBin;
+    this.log = opts.logger.child({ component: 'tart' });
+    this.env = opts.env ?? process.env;
+    this.timeouts = { ...DEFAULT_TART_TIMEOUTS, ...opts.timeouts };
+  }
+
+  async list(): Promise<TartVm[]> {
+    const args = ['list', '--format', 'json', '--source', 'local'];
+    const stdout = await this.exec(args, this.timeouts.defaultMs);
+    const raw = parseJson(args, stdout);
+    if (!Array.isArray(raw)) throw bad(args, 'tart list did not print a JSON array');
+    const vms: TartVm[] = [];
+    for (const entry of raw as unknown[]) {
+      const e = asRecord(args, entry);
+      // Older tart spelled the cache source "oci"; anything not local is a cache entry.
+      if (typeof e.Source === 'string' && e.Source.toLowerCase() !== 'local') continue;
+      if (typeof e.Name !== 'string' || e.Name === '') throw bad(args, 'tart list entry without a Name');
+      vms.push({ name: e.Name, state: parseState(args, e) });
+    }
+    return vms;
+  }
+
+  async get(name: string): Promise<TartVmDetails> {
+    const args = ['get', name, '--format', 'json'];
+    const e = asRecord(args, parseJson(args, await this.exec(args, this.timeouts.defaultMs)));
+    if (typeof e.CPU !== 'number' || typeof e.Memory !== 'number') throw bad(args, 'tart get: CPU or Memory missing');
+    // `OS` exists since tart 2.10.0; older versions only ran macOS guests for us.
+    const os = e.OS === undefined ? 'darwin' : e.OS;
+    if (os !== 'darwin' && os !== 'linux') throw bad(args, `tart get: unknown OS ${String(os)}`);
+    return { name, state: parseState(args, e), os, cpu: e.CPU, memoryMb: e.Memory };
+  }
+
+  async clone(source: string, name: string): Promise<void> {
+    await this.exec(['clone', source, name], this.timeouts.cloneMs);
+  }
+
+  async set(name: string, opts: { cpu: number; memoryMb: number; randomMac: boolean }): Promise<void> {
+    const args = ['set', name, '--cpu', String(opts.cpu), '--memory', String(opts.memoryMb)];
+    if (opts.randomMac) args.push('--random-mac');
+    await this.exec(args, this.timeouts.defaultMs);
+  }
+
+  async run(name: string, opts: RunOptions): Promise<void> {
+    const args = ['run', name, '--no-graphics', '--no-audio', '--no-clipboard', '--dir', `cache:${opts.cacheDir}`];
+    if (opts.netSoftnet) args.push('--net-softnet');
+    if (opts.netSoftnetAllow.length > 0) args.push('--net-softnet-allow', opts.netSoftnetAllow.join(','));
+    if (opts.netSoftnetBlock.length > 0) args.push('--net-softnet-block', opts.netSoftnetBlock.join(','));
+    if (opts.rootDiskOpts !== '') args.push('--root-disk-opts', opts.rootDiskOpts);
+
+    let offset: number;
+    let fd: number;
+    try {
+      await mkdir(dirname(opts.logFile), { recursive: true });
+      // The header goes in before tart starts, so startedAt works even if tart dies at once.
+      await appendFile(opts.logFile, `${HEADER_PREFIX}${name} started ${new Date().toISOString()}\n`);
+      offset = (await stat(opts.logFile)).size;
+      fd = openSync(opts.logFile, 'a');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const line = `cannot write the run log ${opts.logFile}: ${e.message}`;
+      throw new TartError(e.code === 'ENOSPC' ? 'out-of-disk' : 'other', args, null, line);
+    }
+
+    const started = Date.now();
+    let p: ProcessPromise;
+    try {
+      p = $({
+        nothrow: true,
+        quiet: true,
+        env: this.env,
+        prefix: 'exec ',
+        postfix: '',
+        // setsid(): its own session and process group, so it survives us and our terminal's signals.
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      })`${this.bin} ${args}`;
+    } catch (err) {
+      closeSync(fd);
+      throw new TartError('other', args, null, (err as Error).message);
+    }
+
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      p.then((o) => o),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.timeouts.runStartupMs))),
+    ]);
+    clearTimeout(timer);
+    closeSync(fd); // the child has its own copy
+
+    if (exited === undefined) {
+      // Still running: let it live on without keeping our event loop alive.
+      p.child?.unref();
+      this.log.debug('tart command', { command: args, pid: p.pid, exitCode: null, durationMs: Date.now() - started, detached: true });
+      return;
+    }
+    this.log.debug('tart command', { command: args, exitCode: exited.exitCode, signal: exited.signal, durationMs: exited.duration });
+    if (exited.exitCode === 0) return; // the VM started and already stopped; the log says why
+    const output = await readFrom(opts.logFile, offset);
+    const cls = classifyTartFailure(exited.exitCode, output, spawnErrorCode(exited));
+    throw new TartError(cls.kind, args, exited.exitCode, firstLine(output) || describeExit(exited), cls.advice);
+  }
+
+  async startedAt(name: string, logFile: string): Promise<number | undefined> {
+    let text: string;
+    try {
+      text = await readFile(logFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    let last: number | undefined;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(HEADER_PREFIX)) continue;
+      const m = HEADER_RE.exec(line);
+      if (!m || m[1] !== name) continue;
+      const t = Date.parse(m[2] ?? '');
+      if (Number.isFinite(t)) last = t; // the last header wins: the VM may have been run again
+    }
+    return last;
+  }
+
+  async ip(name: string, waitSeconds: number): Promise<string> {
+    const wait = Math.min(65_535, Math.max(0, Math.floor(waitSeconds))); // tart parses a UInt16
+    const args = ['ip', name, '--wait', String(wait)];
+    const stdout = await this.exec(args, wait * 1000 + this.timeouts.ipMarginMs);
+    const ip = stdout.trim();
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new TartError('no-ip', args, 0, `unexpected output: ${firstLine(stdout)}`);
+    return ip;
+  }
+
+  async stop(name: string, timeoutSeconds: number): Promise<void> {
+    const t = Math.max(0, Math.floor(timeoutSeconds));
+    await this.exec(['stop', name, '--timeout', String(t)], t * 1000 + this.timeouts.stopMarginMs);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.exec(['delete', name], this.timeouts.defaultMs);
+  }
+
+  async version(): Promise<string> {
+    return (await this.exec(['--version'], this.timeouts.defaultMs)).trim();
+  }
+
+  /** Runs one short tart command; resolves with stdout or rejects with a classified TartError. */
+  private async exec(args: string[], timeoutMs: number): Promise<string> {
+    const started = Date.now();
+    const p = $({ nothrow: true, quiet: true, env: this.env, prefix: 'exec ', postfix: '' })`${this.bin} ${args}`;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      // Thanks to the `exec ` prefix this pid is tart itself, not a shell around it.
+      const pid = p.pid;
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }, timeoutMs);
+    let out: ProcessOutput;
+    try {
+      out = await p;
+    } finally {
+      clearTimeout(timer);
+    }
+    const durationMs = Date.now() - started;
+    this.log.debug('tart command', { command: args, exitCode: out.exitCode, signal: out.signal, durationMs });
+    if (timedOut) {
+      throw new TartError('timeout', args, out.exitCode, `no answer within ${timeoutMs} ms, killed pid ${p.pid ?? '?'}`);
+    }
+    if (out.exitCode === 0) return out.stdout;
+    const cls = classifyTartFailure(out.exitCode, out.stderr, spawnErrorCode(out));
+    throw new TartError(cls.kind, args, out.exitCode, firstLine(out.stderr) || describeExit(out), cls.advice);
+  }
+}
+
+function spawnErrorCode(out: ProcessOutput): string | undefined {
+  const cause = (out as { cause?: unknown }).cause;
+  const code = cause && typeof cause === 'object' ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describeExit(out: ProcessOutput): string {
+  return out.signal ? `killed by ${out.signal}` : `exit ${out.exitCode ?? 'none'} without output`;
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  const buf = await readFile(file);
+  return buf.subarray(Math.min(offset, buf.length)).toString('utf8');
+}
+
+function bad(args: string[], msg: string): TartError {
+  return new TartError('other', args, 0, msg);
+}
+
+function parseJson(args: string[], stdout: string): unknown {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    throw bad(args, `unparseable JSON from tart: ${firstLine(stdout).slice(0, 200)}`);
+  }
+}
+
+function asRecord(args: string[], v: unknown): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(args, 'tart printed JSON that is not an object');
+  return v as Record<string, unknown>;
+}
+
+function parseState(args: string[], e: Record<string, unknown>): VmState {
+  const s = e.State;
+  if (s === 'running' || s === 'stopped' || s === 'suspended') return s;
+  if (s === undefined && typeof e.Running === 'boolean') return e.Running ? 'running' : 'stopped';
+  throw bad(args, `unknown VM state ${JSON.stringify(s)}`);
+}

@@ -1,0 +1,97 @@
+/**
+ * Builds the real adapters for a command from the environment and the config: the composition
+ * root's one place for secrets. Each secret is registered with the log redactor before anything
+ * can log it.
+ *
+ * ## Gotchas
+ * - Credentials are checked here, up front: a missing token or SSH password is a usage error
+ *   (exit 2) naming the variable, not a failure deep in the first tick.
+ */
+import type { Config } from '../config/types.js';
+import type { LogLevel, Logger } from '../core/logger.js';
+import type { Clock, GitHub, Guest, Tart } from '../core/ports.js';
+import { Secrets } from '../logging/redact.js';
+import { createLogger } from '../adapters/logger.js';
+import { systemClock } from '../adapters/clock.js';
+import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
+import { TartAdapter } from '../adapters/tart.js';
+import { SshGuest, sshCredentials } from '../adapters/ssh.js';
+import { ExitError, type CliContext } from './context.js';
+
+export interface Adapters {
+  github: GitHub;
+  tart: Tart;
+  guest: Guest;
+  clock: Clock;
+  logger: Logger;
+  secrets: Secrets;
+}
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function logLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const level = (env.TART_FLEET_LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LEVELS as string[]).includes(level)) throw new ExitError(2, [`TART_FLEET_LOG_LEVEL: must be one of ${LEVELS.join(', ')}`]);
+  return level as LogLevel;
+}
+
+export function buildLogger(ctx: CliContext, secrets: Secrets): Logger {
+  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout });
+}
+
+export function buildTart(ctx: CliContext, logger: Logger): Tart {
+  return new TartAdapter({ tartBin: ctx.env.TART_FLEET_TART_BIN || 'tart', logger: logger.child({ component: 'tart' }), env: ctx.env });
+}
+
+/**
+ * `lenient` (for `ls`): missing GitHub credentials give a GitHub port whose every call fails with
+ * that message, so the rest of the view still works; otherwise they are a usage error.
+ */
+export function buildAdapters(ctx: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
+  const secrets = new Secrets();
+  for (const name of ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY', 'TART_FLEET_SSH_PASSWORD']) secrets.add(ctx.env[name]);
+  const logger = buildLogger(ctx, secrets);
+  let auth;
+  try {
+    auth = githubAuthFromEnv(ctx.env);
+  } catch (err) {
+    if (!opts.lenient) throw new ExitError(2, [(err as Error).message]);
+    return { github: unavailableGitHub((err as Error).message), tart: buildTart(ctx, logger), guest: noGuest, clock: systemClock, logger, secrets };
+  }
+  if (auth.kind === 'app') secrets.add(auth.privateKey);
+  else secrets.add(auth.token);
+  const github = new GitHubAdapter({
+    apiUrl: config.github.api_url,
+    org: config.github.org,
+    auth,
+    repositories: config.github.repositories,
+    logger: logger.child({ component: 'github' }),
+    secrets,
+  });
+  let guest: Guest = noGuest;
+  if (opts.needGuest) {
+    let credentials;
+    try {
+      credentials = sshCredentials(ctx.env, config.vm);
+    } catch (err) {
+      throw new ExitError(2, [(err as Error).message]);
+    }
+    secrets.add(credentials.privateKey);
+    guest = new SshGuest({
+      user: config.vm.ssh_user,
+      port: config.vm.ssh_port,
+      ...credentials,
+      hostKey: config.vm.ssh_host_key,
+      runnerCommand: config.vm.runner_command,
+      logger: logger.child({ component: 'ssh' }),
+    });
+  }
+  return { github, tart: buildTart(ctx, logger), guest, clock: systemClock, logger, secrets };
+}
+
+const noGuest: Guest = { startRunner: () => Promise.reject(new Error('this command starts no runners')) };
+
+function unavailableGitHub(message: string): GitHub {
+  const fail = () => Promise.reject(new Error(message));
+  return { listJobs: fail, listRunners: fail, getJob: fail, createJitRunner: fail, deleteRunner: fail };
+}

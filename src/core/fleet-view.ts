@@ -1,0 +1,78 @@
+/**
+ * What `ls` shows, built from one observation and its plan: each VM of this host with the job it
+ * serves, the RAM ledger, and the queue with the reason each job waits. Pure; `ls` adds the IPs.
+ *
+ * ## Gotchas
+ * - A JIT runner may serve another job than the one it was made for; the job a VM serves is the one
+ *   GitHub shows in progress on its runner, else the job it was claimed for.
+ */
+import type { Config } from '../config/types.js';
+import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
+import { claimKey, hostLabel, parseRunnerName } from './names.js';
+
+export interface VmRow {
+  name: string;
+  profile: string;
+  state: string;
+  repo: string | null;
+  job_id: number;
+  age_s: number | null;
+  ram_mb: number;
+  cpu: number;
+  ip: string | null;
+  runner: string | null;
+  runner_status: string | null;
+}
+
+export interface FleetView {
+  runner_name: string;
+  ledger: LedgerView | null;
+  vms: VmRow[];
+  queue: QueueEntry[];
+  creating: Array<{ vm: string; profile: string; job_id: number; age_s: number }>;
+  problems: string[];
+  github: { requests: number; not_modified: number; rate_limit_remaining: number | null; coldest_repo_age_s: number } | null;
+}
+
+export function fleetView(observed: Observed, plan: Plan, config: Config): FleetView {
+  const host = hostLabel(config.github.runner_name).toLowerCase();
+  const gh = observed.github.ok ? observed.github.value : undefined;
+  const ourRunners = (gh?.runners ?? []).filter((r) => r.labels.some((l) => l.toLowerCase() === host));
+  const vms: VmRow[] = (observed.tart.ok ? observed.tart.value.ours : []).map((vm) => {
+    const runner = ourRunners
+      .filter((r) => {
+        const c = parseRunnerName(r.name);
+        return c !== undefined && claimKey(c) === claimKey(vm.claim);
+      })
+      .sort((a, b) => parseRunnerName(b.name)!.attempt - parseRunnerName(a.name)!.attempt)[0];
+    const serving = gh?.jobs.find((j) => runner && j.runnerName === runner.name) ?? gh?.jobs.find((j) => j.id === vm.claim.jobId);
+    return {
+      name: vm.name,
+      profile: vm.claim.profile,
+      state: observed.creating.has(claimKey(vm.claim)) ? `${vm.state} (creating)` : vm.state,
+      repo: serving?.repo ?? null,
+      job_id: serving?.id ?? vm.claim.jobId,
+      age_s: vm.startedAt === undefined ? null : Math.max(0, Math.round((observed.now - vm.startedAt) / 1000)),
+      ram_mb: vm.memoryMb,
+      cpu: vm.cpu,
+      ip: null,
+      runner: runner?.name ?? null,
+      runner_status: runner ? (runner.busy ? 'busy' : runner.everConnected ? runner.status : 'registered') : null,
+    };
+  });
+  const problems = [...plan.blocked];
+  if (observed.admissionPausedUntil && observed.now < observed.admissionPausedUntil.until) problems.push(observed.admissionPausedUntil.reason);
+  return {
+    runner_name: config.github.runner_name,
+    ledger: plan.ledger ?? null,
+    vms,
+    queue: plan.queue,
+    creating: [...observed.creating.values()].map((c) => ({
+      vm: c.vmName, profile: c.claim.profile, job_id: c.claim.jobId, age_s: Math.round((observed.now - c.startedAt) / 1000),
+    })),
+    problems,
+    github: gh
+      ? { requests: gh.stats.requests, not_modified: gh.stats.notModified, rate_limit_remaining: gh.stats.rateLimitRemaining, coldest_repo_age_s: gh.stats.coldestRepoAgeSeconds }
+      : null,
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Renders the LaunchDaemon plist that runs `tart-fleet run` on a Mac. Pure: every input (node path,
+ * bin path, user, environment) is passed in, so the committed example in launchd/ is reproducible.
+ *
+ * ## Gotchas
+ * - `ProgramArguments` starts with the absolute `node` and the absolute bin script, never `npx`:
+ *   npx does not forward SIGTERM, so launchd's stop would orphan the daemon (facts §13).
+ * - A plist in /Library/LaunchDaemons is world-readable: secrets go in by file path only. The
+ *   renderer refuses an inline secret variable or PEM text even if a caller passes one.
+ * - Strings are XML-escaped by the `plist` package (`&`, `<`); paths and user names may hold them.
+ * - launchd does not run a shell: no `~`, no `$VAR` expansion, so every path must be absolute.
+ * - `ExitTimeOut` is how long launchd waits after SIGTERM before SIGKILL; the daemon finishes the
+ *   tick in flight first, which can include a clone and an SSH session.
+ */
+import { posix } from 'node:path';
+import { build, type PlistValue } from 'plist';
+import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, looksLikePem } from './secrets.js';
+
+export const DAEMON_LABEL = 'dev.tart-fleet.daemon';
+export const DEFAULT_LOG_DIR = '/Library/Logs/tart-fleet';
+export const LAUNCH_DAEMONS_DIR = '/Library/LaunchDaemons';
+/** Homebrew (Apple Silicon) first: that is where `brew install cirruslabs/cli/tart` puts tart. */
+export const DEFAULT_PATH = '/opt/homebrew/bin:/opt/homebrew/sbin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
+
+export interface DaemonSpec {
+  /** launchd label; also the plist's file name. Default DAEMON_LABEL. */
+  label?: string;
+  /** Absolute path of the node executable (process.execPath of the installing shell). */
+  nodePath: string;
+  /** Absolute path of this package's bin/tart-fleet.js. */
+  binPath: string;
+  /** Absolute path of pipeline.yml; its directory becomes the WorkingDirectory. */
+  configPath: string;
+  /** The user owning ~/.tart: tart must run as them, never as root. */
+  userName: string;
+  /** That user's home directory (HOME; tart keeps its VMs in $HOME/.tart). */
+  homeDir: string;
+  /** Where stdout/stderr go. Default DEFAULT_LOG_DIR. */
+  logDir?: string;
+  /** Seconds launchd waits between restarts. Default 30. */
+  throttleIntervalSeconds?: number;
+  /** Seconds between SIGTERM and SIGKILL on stop. Default 120. */
+  exitTimeoutSeconds?: number;
+  /** Extra environment: non-secret settings and secret *file paths*. PATH/HOME/TART_FLEET_CONFIG are set here. */
+  environment?: Record<string, string>;
+}
+
+/** The plist as an object, keys in the order they are written. */
+export function daemonPlistObject(spec: DaemonSpec): Record<string, PlistValue> {
+  const label = spec.label ?? DAEMON_LABEL;
+  const logDir = spec.logDir ?? DEFAULT_LOG_DIR;
+  for (const [what, path] of [
+    ['nodePath', spec.nodePath],
+    ['binPath', spec.binPath],
+    ['configPath', spec.configPath],
+    ['homeDir', spec.homeDir],
+    ['logDir', logDir],
+  ] as const) {
+    if (!posix.isAbsolute(path)) throw new Error(`${what}: must be an absolute path (launchd expands nothing), got ${JSON.stringify(path)}`);
+  }
+  if (/(^|\/)npx$/.test(spec.nodePath) || /(^|\/)npx(-cli\.js)?$/.test(spec.binPath)) {
+    throw new Error('npx does not forward SIGTERM; run node and the bin script directly');
+  }
+  if (spec.userName === '') throw new Error('userName: must not be empty');
+  if (!/^[A-Za-z0-9._-]+$/.test(label)) throw new Error(`label: ${JSON.stringify(label)} is not a reverse-DNS name`);
+  const extra = spec.environment ?? {};
+  for (const name of Object.keys(extra)) {
+    if ((INLINE_SECRET_VARS as readonly string[]).includes(name)) {
+      const fileVar = FILE_VAR_FOR[name as (typeof INLINE_SECRET_VARS)[number]];
+      throw new Error(`${name}: a secret's value never goes into a plist; pass its file path as ${fileVar}`);
+    }
+  }
+  const appKey = extra[APP_KEY_VAR];
+  if (appKey !== undefined && (looksLikePem(appKey) || !posix.isAbsolute(appKey))) {
+    throw new Error(`${APP_KEY_VAR}: in a plist it must be the absolute path of the .pem file, not the key itself`);
+  }
+
+  const environment: Record<string, string> = {};
+  // Sorted so that the same inputs always give the same bytes (the committed example relies on it).
+  const merged: Record<string, string> = {
+    ...extra,
+    PATH: pathWith(posix.dirname(spec.nodePath), extra.PATH ?? DEFAULT_PATH),
+    HOME: spec.homeDir,
+    TART_FLEET_CONFIG: spec.configPath,
+  };
+  for (const key of Object.keys(merged).sort()) environment[key] = merged[key]!;
+
+  return {
+    Label: label,
+    ProgramArguments: [spec.nodePath, spec.binPath, 'run', '--config', spec.configPath],
+    UserName: spec.userName,
+    WorkingDirectory: posix.dirname(spec.configPath),
+    EnvironmentVariables: environment,
+    RunAtLoad: true,
+    KeepAlive: true,
+    ThrottleInterval: spec.throttleIntervalSeconds ?? 30,
+    ExitTimeOut: spec.exitTimeoutSeconds ?? 120,
+    ProcessType: 'Standard',
+    StandardOutPath: posix.join(logDir, 'tart-fleet.log'),
+    StandardErrorPath: posix.join(logDir, 'tart-fleet.err.log'),
+  };
+}
+
+// XML comments may not contain "--", so the option is not spelled out.
+const GENERATED_NOTE = '<!-- Generated by `tart-fleet launchd`: re-run it rather than editing this file. -->';
+
+/** The plist XML, with a comment saying where it came from. */
+export function renderDaemonPlist(spec: DaemonSpec): string {
+  const xml = build(daemonPlistObject(spec), { pretty: true, indent: '  ', newline: '\n' });
+  // The comment goes after the DOCTYPE, where XML allows it; launchd and plist.parse ignore it.
+  const lines = xml.split('\n');
+  const doctype = lines.findIndex((l) => l.startsWith('<!DOCTYPE'));
+  lines.splice(doctype + 1, 0, GENERATED_NOTE);
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** The plist's path for a label, in a LaunchDaemons directory. */
+export function plistPath(label = DAEMON_LABEL, dir = LAUNCH_DAEMONS_DIR): string {
+  return posix.join(dir, `${label}.plist`);
+}
+
+/** `dir` first unless PATH already has it, so the daemon's own `node` children find the same node. */
+function pathWith(dir: string, path: string): string {
+  const parts = path.split(':').filter((p) => p !== '');
+  return parts.includes(dir) ? parts.join(':') : [dir, ...parts].join(':');
+}
+
+/**
+ * The fixed inputs of the committed example, launchd/dev.tart-fleet.daemon.plist: an npm-global
+ * install under Homebrew's node, user `ci`, GitHub App auth and the SSH password by file.
+ * test/launchd checks the file equals renderDaemonPlist(EXAMPLE_SPEC).
+ */
+export const EXAMPLE_SPEC: DaemonSpec = {
+  nodePath: '/opt/homebrew/bin/node',
+  binPath: '/opt/homebrew/lib/node_modules/tart-fleet/bin/tart-fleet.js',
+  configPath: '/Users/ci/tart-fleet/pipeline.yml',
+  userName: 'ci',
+  homeDir: '/Users/ci',
+  environment: {
+    TART_FLEET_GITHUB_APP_ID: '123456',
+    TART_FLEET_GITHUB_APP_INSTALLATION_ID: '7654321',
+    TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/Users/ci/.tart-fleet/app.pem',
+    TART_FLEET_SSH_PASSWORD_FILE: '/Users/ci/.tart-fleet/ssh-password',
+  },
+};

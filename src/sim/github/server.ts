@@ -1,0 +1,492 @@
+/**
+ * FakeGitHub: a real `node:http` server on 127.0.0.1 (port 0) that behaves like api.github.com for
+ * the endpoints tart-fleet uses (facts sheet §5–§9, Appendix B), plus in-process "world control" for
+ * tests and the demo (queue jobs, cancel runs, inject faults and rate limits) and records for
+ * end-to-end assertions (job histories, every runner ever created, request and 304 counts).
+ *
+ * ## Lifecycle
+ * `new FakeGitHub(opts)` → `await start()` gives the base URL to use as `api_url` (with `/api/v3` when
+ * `pathPrefix` is set, like GitHub Enterprise Server) → drive the world → `await stop()` closes the
+ * server, its keep-alive connections and pending broker long polls.
+ *
+ * ## Gotchas
+ * - Every response carries `x-ratelimit-*` headers. Any request with a valid token costs one unit of
+ *   the primary budget except `GET /rate_limit`, a 304, App token exchange, and the broker.
+ * - A 304 has no body and leaves the budget untouched (facts §7).
+ * - Faults (`failNext`, outage, secondary limit) are checked after authentication and before routing,
+ *   and cost nothing.
+ * - Installation tokens expire at `expires_at` (the world clock); then they are 401 `Bad credentials`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { type Ctx, type Reply, errorReply, etagMatches, header, weakEtag } from './http.js';
+import { matchRoute } from './routes.js';
+import { Broker, BROKER_PREFIX } from './broker.js';
+import { type AppRegistration, loadPublicKey, verifyAppJwt } from './app-auth.js';
+import { type JobEvent, type QueueJobRequest, type RunnerRecord, type SimJob, type SimRepo, WorldState } from './state.js';
+
+export interface FakeGitHubOptions {
+  /** The organisation (default `acme`). */
+  org?: string;
+  /** Tokens accepted as `Authorization: token X` / `Bearer X` (PATs). */
+  tokens?: string[];
+  /** A GitHub App whose JWTs the fake accepts at `POST /app/installations/{id}/access_tokens`. */
+  app?: AppRegistration & { /** Lifetime of installation tokens (default 1 h). */ tokenTtlMs?: number };
+  /** The world clock (default Date.now): job `created_at`, token expiry, rate-limit reset. */
+  now?: () => number;
+  /** `/api/v3` to serve like GitHub Enterprise Server. */
+  pathPrefix?: string;
+  /** Runner groups that exist (default [1], the "Default" group). */
+  runnerGroupIds?: number[];
+  rateLimit?: { limit?: number; remaining?: number; resetInSeconds?: number };
+}
+
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Epoch seconds. */
+  reset: number;
+}
+
+export interface JobRecord {
+  id: number;
+  runId: number;
+  repo: string;
+  name: string;
+  labels: string[];
+  status: string;
+  conclusion: string | null;
+  runnerName: string | null;
+  history: JobEvent[];
+}
+
+interface Fault {
+  status: number;
+  remaining: number;
+}
+
+const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
+
+export class FakeGitHub {
+  readonly world: WorldState;
+  readonly org: string;
+  private server: Server | undefined;
+  private baseUrl = '';
+  private readonly prefix: string;
+  private readonly tokens = new Map<string, number | null>(); // token -> expiry (ms) or null
+  private readonly broker: Broker;
+  private readonly runnerGroupIds: Set<number>;
+  private readonly app: { appId: number | string; installationId: number; key: KeyObject } | undefined;
+  private installationTokenTtlMs: number;
+  private readonly rate: RateLimitState;
+  private primaryStatus: 403 | 429 = 403;
+  private failNextFault: Fault | undefined;
+  private outage = false;
+  private secondary: { remaining: number; retryAfterSeconds: number; status: 403 | 429 } | undefined;
+  private readonly counts = new Map<string, number>();
+  private readonly tokenCounts = new Map<string, number>();
+  private total = 0;
+  private notModified = 0;
+  private readonly issuedTokens: Array<{ token: string; expiresAt: number }> = [];
+
+  constructor(private readonly opts: FakeGitHubOptions = {}) {
+    this.org = opts.org ?? 'acme';
+    const now = opts.now ?? Date.now;
+    this.world = new WorldState(this.org, now);
+    this.prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
+    for (const t of opts.tokens ?? []) this.tokens.set(t, null);
+    this.broker = new Broker(this.world);
+    this.runnerGroupIds = new Set(opts.runnerGroupIds ?? [1]);
+    this.app = opts.app ? { appId: opts.app.appId, installationId: opts.app.installationId, key: loadPublicKey(opts.app.publicKey) } : undefined;
+    this.installationTokenTtlMs = opts.app?.tokenTtlMs ?? 3_600_000;
+    const limit = opts.rateLimit?.limit ?? 5000;
+    this.rate = {
+      limit,
+      remaining: opts.rateLimit?.remaining ?? limit,
+      reset: Math.floor(now() / 1000) + (opts.rateLimit?.resetInSeconds ?? 3600),
+    };
+  }
+
+  private now(): number {
+    return this.world.now();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Starts listening on 127.0.0.1, a free port; resolves to the base URL (usable as `api_url`). */
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ message: `fake github: ${String(err)}`, status: '500' }));
+        }
+      });
+    });
+    // undici subtracts 1 s from the keep-alive hint; a short one would cost a new connection per request.
+    server.keepAliveTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    this.baseUrl = `http://127.0.0.1:${port}${this.prefix}`;
+    return this.baseUrl;
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    this.broker.close();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // World control
+
+  addRepo(name: string, opts: { private?: boolean; pushedAt?: number } = {}): SimRepo {
+    return this.world.addRepo(name, opts);
+  }
+
+  /** Adds `count` repos named `<prefix>-0001` … (or the given names). */
+  addRepos(namesOrCount: string[] | number, prefix = 'repo'): SimRepo[] {
+    const names = typeof namesOrCount === 'number'
+      ? Array.from({ length: namesOrCount }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`)
+      : namesOrCount;
+    return names.map((n) => this.world.addRepo(n));
+  }
+
+  /** Queues a job (creating its run unless `runId` is given); the broker may assign it at once. */
+  queueJob(req: QueueJobRequest): { jobId: number; runId: number } {
+    const job = this.world.queueJob(req);
+    this.broker.changed();
+    return { jobId: job.id, runId: job.runId };
+  }
+
+  /** A `waiting` job (environment approval) becomes `queued`. */
+  approveJob(jobId: number): void {
+    this.world.approveJob(jobId);
+    this.broker.changed();
+  }
+
+  /** Cancels a run: its queued/waiting jobs become `completed`/`cancelled`. */
+  cancelRun(runId: number): void {
+    this.world.cancelRun(runId);
+  }
+
+  /** Completes a job without a simulated runner (tests); its runner, if any, is removed. */
+  completeJob(jobId: number, result: 'succeeded' | 'failed' | 'cancelled' = 'succeeded'): void {
+    this.world.completeJob(jobId, result === 'succeeded' ? 'success' : result === 'failed' ? 'failure' : 'cancelled');
+    this.broker.changed();
+  }
+
+  addToken(token: string): void {
+    this.tokens.set(token, null);
+  }
+
+  /** Revokes every token (PATs and installation tokens): all later requests get 401. */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
+  /** Lifetime of installation tokens issued from now on. */
+  setInstallationTokenTtl(ms: number): void {
+    this.installationTokenTtlMs = ms;
+  }
+
+  /** Makes every installation token issued so far expire now. */
+  expireInstallationTokens(): void {
+    for (const t of this.issuedTokens) {
+      t.expiresAt = Math.min(t.expiresAt, this.now());
+      if (this.tokens.has(t.token)) this.tokens.set(t.token, t.expiresAt);
+    }
+  }
+
+  addRunnerGroup(id: number): void {
+    this.runnerGroupIds.add(id);
+  }
+
+  // Faults ------------------------------------------------------------------------------------
+
+  /** The next `count` API requests answer `status` (default 502). */
+  failNext(count: number, status = 502): void {
+    this.failNextFault = count > 0 ? { status, remaining: count } : undefined;
+  }
+
+  /** While on, every API request answers 502. */
+  setOutage(on: boolean): void {
+    this.outage = on;
+  }
+
+  /** Primary budget exhausted until `resetInSeconds` from now: requests answer 403 (or 429) with remaining 0. */
+  exhaustRateLimit(opts: { resetInSeconds: number; status?: 403 | 429 }): void {
+    this.rate.remaining = 0;
+    this.rate.reset = Math.ceil(this.now() / 1000 + opts.resetInSeconds);
+    this.primaryStatus = opts.status ?? 403;
+  }
+
+  /** The next `count` requests hit a secondary rate limit (403 + `retry-after`). */
+  secondaryRateLimit(opts: { count?: number; retryAfterSeconds?: number; status?: 403 | 429 } = {}): void {
+    this.secondary = { remaining: opts.count ?? 1, retryAfterSeconds: opts.retryAfterSeconds ?? 60, status: opts.status ?? 403 };
+  }
+
+  /** Sets the primary budget (limit/remaining/reset epoch seconds). */
+  setRateLimit(rate: Partial<RateLimitState>): void {
+    Object.assign(this.rate, rate);
+  }
+
+  // Records -----------------------------------------------------------------------------------
+
+  rateLimit(): RateLimitState {
+    this.maybeResetRate();
+    return { ...this.rate };
+  }
+
+  /** Requests per endpoint, e.g. `{"GET /orgs/{org}/repos": 10}` (304s and errors included). */
+  requestCounts(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  requestCount(endpoint?: string): number {
+    return endpoint === undefined ? this.total : this.counts.get(endpoint) ?? 0;
+  }
+
+  get totalRequests(): number {
+    return this.total;
+  }
+
+  get notModifiedCount(): number {
+    return this.notModified;
+  }
+
+  /** Requests made with each token (to see which token a client used). */
+  requestsByToken(): Map<string, number> {
+    return new Map(this.tokenCounts);
+  }
+
+  installationTokens(): Array<{ token: string; expiresAt: number }> {
+    return this.issuedTokens.map((t) => ({ ...t }));
+  }
+
+  resetCounters(): void {
+    this.counts.clear();
+    this.tokenCounts.clear();
+    this.total = 0;
+    this.notModified = 0;
+  }
+
+  job(jobId: number): JobRecord {
+    return toRecord(this.world.mustJob(jobId));
+  }
+
+  jobs(): JobRecord[] {
+    return [...this.world.jobs.values()].map(toRecord);
+  }
+
+  /** queued → in_progress on runner X → completed with result. */
+  jobHistory(jobId: number): JobEvent[] {
+    return this.world.mustJob(jobId).history.map((e) => ({ ...e }));
+  }
+
+  /** Every runner ever created (deleted ones too). */
+  runners(): RunnerRecord[] {
+    return this.world.runnerRecords();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // HTTP
+
+  private maybeResetRate(): void {
+    if (this.now() >= this.rate.reset * 1000) {
+      this.rate.remaining = this.rate.limit;
+      this.rate.reset = Math.floor(this.now() / 1000) + 3600;
+    }
+  }
+
+  private count(name: string): void {
+    this.total++;
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.baseUrl || 'http://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const raw = await readBody(req);
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        this.count(`${method} (bad json)`);
+        return this.send(res, method, errorReply(400, 'Problems parsing JSON'), false);
+      }
+    }
+    if (this.prefix && !url.pathname.startsWith(`${this.prefix}/`)) {
+      this.count(`${method} ${url.pathname}`);
+      return this.send(res, method, errorReply(404, 'Not Found'), false);
+    }
+    const path = url.pathname.slice(this.prefix.length).replace(/\/+$/, '') || '/';
+    const ctx: Ctx = { method, url, path, base: this.baseUrl, headers: req.headers, body };
+
+    if (path.startsWith(`${BROKER_PREFIX}/`)) {
+      const sub = path.slice(BROKER_PREFIX.length);
+      this.count(`${method} ${BROKER_PREFIX}${sub.replace(/\/[0-9a-f]{16}\//, '/{session}/').replace(/\/\d+\//, '/{id}/')}`);
+      return this.send(res, method, await this.broker.handle(ctx, sub), false);
+    }
+
+    const installation = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if (method === 'POST' && installation) {
+      this.count('POST /app/installations/{installation_id}/access_tokens');
+      return this.send(res, method, this.installationToken(ctx, Number(installation[1])), false);
+    }
+
+    const matched = path === '/rate_limit' && method === 'GET' ? undefined : matchRoute(method, path);
+    const name = path === '/rate_limit' ? 'GET /rate_limit' : matched?.route.name ?? `${method} ${path}`;
+    this.count(name);
+
+    const token = /^(?:token|bearer)\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
+    const expiry = token === undefined ? undefined : this.tokens.get(token);
+    if (token === undefined || expiry === undefined || (expiry !== null && this.now() >= expiry)) {
+      return this.send(res, method, errorReply(401, 'Bad credentials'), false);
+    }
+    this.tokenCounts.set(token, (this.tokenCounts.get(token) ?? 0) + 1);
+
+    if (this.outage) return this.send(res, method, errorReply(502, 'Server Error'), false);
+    if (this.failNextFault) {
+      const f = this.failNextFault;
+      if (--f.remaining <= 0) this.failNextFault = undefined;
+      return this.send(res, method, errorReply(f.status, f.status === 502 ? 'Server Error' : 'Internal Server Error'), false);
+    }
+    if (this.secondary) {
+      const s = this.secondary;
+      if (--s.remaining <= 0) this.secondary = undefined;
+      const reply = errorReply(s.status, SECONDARY_MESSAGE, {}, '/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits');
+      reply.headers = { 'retry-after': String(s.retryAfterSeconds) };
+      return this.send(res, method, reply, false);
+    }
+
+    if (path === '/rate_limit' && method === 'GET') {
+      this.maybeResetRate();
+      const core = { ...this.rate, used: this.rate.limit - this.rate.remaining };
+      const other = (limit: number) => ({ limit, remaining: limit, reset: this.rate.reset, used: 0 });
+      return this.send(res, method, {
+        status: 200,
+        body: {
+          resources: { core, search: other(30), graphql: other(5000), actions_runner_registration: other(10000) },
+          rate: core,
+        },
+        noEtag: true,
+      }, false);
+    }
+
+    this.maybeResetRate();
+    if (this.rate.remaining <= 0) {
+      return this.send(res, method, errorReply(this.primaryStatus, 'API rate limit exceeded for user ID 1.', {}, '/overview/rate-limits-for-the-rest-api'), false);
+    }
+    if (!matched) return this.send(res, method, errorReply(404, 'Not Found'), true);
+
+    const reply = matched.route.handler(ctx, matched.params, {
+      world: this.world,
+      runnerGroupIds: this.runnerGroupIds,
+      changed: () => this.broker.changed(),
+      runnerDeleted: (id) => this.broker.runnerDeleted(id),
+    });
+    if (reply.status < 300) this.broker.changed();
+    return this.send(res, method, reply, true, header(ctx, 'if-none-match'));
+  }
+
+  private installationToken(ctx: Ctx, installationId: number): Reply {
+    if (!this.app) return errorReply(404, 'Not Found');
+    const jwt = /^bearer\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
+    if (!jwt) return errorReply(401, 'A JSON web token could not be decoded');
+    const check = verifyAppJwt(jwt, this.app);
+    if (!check.ok) return errorReply(401, check.message);
+    if (installationId !== this.app.installationId) return errorReply(404, 'Not Found');
+    const token = `ghs_${randomBytes(18).toString('hex')}`;
+    const expiresAt = this.now() + this.installationTokenTtlMs;
+    this.tokens.set(token, expiresAt);
+    this.issuedTokens.push({ token, expiresAt });
+    return {
+      status: 201,
+      body: {
+        token,
+        expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        permissions: { organization_self_hosted_runners: 'write', actions: 'read', metadata: 'read' },
+        repository_selection: 'all',
+      },
+      noEtag: true,
+    };
+  }
+
+  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string): void {
+    const headers: Record<string, string> = {
+      'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+      'x-github-api-version-selected': '2022-11-28',
+      ...reply.headers,
+    };
+    let payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    let status = reply.status;
+    if (method === 'GET' && status === 200 && !reply.noEtag) {
+      const etag = weakEtag(payload);
+      headers.etag = etag;
+      headers['cache-control'] = 'private, max-age=60, s-maxage=60';
+      if (etagMatches(ifNoneMatch, etag)) {
+        status = 304;
+        payload = '';
+        costs = false;
+        this.notModified++;
+      }
+    }
+    if (costs && this.rate.remaining > 0) this.rate.remaining--;
+    Object.assign(headers, {
+      'x-ratelimit-limit': String(this.rate.limit),
+      'x-ratelimit-remaining': String(this.rate.remaining),
+      'x-ratelimit-used': String(this.rate.limit - this.rate.remaining),
+      'x-ratelimit-reset': String(this.rate.reset),
+      'x-ratelimit-resource': 'core',
+    });
+    if (status === 304 || status === 204) {
+      // A 304 lists a link header only when the 200 did, and must not carry a body.
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    headers['content-type'] = 'application/json; charset=utf-8';
+    res.writeHead(status, headers);
+    res.end(payload);
+  }
+}
+
+function toRecord(j: SimJob): JobRecord {
+  return {
+    id: j.id,
+    runId: j.runId,
+    repo: j.repo.fullName,
+    name: j.name,
+    labels: [...j.labels],
+    status: j.status,
+    conclusion: j.conclusion,
+    runnerName: j.runnerName,
+    history: j.history.map((e) => ({ ...e })),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

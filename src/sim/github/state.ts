@@ -1,0 +1,338 @@
+/**
+ * The simulated GitHub world: repositories, workflow runs, jobs, self-hosted runners, and the
+ * records tests assert on (job histories, every runner ever created). Pure data plus the rules that
+ * keep it consistent (run status derived from its jobs, oldest-first job assignment); no HTTP here.
+ *
+ * ## Gotchas
+ * - A run's status is derived from its jobs on every read, so a run whose first job runs while a later
+ *   one is queued is `in_progress` and still holds demand (facts sheet §6).
+ * - Assignment is GitHub's, not tart-fleet's: an idle runner with an open session gets the **oldest**
+ *   queued job whose labels it has (case-insensitive subset, facts §9), not the job it was made for.
+ *   `waiting` jobs (environment approval) are never assigned.
+ * - Times come from the injected clock, so tests can control `created_at`.
+ */
+
+export type SimJobStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+export type SimConclusion = 'success' | 'failure' | 'cancelled' | null;
+
+export interface SimRepo {
+  id: number;
+  name: string;
+  owner: string;
+  fullName: string;
+  private: boolean;
+  createdAt: number;
+  pushedAt: number;
+  updatedAt: number;
+}
+
+export interface SimRun {
+  id: number;
+  repo: SimRepo;
+  name: string;
+  runNumber: number;
+  createdAt: number;
+  updatedAt: number;
+  cancelled: boolean;
+  jobIds: number[];
+}
+
+export interface JobEvent {
+  at: number;
+  status: SimJobStatus;
+  runnerId?: number;
+  runnerName?: string;
+  conclusion?: SimConclusion;
+}
+
+export interface SimJob {
+  id: number;
+  runId: number;
+  repo: SimRepo;
+  name: string;
+  labels: string[];
+  status: SimJobStatus;
+  conclusion: SimConclusion;
+  durationMs: number;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  runnerId: number | null;
+  runnerName: string | null;
+  /** queued → in_progress on runner X → completed with result. */
+  history: JobEvent[];
+}
+
+export interface SimRunner {
+  id: number;
+  name: string;
+  labels: string[];
+  groupId: number;
+  createdAt: number;
+  deletedAt: number | null;
+  /** Why it went away: deleted through the API, or removed after its one job (ephemeral). */
+  deletedBy: 'api' | 'ephemeral' | null;
+  /** The `.credentials` secret the broker accepts from this runner. */
+  secret: string;
+  sessionId: string | null;
+  everConnected: boolean;
+  /** The job assigned to it (in progress), if any. */
+  jobId: number | null;
+  /** Whether the assigned job was already handed out by the broker's message endpoint. */
+  jobDelivered: boolean;
+}
+
+/** A read-only record of a runner for end-to-end assertions. */
+export interface RunnerRecord {
+  id: number;
+  name: string;
+  labels: string[];
+  createdAt: number;
+  deletedAt: number | null;
+  deletedBy: 'api' | 'ephemeral' | null;
+  everConnected: boolean;
+  jobId: number | null;
+}
+
+export interface QueueJobRequest {
+  /** `owner/name` or just `name` (the org is the owner). Created if missing. */
+  repo: string;
+  labels: string[];
+  name?: string;
+  /** How long the simulated runner should pretend to work (handed to it by the broker). */
+  durationMs?: number;
+  /** `queued` (default) or e.g. `waiting` (environment approval: never demand, never assigned). */
+  status?: SimJobStatus;
+  /** Add the job to an existing run instead of creating a new one. */
+  runId?: number;
+  /** Override `created_at` (epoch ms); defaults to the clock. */
+  createdAt?: number;
+}
+
+export function labelsMatch(jobLabels: string[], runnerLabels: string[]): boolean {
+  const have = new Set(runnerLabels.map((l) => l.toLowerCase()));
+  return jobLabels.every((l) => have.has(l.toLowerCase()));
+}
+
+export class WorldState {
+  readonly repos = new Map<string, SimRepo>();
+  readonly runs = new Map<number, SimRun>();
+  readonly jobs = new Map<number, SimJob>();
+  readonly runners = new Map<number, SimRunner>();
+  private nextRepoId = 1;
+  private nextRunId = 100_001;
+  private nextJobId = 500_001;
+  private nextRunnerId = 1;
+  private runNumbers = new Map<string, number>();
+
+  constructor(
+    readonly org: string,
+    readonly now: () => number,
+  ) {}
+
+  fullName(repo: string): string {
+    return repo.includes('/') ? repo : `${this.org}/${repo}`;
+  }
+
+  addRepo(repo: string, opts: { private?: boolean; pushedAt?: number } = {}): SimRepo {
+    const fullName = this.fullName(repo);
+    const existing = this.repos.get(fullName);
+    if (existing) return existing;
+    const [owner, name] = fullName.split('/') as [string, string];
+    const t = this.now();
+    const r: SimRepo = {
+      id: this.nextRepoId++,
+      name,
+      owner,
+      fullName,
+      private: opts.private ?? true,
+      createdAt: t,
+      pushedAt: opts.pushedAt ?? t,
+      updatedAt: t,
+    };
+    this.repos.set(fullName, r);
+    return r;
+  }
+
+  queueJob(req: QueueJobRequest): SimJob {
+    const t = req.createdAt ?? this.now();
+    let run: SimRun;
+    if (req.runId !== undefined) {
+      const found = this.runs.get(req.runId);
+      if (!found) throw new Error(`no run ${req.runId}`);
+      run = found;
+    } else {
+      const repo = this.addRepo(req.repo);
+      // A push (or other event) triggered the workflow: the repo was pushed just now.
+      repo.pushedAt = Math.max(repo.pushedAt, t);
+      repo.updatedAt = repo.pushedAt;
+      const runNumber = (this.runNumbers.get(repo.fullName) ?? 0) + 1;
+      this.runNumbers.set(repo.fullName, runNumber);
+      run = { id: this.nextRunId++, repo, name: 'CI', runNumber, createdAt: t, updatedAt: t, cancelled: false, jobIds: [] };
+      this.runs.set(run.id, run);
+    }
+    const status = req.status ?? 'queued';
+    const job: SimJob = {
+      id: this.nextJobId++,
+      runId: run.id,
+      repo: run.repo,
+      name: req.name ?? `job-${this.nextJobId - 1}`,
+      labels: [...req.labels],
+      status,
+      conclusion: null,
+      durationMs: req.durationMs ?? 1000,
+      createdAt: t,
+      startedAt: null,
+      completedAt: null,
+      runnerId: null,
+      runnerName: null,
+      history: [{ at: t, status }],
+    };
+    run.jobIds.push(job.id);
+    run.updatedAt = t;
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  /** A run's status, derived from its jobs (see header). */
+  runStatus(run: SimRun): { status: string; conclusion: string | null } {
+    const jobs = run.jobIds.map((id) => this.jobs.get(id)!);
+    const done = jobs.filter((j) => j.status === 'completed');
+    if (jobs.length > 0 && done.length === jobs.length) {
+      const conclusion = run.cancelled || done.some((j) => j.conclusion === 'cancelled')
+        ? 'cancelled'
+        : done.some((j) => j.conclusion === 'failure') ? 'failure' : 'success';
+      return { status: 'completed', conclusion };
+    }
+    if (jobs.some((j) => j.status === 'in_progress') || done.length > 0) return { status: 'in_progress', conclusion: null };
+    if (jobs.some((j) => j.status === 'queued')) return { status: 'queued', conclusion: null };
+    if (jobs.some((j) => j.status === 'waiting')) return { status: 'waiting', conclusion: null };
+    return { status: jobs[0]?.status ?? 'queued', conclusion: null };
+  }
+
+  setJobStatus(job: SimJob, status: SimJobStatus, extra: Omit<JobEvent, 'at' | 'status'> = {}): void {
+    const t = this.now();
+    job.status = status;
+    job.history.push({ at: t, status, ...extra });
+    const run = this.runs.get(job.runId);
+    if (run) run.updatedAt = t;
+  }
+
+  /** Environment approved: a `waiting` job becomes `queued`. */
+  approveJob(jobId: number): void {
+    const job = this.mustJob(jobId);
+    if (job.status === 'waiting') this.setJobStatus(job, 'queued');
+  }
+
+  /** Cancels a run: its queued and waiting jobs go `completed`/`cancelled`. Running jobs keep running. */
+  cancelRun(runId: number): void {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    run.cancelled = true;
+    for (const id of run.jobIds) {
+      const job = this.jobs.get(id)!;
+      if (job.status === 'queued' || job.status === 'waiting' || job.status === 'pending' || job.status === 'requested') {
+        job.conclusion = 'cancelled';
+        job.completedAt = this.now();
+        this.setJobStatus(job, 'completed', { conclusion: 'cancelled' });
+      }
+    }
+  }
+
+  createRunner(name: string, labels: string[], groupId: number, secret: string): SimRunner {
+    const r: SimRunner = {
+      id: this.nextRunnerId++,
+      name,
+      labels: [...labels],
+      groupId,
+      createdAt: this.now(),
+      deletedAt: null,
+      deletedBy: null,
+      secret,
+      sessionId: null,
+      everConnected: false,
+      jobId: null,
+      jobDelivered: false,
+    };
+    this.runners.set(r.id, r);
+    return r;
+  }
+
+  liveRunners(): SimRunner[] {
+    return [...this.runners.values()].filter((r) => r.deletedAt === null);
+  }
+
+  runnerByName(name: string): SimRunner | undefined {
+    return this.liveRunners().find((r) => r.name === name);
+  }
+
+  removeRunner(r: SimRunner, by: 'api' | 'ephemeral'): void {
+    r.deletedAt = this.now();
+    r.deletedBy = by;
+    r.sessionId = null;
+  }
+
+  completeJob(jobId: number, conclusion: 'success' | 'failure' | 'cancelled'): SimJob {
+    const job = this.mustJob(jobId);
+    job.conclusion = conclusion;
+    job.completedAt = this.now();
+    this.setJobStatus(job, 'completed', {
+      conclusion,
+      ...(job.runnerId !== null ? { runnerId: job.runnerId } : {}),
+      ...(job.runnerName !== null ? { runnerName: job.runnerName } : {}),
+    });
+    if (job.runnerId !== null) {
+      const runner = this.runners.get(job.runnerId);
+      // JIT runners are ephemeral: they do one job and GitHub removes them.
+      if (runner && runner.deletedAt === null) {
+        runner.jobId = null;
+        this.removeRunner(runner, 'ephemeral');
+      }
+    }
+    return job;
+  }
+
+  /**
+   * GitHub's assignment: each idle runner with an open session, in creation order, takes the oldest
+   * queued job whose labels it has. Returns the runners that got a job.
+   */
+  assign(): SimRunner[] {
+    const assigned: SimRunner[] = [];
+    const queued = [...this.jobs.values()]
+      .filter((j) => j.status === 'queued')
+      .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
+    for (const runner of this.liveRunners()) {
+      if (runner.sessionId === null || runner.jobId !== null) continue;
+      const idx = queued.findIndex((j) => labelsMatch(j.labels, runner.labels));
+      if (idx < 0) continue;
+      const job = queued.splice(idx, 1)[0]!;
+      job.runnerId = runner.id;
+      job.runnerName = runner.name;
+      job.startedAt = this.now();
+      this.setJobStatus(job, 'in_progress', { runnerId: runner.id, runnerName: runner.name });
+      runner.jobId = job.id;
+      runner.jobDelivered = false;
+      assigned.push(runner);
+    }
+    return assigned;
+  }
+
+  mustJob(jobId: number): SimJob {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    return job;
+  }
+
+  runnerRecords(): RunnerRecord[] {
+    return [...this.runners.values()].map((r) => ({
+      id: r.id,
+      name: r.name,
+      labels: [...r.labels],
+      createdAt: r.createdAt,
+      deletedAt: r.deletedAt,
+      deletedBy: r.deletedBy,
+      everConnected: r.everConnected,
+      jobId: [...this.jobs.values()].find((j) => j.runnerId === r.id)?.id ?? null,
+    }));
+  }
+}

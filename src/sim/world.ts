@@ -1,0 +1,258 @@
+/**
+ * The simulated world: a fake GitHub org (in this process), a simulated Mac (the fake `tart` under
+ * its own TART_HOME, whose `tart run` processes are the simulated guests) and the config that
+ * points the **unchanged daemon** at them — only through contract.md's environment variables
+ * (GitHub URL and token, tart binary, host RAM, SSH password and port).
+ *
+ * ## Lifecycle
+ * `SimWorld.create()` → `startDaemon()` → queue jobs → watch (`ls()`, `github`, `tartEvents()`) →
+ * `stopDaemon()` → `destroy()`, which stops every VM left, stops the fake GitHub and removes the
+ * temp dir. `destroy()` is safe to call twice and after failures.
+ *
+ * ## Gotchas
+ * - Each world picks its own free SSH port: guests of two worlds (two test files at once) would
+ *   otherwise collide on the same loopback address and port.
+ * - The daemon is spawned as `node bin/tart-fleet.js`, never through npx (npx does not forward
+ *   SIGTERM, facts sheet §13), so `stopDaemon()` sees the daemon's own exit code.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { PACKAGE_ROOT } from '../config/schema.js';
+import { FakeGitHub } from './github/server.js';
+import { installFakeTart, createGoldenImage } from './tart/install.js';
+
+const run = promisify(execFile);
+
+export interface SimWorldOptions {
+  /** The simulated Mac's RAM (default 16 GB) and what is reserved for macOS (default 4 GB). */
+  ramGb?: number;
+  reservedGb?: number;
+  /** Speed-up of simulated time: boot delays and job durations are divided by it (default 20). */
+  speed?: number;
+  runnerName?: string;
+  /** Simulated boot time of a VM, before speed-up (default 20 s, like a real macOS guest). */
+  bootSeconds?: number;
+  pollSeconds?: number;
+  /** Extra config sections merged into pipeline.yml. */
+  config?: { host?: Record<string, unknown>; vm?: Record<string, unknown>; profiles?: Record<string, unknown> };
+  /** Extra environment for the fake tart and its guests (TART_SIM_* switches). */
+  simEnv?: Record<string, string>;
+  /** Share an existing fake GitHub (two Macs on one org). */
+  github?: { server: FakeGitHub; apiUrl: string; token: string };
+}
+
+export const SEED_PROFILES = {
+  developer: { ram_mb: 8192, cpu: 6, timeout_minutes: 60 },
+  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 },
+  marketer: { ram_mb: 5120, cpu: 4, timeout_minutes: 30 },
+};
+
+export interface LsJson {
+  runner_name: string;
+  ledger: { used_mb: number | null; ceiling_mb: number; vms: number | null; max_vms: number };
+  vms: Array<{ name: string; profile: string; state: string; repo: string | null; job_id: number; age_s: number | null; ram_mb: number; cpu: number; ip: string | null; runner_status: string | null }>;
+  queue: Array<{ repo: string; job_id: number; profile: string | null; waiting_s: number; reason: string }>;
+  creating: Array<{ vm: string }>;
+  problems: string[];
+}
+
+export interface TartEvent {
+  t: number;
+  event: string;
+  vm: string;
+  memoryMb?: number;
+  cpu?: number;
+  [k: string]: unknown;
+}
+
+export class SimWorld {
+  readonly token: string;
+  readonly sshPassword = 'sim-guest-password';
+  daemon: ChildProcess | undefined;
+  readonly daemonLog: string;
+  private ownsGitHub: boolean;
+  private destroyed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly github: FakeGitHub,
+    readonly apiUrl: string,
+    readonly tartHome: string,
+    readonly tartBin: string,
+    readonly configPath: string,
+    readonly sshPort: number,
+    readonly opts: Required<Pick<SimWorldOptions, 'ramGb' | 'reservedGb' | 'speed' | 'runnerName' | 'bootSeconds'>> & SimWorldOptions,
+    token: string,
+    ownsGitHub: boolean,
+  ) {
+    this.token = token;
+    this.ownsGitHub = ownsGitHub;
+    this.daemonLog = join(dir, 'daemon.log');
+  }
+
+  static async create(options: SimWorldOptions = {}): Promise<SimWorld> {
+    const opts = { ramGb: 16, reservedGb: 4, speed: 20, runnerName: 'sim-mac', bootSeconds: 20, ...options };
+    const dir = mkdtempSync(join(tmpdir(), 'tart-fleet-sim-'));
+    try {
+      const token = options.github?.token ?? `ghp_sim${Math.random().toString(36).slice(2).padEnd(36, 'x')}`;
+      let github = options.github?.server;
+      let apiUrl = options.github?.apiUrl;
+      if (!github || !apiUrl) {
+        github = new FakeGitHub({ org: 'sim-org', tokens: [token] });
+        apiUrl = await github.start();
+      }
+      const tartHome = join(dir, 'tart-home');
+      mkdirSync(tartHome, { recursive: true });
+      const tartBin = installFakeTart(join(dir, 'bin'));
+      createGoldenImage(tartHome, 'workhorse', { cpu: 4, memoryMb: 4096, os: 'darwin' });
+      const sshPort = await freePort();
+      const configPath = join(dir, 'pipeline.yml');
+      writeFileSync(
+        configPath,
+        stringify({
+          github: { org: github.org, runner_name: opts.runnerName },
+          host: { reserved_ram_gb: opts.reservedGb, poll_seconds: opts.pollSeconds ?? 1, cache_dir: join(dir, 'cache'), log_dir: join(dir, 'vm-logs'), ...options.config?.host },
+          vm: { boot_timeout_seconds: 60, registration_timeout_seconds: 60, ...options.config?.vm },
+          profiles: options.config?.profiles ?? SEED_PROFILES,
+        }),
+      );
+      return new SimWorld(dir, github, apiUrl, tartHome, tartBin, configPath, sshPort, opts, token, !options.github);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** The environment of the daemon (and of `ls`): contract.md's variables, pointed at the simulation. */
+  daemonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TART_FLEET_') && !k.startsWith('TART_SIM_') && k !== 'GITHUB_TOKEN') env[k] = v;
+    return {
+      ...env,
+      TART_FLEET_GITHUB_API_URL: this.apiUrl,
+      TART_FLEET_GITHUB_TOKEN: this.token,
+      TART_FLEET_TART_BIN: this.tartBin,
+      TART_FLEET_HOST_TOTAL_RAM_MB: String(this.opts.ramGb * 1024),
+      TART_FLEET_SSH_PASSWORD: this.sshPassword,
+      TART_FLEET_VM_SSH_PORT: String(this.sshPort),
+      ...this.simEnv(),
+      ...extra,
+    };
+  }
+
+  /** What the fake tart and its guests read: state dir, speed, SSH credentials they accept. */
+  simEnv(): Record<string, string> {
+    return {
+      TART_HOME: this.tartHome,
+      TART_SIM_SPEED: String(this.opts.speed),
+      TART_SIM_BOOT_MS: String(Math.round((this.opts.bootSeconds * 1000) / this.opts.speed)),
+      TART_SIM_SSH_PORT: String(this.sshPort),
+      TART_SIM_SSH_PASSWORD: this.sshPassword,
+      ...this.opts.simEnv,
+    };
+  }
+
+  queue(profileOrLabels: string | string[], opts: { repo?: string; durationS?: number; name?: string; status?: 'waiting' } = {}): number {
+    const labels = typeof profileOrLabels === 'string' ? ['self-hosted', profileOrLabels] : profileOrLabels;
+    const { jobId } = this.github.queueJob({
+      repo: opts.repo ?? 'app',
+      labels,
+      ...(opts.name ? { name: opts.name } : {}),
+      durationMs: Math.round(((opts.durationS ?? 30) * 1000) / this.opts.speed),
+      ...(opts.status ? { status: opts.status } : {}),
+    });
+    return jobId;
+  }
+
+  startDaemon(args: string[] = ['run'], extraEnv: Record<string, string> = {}): ChildProcess {
+    const out = createWriteStream(this.daemonLog, { flags: 'a' });
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), ...args, '--config', this.configPath], {
+      env: this.daemonEnv(extraEnv),
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    this.daemon = child;
+    return child;
+  }
+
+  /** SIGTERM the daemon and wait for its own exit code (SIGKILL after `timeoutMs`). */
+  async stopDaemon(timeoutMs = 15_000): Promise<number | null> {
+    const child = this.daemon;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** The daemon's log lines, parsed (non-JSON lines are returned as `{ raw }`). */
+  logLines(): Array<Record<string, unknown>> {
+    if (!existsSync(this.daemonLog)) return [];
+    return readFileSync(this.daemonLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return { raw: l };
+        }
+      });
+  }
+
+  /** `tart-fleet ls --json` against this world, by the real CLI. */
+  async ls(): Promise<LsJson> {
+    const { stdout } = await run(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), 'ls', '--json', '--config', this.configPath], { env: this.daemonEnv(), cwd: this.dir });
+    return JSON.parse(stdout) as LsJson;
+  }
+
+  /** `tart list --format json` of the simulated Mac, by the fake tart. */
+  async tartList(): Promise<Array<{ Name: string; State: string }>> {
+    const { stdout } = await run(this.tartBin, ['list', '--format', 'json'], { env: { ...process.env, ...this.simEnv() } });
+    return JSON.parse(stdout) as Array<{ Name: string; State: string }>;
+  }
+
+  /** The simulated Mac's own record of every clone/run/stop/delete. */
+  tartEvents(): TartEvent[] {
+    const file = join(this.tartHome, '.sim', 'events.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as TartEvent);
+  }
+
+  /** Stops the daemon, every VM still running, the fake GitHub (if ours), and removes the temp dir. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.stopDaemon().catch(() => undefined);
+    try {
+      for (const vm of await this.tartList()) {
+        if (vm.State === 'running') await run(this.tartBin, ['stop', '--timeout', '5', vm.Name], { env: { ...process.env, ...this.simEnv() } }).catch(() => undefined);
+      }
+    } catch {
+      // tart itself may be what failed; the temp dir goes regardless.
+    }
+    if (this.ownsGitHub) await this.github.stop().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

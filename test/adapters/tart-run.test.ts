@@ -1,0 +1,153 @@
+/**
+ * The tart adapter's `run`, with real zx against the fake `tart`: detached start, the run log header
+ * (`startedAt`), startup failures (already-running, VZ limit), stop, and survival of the VM after the
+ * starting process exits.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TartAdapter } from '../../src/adapters/tart.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { TartError, type RunOptions, type TartErrorKind } from '../../src/core/ports.js';
+import { makeTartWorld, processAlive, sleep, waitFor, type TartWorld } from './tart-world.js';
+
+let w: TartWorld;
+let tart: TartAdapter;
+const logger = memoryLogger();
+
+const runOpts = (name: string): RunOptions => ({
+  cacheDir: join(w.dir, 'cache'),
+  logFile: join(w.dir, 'logs', `${name}.log`),
+  netSoftnet: false,
+  netSoftnetAllow: [],
+  netSoftnetBlock: [],
+  rootDiskOpts: '',
+});
+
+async function failure(p: Promise<unknown>): Promise<TartError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(TartError);
+    return e as TartError;
+  }
+  throw new Error('expected a TartError');
+}
+
+async function expectKind(p: Promise<unknown>, kind: TartErrorKind): Promise<TartError> {
+  const e = await failure(p);
+  expect(e.kind).toBe(kind);
+  return e;
+}
+
+const runPid = (name: string): number =>
+  (JSON.parse(readFileSync(join(w.home, 'vms', name, 'sim-run.json'), 'utf8')) as { pid: number }).pid;
+
+beforeAll(() => {
+  w = makeTartWorld();
+  tart = new TartAdapter({ tartBin: w.bin, logger, env: w.env, timeouts: { runStartupMs: 1500 } });
+});
+
+afterAll(async () => {
+  await w.cleanup();
+});
+
+test('run is detached, logs a header for startedAt; already-running, is-running, stop, not-running, no-ip', async () => {
+  await tart.clone('gold', 'vm-r');
+  const opts = runOpts('vm-r');
+  const before = Date.now();
+  await tart.run('vm-r', opts);
+  const pid = runPid('vm-r');
+  expect(processAlive(pid)).toBe(true);
+  // Its own session and process group (setsid), so our signals and exit do not reach it.
+  const [pgid, sid] = execFileSync('ps', ['-o', 'pgid=,sid=', '-p', String(pid)]).toString().trim().split(/\s+/).map(Number);
+  expect(pgid).toBe(pid);
+  expect(sid).toBe(pid);
+  expect((await tart.list()).find((v) => v.name === 'vm-r')?.state).toBe('running');
+
+  const started = await tart.startedAt('vm-r', opts.logFile);
+  expect(started).toBeGreaterThanOrEqual(before - 1000);
+  expect(started).toBeLessThanOrEqual(Date.now());
+  expect(await tart.startedAt('vm-r', join(w.dir, 'logs', 'missing.log'))).toBeUndefined();
+  expect(await tart.startedAt('other-vm', opts.logFile)).toBeUndefined();
+
+  await waitFor(async () => (await tart.ip('vm-r', 0).catch(() => '')) !== '');
+  expect(await tart.ip('vm-r', 1)).toMatch(/^127\.\d+\.\d+\.\d+$/);
+
+  const again = await expectKind(tart.run('vm-r', opts), 'already-running');
+  expect(again.exitCode).toBe(2);
+  expect(again.stderrLine).toBe('VM "vm-r" is already running!');
+  const del = await expectKind(tart.delete('vm-r'), 'is-running');
+  expect(del.exitCode).toBe(1);
+
+  await tart.stop('vm-r', 5);
+  expect(processAlive(pid)).toBe(false);
+  const log = readFileSync(opts.logFile, 'utf8');
+  expect(log.split('\n')[0]).toMatch(/^# tart-fleet: tart run vm-r started \d{4}-\d\d-\d\dT/);
+  expect(log).toContain('Stopping VM...');
+
+  const stop2 = await expectKind(tart.stop('vm-r', 1), 'not-running');
+  expect(stop2.exitCode).toBe(2);
+  const ip = await expectKind(tart.ip('vm-r', 0), 'no-ip');
+  expect(ip.stderrLine).toBe('no IP address found, is your VM running?');
+  await tart.delete('vm-r');
+});
+
+test('argv elements reach tart unchanged (no shell injection through names or paths)', async () => {
+  await tart.clone('gold', 'vm-q');
+  const opts = { ...runOpts('vm-q'), cacheDir: join(w.dir, "cache dir $(touch pwned) 'q'"), netSoftnetAllow: ['10.0.0.0/8', '192.168.0.0/16'] };
+  // --net-softnet-allow implies softnet; the fake accepts it, and the cache path with spaces survives.
+  await tart.run('vm-q', opts);
+  const pid = runPid('vm-q');
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  expect(argv).toEqual(expect.arrayContaining(['run', 'vm-q', '--no-graphics', '--no-audio', '--no-clipboard', '--dir', `cache:${opts.cacheDir}`, '--net-softnet-allow', '10.0.0.0/8,192.168.0.0/16']));
+  expect(() => readFileSync(resolve('pwned'))).toThrow();
+  await tart.stop('vm-q', 5);
+  await tart.delete('vm-q');
+});
+
+test('vz-limit at the third concurrent run, with reboot advice', async () => {
+  await Promise.all(['vz-1', 'vz-2', 'vz-3'].map((n) => tart.clone('gold', n)));
+  await Promise.all(['vz-1', 'vz-2'].map((n) => tart.run(n, runOpts(n))));
+  const e = await expectKind(tart.run('vz-3', runOpts('vz-3')), 'vz-limit');
+  expect(e.exitCode).toBe(1);
+  expect(e.stderrLine).toBe('The number of VMs exceeds the system limit (other running VMs: vz-1, vz-2)');
+  expect(e.message).toMatch(/reboot/);
+  await Promise.all(['vz-1', 'vz-2'].map((n) => tart.stop(n, 5)));
+  await Promise.all(['vz-1', 'vz-2', 'vz-3'].map((n) => tart.delete(n)));
+});
+
+test('a VM whose guest powers off exits 0 and says so in the log', async () => {
+  const env = { ...w.env, TART_SIM_STUB_POWEROFF_MS: '1200' };
+  const t = new TartAdapter({ tartBin: w.bin, logger, env, timeouts: { runStartupMs: 1000 } });
+  await t.clone('gold', 'vm-p');
+  const opts = runOpts('vm-p');
+  await t.run('vm-p', opts);
+  await waitFor(async () => (await t.get('vm-p')).state === 'stopped', 8000);
+  expect(readFileSync(opts.logFile, 'utf8')).toContain('guest has stopped the virtual machine');
+  expect(w.events().filter((e) => e.vm === 'vm-p' && e.event === 'run-exit')).toEqual([expect.objectContaining({ reason: 'guest-shutdown' })]);
+  await t.delete('vm-p');
+});
+
+test('a VM started by run survives the process that started it', async () => {
+  await tart.clone('gold', 'vm-s');
+  const opts = runOpts('vm-s');
+  const adapterUrl = new URL('../../dist/adapters/tart.js', import.meta.url).href;
+  const code = `
+    import { TartAdapter } from ${JSON.stringify(adapterUrl)};
+    const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
+    await new TartAdapter({ tartBin: ${JSON.stringify(w.bin)}, logger: log, timeouts: { runStartupMs: 800 } })
+      .run('vm-s', ${JSON.stringify(opts)});
+    console.log('started');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: w.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = await new Promise<number | null>((r) => child.on('exit', r));
+  expect(exit).toBe(0); // the parent exits on its own: the detached child does not hold its event loop
+  expect(out).toContain('started');
+  await sleep(300);
+  expect((await tart.get('vm-s')).state).toBe('running');
+  expect(processAlive(runPid('vm-s'))).toBe(true);
+  await tart.stop('vm-s', 5);
+  await tart.delete('vm-s');
+});
