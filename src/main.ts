@@ -9,9 +9,19 @@ import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
 import { ExitError, type CliContext } from './cli/context.js';
+import { expandSecretFiles } from './launchd/secrets.js';
 
-export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
+export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
+  let ctx: CliContext;
+  try {
+    // Secrets given as files (`TART_FLEET_GITHUB_TOKEN_FILE`, `…_SSH_PASSWORD_FILE`, as the
+    // LaunchDaemon does) become the variables the rest of the program knows, once, here.
+    ctx = { ...given, env: expandSecretFiles(given.env) };
+  } catch (err) {
+    given.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
   const program = buildProgram(ctx, (code) => {
     exitCode = code;
   });

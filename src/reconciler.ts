@@ -55,8 +55,10 @@ export class Reconciler {
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private readonly creator: Creator;
   private ticks = 0;
+  private readonly processStartedAt: number;
 
   constructor(private readonly deps: ReconcilerDeps) {
+    this.processStartedAt = deps.clock.now();
     this.creator = new Creator(deps, {
       creating: this.creating,
       failedBoots: this.failedBoots,
@@ -71,6 +73,7 @@ export class Reconciler {
     const [tart, github] = await Promise.all([this.observeTart(), this.observeGitHub()]);
     return {
       now: this.deps.clock.now(),
+      processStartedAt: this.processStartedAt,
       tart,
       github,
       creating,

@@ -50,6 +50,7 @@ function benchPlanner(): Record<string, number> {
   }
   const observed: Observed = {
     now,
+    processStartedAt: now,
     tart: { ok: true, value: { ours: [], foreign: [] } },
     github: { ok: true, value: { jobs, runners, stats: { requests: 0, notModified: 0, rateLimitRemaining: null, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1000 } } },
     creating: new Map(),

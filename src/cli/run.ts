@@ -24,7 +24,8 @@ export interface RunOptions {
 
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
-  const adapters = buildAdapters(ctx, config, { needGuest: !opts.dryRun });
+  // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
+  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : ctx, config, { needGuest: !opts.dryRun });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
   const reconciler = new Reconciler({ config, ...adapters });

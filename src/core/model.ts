@@ -61,6 +61,11 @@ export interface Creating {
 
 export interface Observed {
   now: number;
+  /**
+   * When this daemon process started. A VM started before it whose runner has not connected can
+   * only have been mid-creation in a process that died; after a short grace it is past booting.
+   */
+  processStartedAt: number;
   tart: Observation<TartObservation>;
   github: Observation<GitHubObservation>;
   /** Keyed by claimKey (profile-jobId). */

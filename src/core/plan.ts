@@ -57,7 +57,7 @@ export function plan(observed: Observed, config: Config): Plan {
   for (const group of groupClaims(tart.ours, ourRunners)) {
     const key = claimKey(group);
     for (const [vm, runner] of pairByAttempt(group)) {
-      const vmPhase = classifyVm(vm, observed.creating.has(key), config, observed.now);
+      const vmPhase = classifyVm(vm, observed.creating.has(key), config, observed.now, observed.processStartedAt);
       const runnerPhase: RunnerPhase = gh ? classifyRunner(runner, vm, config, observed.now) : 'unknown';
       const jobPhase: JobPhase = gh ? classifyJob(group, gh, config, host) : 'unknown';
       const decision = decide(vmPhase, runnerPhase, jobPhase);
@@ -110,7 +110,10 @@ function pairByAttempt(g: ClaimGroup): Array<[OurVm | undefined, Runner | undefi
   return pairs;
 }
 
-export function classifyVm(vm: OurVm | undefined, creating: boolean, config: Config, now: number): VmPhase {
+/** How long a restarted daemon gives an adopted, still-booting VM for its runner to connect. */
+export const ADOPTION_GRACE_MS = 30_000;
+
+export function classifyVm(vm: OurVm | undefined, creating: boolean, config: Config, now: number, processStartedAt: number): VmPhase {
   if (creating) return 'creating';
   if (!vm) return 'absent';
   if (vm.state !== 'running') return 'stopped';
@@ -119,7 +122,9 @@ export function classifyVm(vm: OurVm | undefined, creating: boolean, config: Con
   const ageMs = now - vm.startedAt;
   const profile = config.profiles[vm.claim.profile];
   if (profile && ageMs > profile.timeout_minutes * 60_000) return 'overdue';
-  return ageMs < config.vm.boot_timeout_seconds * 1000 ? 'booting' : 'running';
+  // Booted by a process that has since died: nobody here holds its JIT config to start the runner.
+  const orphanedBoot = vm.startedAt < processStartedAt && now - processStartedAt >= ADOPTION_GRACE_MS;
+  return ageMs < config.vm.boot_timeout_seconds * 1000 && !orphanedBoot ? 'booting' : 'running';
 }
 
 export function classifyRunner(runner: Runner | undefined, vm: OurVm | undefined, config: Config, now: number): RunnerPhase {

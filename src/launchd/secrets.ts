@@ -7,10 +7,8 @@
  * already "PEM text or a path", so its path form needs no `_FILE` twin.
  *
  * ## Gotchas
- * - `TART_FLEET_GITHUB_TOKEN_FILE` and `TART_FLEET_SSH_PASSWORD_FILE` are new names: the config
- *   loader rejects unknown `TART_FLEET_*` variables until they are listed in `SECRET_ENV_VARS`
- *   (src/config/schema.ts). The daemon honours them once main.ts passes its environment through
- *   `expandSecretFiles` (or the adapters call `readSecret`).
+ * - main.ts passes the environment through `expandSecretFiles` once at startup, and the config
+ *   loader lists both `_FILE` names in `SECRET_ENV_VARS`, so nothing else needs to know them.
  * - Never include a value in an error message: name the variable (and the file path) only.
  */
 import { readFileSync } from 'node:fs';

@@ -163,7 +163,8 @@ export class SimWorld {
       repo: opts.repo ?? 'app',
       labels,
       ...(opts.name ? { name: opts.name } : {}),
-      durationMs: Math.round(((opts.durationS ?? 30) * 1000) / this.opts.speed),
+      // Simulated time: the runner in the guest divides it by TART_SIM_SPEED.
+      durationMs: Math.round((opts.durationS ?? 30) * 1000),
       ...(opts.status ? { status: opts.status } : {}),
     });
     return jobId;

@@ -208,3 +208,15 @@ describe('fail closed', () => {
     expect(p.actions).toEqual([]);
   });
 });
+
+describe('after a restart', () => {
+  test('an adopted VM still booting with an unconnected runner gets a grace, then is replaced', () => {
+    const j = job('coder', { id: 12 });
+    const r = runner('coder', 12);
+    const v = vm('coder', 12, { startedAt: NOW - 40_000 });
+    const fresh = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 10_000 };
+    expect(plan(fresh, seedConfig()).actions).toEqual([]);
+    const later = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 31_000 };
+    expect(kinds(plan(later, seedConfig()).actions)).toEqual(['delete-vm tf-mac-a-coder-12 (stop)', 'delete-runner tf-coder-12', 'create tf-mac-a-coder-12-2']);
+  });
+});

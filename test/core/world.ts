@@ -58,6 +58,7 @@ export function creating(profile: string, jobId: number, memoryMb = 2048): Creat
 export function observed(parts: { jobs?: Job[]; runners?: Runner[]; vms?: OurVm[]; creating?: Creating[]; githubDown?: boolean; tartDown?: boolean; failedBoots?: Array<[string, number]> } = {}): Observed {
   return {
     now: NOW,
+    processStartedAt: NOW - 3_600_000,
     tart: parts.tartDown ? { ok: false, error: 'tart list timed out' } : { ok: true, value: { ours: parts.vms ?? [], foreign: [] } },
     github: parts.githubDown
       ? { ok: false, error: 'HTTP 502' }

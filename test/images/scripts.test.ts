@@ -106,7 +106,8 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
         'printf "%s" "${npm_config_cache:-}" > "$out/seen-npm-cache"',
         // The supervisor (our parent) must not carry the config in its own environment.
         'if [ -r "/proc/$PPID/environ" ]; then tr "\\0" "\\n" < "/proc/$PPID/environ" | grep -c "^ACTIONS_RUNNER_INPUT_JITCONFIG=" > "$out/parent-has-config" || true; fi',
-        'sleep "${FAKE_RUN_SECONDS:-2}"',
+        // The runner "works" until the test releases it, so returning early proves detachment, not speed.
+        'until [ -e "$out/release" ]; do sleep 0.05; done',
         'exit 0',
         '',
       ].join('\n'),
@@ -148,16 +149,15 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
 
   test('returns at once with exit 0; run.sh gets the config in ACTIONS_RUNNER_INPUT_JITCONFIG, never in argv; the guest powers off after', async () => {
     const g = fakeGuest();
-    const result = await runStart({ ...g.env, FAKE_RUN_SECONDS: '5' }, `${CONFIG}\n`);
+    const result = await runStart(g.env, `${CONFIG}\n`);
     expect(result.code).toBe(0);
-    // run.sh sleeps 5 s: returning well before that proves it is detached from the session's pipes
-    // (the margin is for a loaded machine; it normally takes a few tens of milliseconds).
-    expect(result.ms).toBeLessThan(4000);
+    // run.sh cannot exit before the release file exists: the script's pipes closing now proves the
+    // runner was detached from the SSH session.
     expect(result.stdout + result.stderr).not.toContain(CONFIG.slice(0, 20));
     expect(existsSync(join(g.root, 'powered-off'))).toBe(false);
 
-    expect(await waitFor(join(g.root, 'seen-env'), 5000)).toBe(true);
-    await waitFor(join(g.root, 'seen-argv'), 1000);
+    expect(await waitFor(join(g.root, 'seen-env'), 20_000)).toBe(true);
+    await waitFor(join(g.root, 'seen-argv'), 5000);
     expect(readFileSync(join(g.root, 'seen-env'), 'utf8')).toBe(CONFIG);
     const argv = readFileSync(join(g.root, 'seen-argv'), 'utf8');
     expect(argv).not.toContain(CONFIG.slice(0, 20));
@@ -169,7 +169,8 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
     }
 
     // When the runner exits, the supervisor runs the shutdown command.
-    expect(await waitFor(join(g.root, 'powered-off'), 10000)).toBe(true);
+    writeFileSync(join(g.root, 'release'), '');
+    expect(await waitFor(join(g.root, 'powered-off'), 20_000)).toBe(true);
     const log = readFileSync(join(g.runner, '_diag', 'start-jit-runner.log'), 'utf8');
     expect(log).toMatch(/run\.sh exited with 0; powering off/);
     expect(log).not.toContain(CONFIG.slice(0, 20));
@@ -200,11 +201,12 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
 
   test('a second start while the runner is up: exit 4', async () => {
     const g = fakeGuest();
-    const first = await runStart({ ...g.env, FAKE_RUN_SECONDS: '3' }, CONFIG);
+    const first = await runStart(g.env, CONFIG);
     expect(first.code).toBe(0);
-    await waitFor(join(g.runner, '.jit-runner.pid'), 3000);
+    expect(await waitFor(join(g.runner, '.jit-runner.pid'), 20_000)).toBe(true);
     const second = await runStart(g.env, CONFIG);
     expect(second.code).toBe(4);
-    await waitFor(join(g.root, 'powered-off'), 8000);
+    writeFileSync(join(g.root, 'release'), '');
+    expect(await waitFor(join(g.root, 'powered-off'), 20_000)).toBe(true);
   });
 });

@@ -1,0 +1,67 @@
+// End-to-end: the real CLI (`node bin/tart-fleet.js run`) against the simulated world.
+import { readFileSync } from 'node:fs';
+import { SimWorld } from '../../src/sim/world.js';
+import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, waitFor, worstMoment } from './helpers.js';
+import { jest } from '@jest/globals';
+
+jest.setTimeout(90_000);
+
+let world: SimWorld;
+afterEach(async () => {
+  await world?.destroy();
+});
+
+test("a realistic mix: every job runs once on its profile's VM, within the RAM ceiling and the VM cap, secrets never leak, nothing is left", async () => {
+  world = await SimWorld.create({ speed: 40 });
+  const ids = [
+    world.queue('developer', { durationS: 40 }),
+    world.queue('marketer', { durationS: 30 }),
+    world.queue('coder', { durationS: 20 }),
+    world.queue('coder', { durationS: 20 }),
+    world.queue('marketer', { durationS: 20 }),
+    world.queue('coder', { durationS: 30 }),
+  ];
+  const ignored = [
+    world.queue(['self-hosted', 'gpu'], { name: 'no profile matches' }),
+    world.queue(['ubuntu-latest'], { name: 'GitHub-hosted' }),
+    world.queue('coder', { status: 'waiting', name: 'waiting for approval' }),
+  ];
+  world.startDaemon();
+  const argvSamples: string[] = [];
+  await waitFor('all jobs done and all VMs gone', async () => {
+    argvSamples.push(...allCommandLines());
+    return jobsDone(world, ids) && (await ourVms(world)).length === 0;
+  }, 60_000, 200);
+
+  expectRanOnceOnProfile(world, ids);
+  for (const id of ignored) expect(world.github.job(id).history.some((h) => h.status === 'in_progress')).toBe(false);
+  const { ramMb, vms } = worstMoment(world.tartEvents());
+  expect(ramMb).toBeLessThanOrEqual(12288);
+  expect(vms).toBeLessThanOrEqual(2);
+  expect(vms).toBe(2);
+  expect(world.github.runners().filter((r) => r.deletedAt === null)).toEqual([]);
+
+  const ls = await world.ls();
+  expect(ls.queue.map((q) => q.reason)).toEqual(['no profile matches [self-hosted, gpu]']);
+  expect(await world.stopDaemon()).toBe(0);
+  const log = readFileSync(world.daemonLog, 'utf8');
+  expectNoSecretsIn([log, ...argvSamples], secretsOf(world));
+});
+
+test("the seed's packing: developer + marketer never run together, developer + 2x coder do", async () => {
+  // Three macOS guests at once only to show the RAM arithmetic; the fake's VZ limit is raised to match.
+  world = await SimWorld.create({ speed: 40, config: { host: { max_vms: 3 } }, simEnv: { TART_SIM_MAX_RUNNING: '3' } });
+  const first = [world.queue('developer', { durationS: 40 }), world.queue('marketer', { durationS: 20 })];
+  world.startDaemon();
+  await waitFor('developer and marketer done', () => jobsDone(world, first), 40_000);
+  const dev = world.github.job(first[0]!);
+  const mkt = world.github.job(first[1]!);
+  const devEnd = dev.history.find((h) => h.status === 'completed')!.at;
+  const mktStart = mkt.history.find((h) => h.status === 'in_progress')!.at;
+  expect(mktStart).toBeGreaterThanOrEqual(devEnd);
+
+  const second = [world.queue('developer', { durationS: 400 }), world.queue('coder', { durationS: 400 }), world.queue('coder', { durationS: 400 })];
+  await waitFor('developer + 2 coders running at once', () => second.every((id) => world.github.job(id).status === 'in_progress'), 30_000);
+  await waitFor('all done, all VMs gone', async () => jobsDone(world, second) && (await ourVms(world)).length === 0, 40_000);
+  expect(worstMoment(world.tartEvents()).ramMb).toBe(12288);
+});

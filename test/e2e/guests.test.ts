@@ -1,0 +1,51 @@
+// End-to-end: misbehaving guests, jobs past their timeout, and two Macs on one org.
+import { SimWorld } from '../../src/sim/world.js';
+import { expectRanOnceOnProfile, jobsDone, ourVms, waitFor } from './helpers.js';
+import { jest } from '@jest/globals';
+
+jest.setTimeout(90_000);
+
+const worlds: SimWorld[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.destroy()));
+});
+
+async function newWorld(opts: Parameters<typeof SimWorld.create>[0]): Promise<SimWorld> {
+  const w = await SimWorld.create(opts);
+  worlds.push(w);
+  return w;
+}
+
+test('a guest that does not power off after its job: its VM is deleted anyway once the runner is gone', async () => {
+  const world = await newWorld({ speed: 40, simEnv: { TART_SIM_GUEST_STAYS_UP: '1' } });
+  const id = world.queue('coder', { durationS: 20 });
+  world.startDaemon();
+  await waitFor('done and clean', async () => jobsDone(world, [id]) && (await ourVms(world)).length === 0, 40_000);
+  expect(world.tartEvents().some((e) => e.event === 'stop')).toBe(true);
+});
+
+test("a job that outlives its profile's timeout: the VM is stopped and deleted, and the log says why", async () => {
+  const world = await newWorld({
+    speed: 40,
+    simEnv: { TART_SIM_JOB_HANG: '1' },
+    config: { profiles: { coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 0.05 } } },
+  });
+  world.queue('coder');
+  world.startDaemon();
+  await waitFor('the VM is gone after its timeout', async () => world.tartEvents().some((e) => e.event === 'delete') && (await ourVms(world)).length === 0, 40_000);
+  expect(world.logLines().some((l) => typeof l.reason === 'string' && l.reason.includes('timeout'))).toBe(true);
+});
+
+test('two daemons with different runner_name on one org: every job runs exactly once, one VM per job', async () => {
+  const a = await newWorld({ speed: 40, runnerName: 'mac-a' });
+  const b = await newWorld({ speed: 40, runnerName: 'mac-b', github: { server: a.github, apiUrl: a.apiUrl, token: a.token } });
+  const ids = [1, 2, 3, 4, 5, 6].map(() => a.queue('coder', { durationS: 20 }));
+  a.startDaemon();
+  b.startDaemon();
+  await waitFor('all done and clean on both Macs', async () => jobsDone(a, ids) && (await ourVms(a)).length === 0 && (await ourVms(b)).length === 0, 60_000);
+  expectRanOnceOnProfile(a, ids);
+  const clones = [...a.tartEvents(), ...b.tartEvents()].filter((e) => e.event === 'clone').length;
+  expect(clones).toBe(ids.length);
+  expect(a.tartEvents().some((e) => e.event === 'clone')).toBe(true);
+  expect(b.tartEvents().some((e) => e.event === 'clone')).toBe(true);
+});

@@ -1,0 +1,76 @@
+// Shared checks for the end-to-end scenarios: they run the real CLI against the simulated world and
+// assert from the world's own records (fake GitHub's job history, the fake tart's event log).
+import { readdirSync, readFileSync } from 'node:fs';
+import { SimWorld, type TartEvent } from '../../src/sim/world.js';
+import { encodeJitConfig } from '../../src/sim/github/broker.js';
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+export function jobsDone(world: SimWorld, ids: number[]): boolean {
+  return ids.every((id) => world.github.job(id).status === 'completed');
+}
+
+export async function ourVms(world: SimWorld): Promise<string[]> {
+  return (await world.tartList()).map((v) => v.Name).filter((n) => n.startsWith(`tf-${world.opts.runnerName}-`));
+}
+
+/** Replays the fake tart's event log; returns the worst RAM and VM count running at any moment. */
+export function worstMoment(events: TartEvent[]): { ramMb: number; vms: number } {
+  const memory = new Map<string, number>();
+  const running = new Map<string, number>();
+  let ramMb = 0;
+  let vms = 0;
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
+    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
+    if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
+    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
+    vms = Math.max(vms, running.size);
+  }
+  return { ramMb, vms };
+}
+
+/** Each job ran exactly once, on a runner of the profile its labels name. */
+export function expectRanOnceOnProfile(world: SimWorld, ids: number[]): void {
+  for (const id of ids) {
+    const job = world.github.job(id);
+    const starts = job.history.filter((h) => h.status === 'in_progress');
+    expect({ id, starts: starts.length, status: job.status }).toEqual({ id, starts: 1, status: 'completed' });
+    const profile = job.labels.find((l) => l !== 'self-hosted');
+    expect(job.runnerName).toMatch(new RegExp(`^tf-${profile}-\\d+(-\\d+)?$`));
+  }
+}
+
+/** Every secret the world handed out, to look for in logs and argv. */
+export function secretsOf(world: SimWorld): string[] {
+  const jit = [...world.github.world.runners.values()].flatMap((r) => [r.secret, encodeJitConfig(r, world.apiUrl)]);
+  return [world.token, world.sshPassword, ...jit];
+}
+
+/** Command lines of every process on this machine right now (Linux /proc). */
+export function allCommandLines(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      out.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+export function expectNoSecretsIn(texts: string[], secrets: string[]): void {
+  for (const secret of secrets) {
+    for (const text of texts) {
+      if (text.includes(secret)) throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into: ${text.slice(0, 200)}`);
+    }
+  }
+}
