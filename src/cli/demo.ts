@@ -34,8 +34,9 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
   const onInt = () => {
     interrupted = true;
   };
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onInt);
+  // Ctrl-C, kill, or the terminal closing: stop, then clean up everything in `finally`.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, onInt);
   try {
     const matched = queueMix(world, opts.jobs);
     println(ctx.stdout, `tart-fleet demo: ${opts.jobs} jobs for developer/coder/marketer (+1 no profile matches, +1 GitHub-hosted) on a simulated ${opts.ramGb} GB Mac, 4 GB reserved; time x${opts.speed}`);
@@ -73,8 +74,7 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
     if (interrupted) return 130;
     return finished && code === 0 ? 0 : 1;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onInt);
+    for (const s of signals) process.off(s, onInt);
     await world.destroy();
   }
 }
@@ -152,7 +152,7 @@ function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total
     '',
     finished ? 'demo finished: every job ran in its own VM, and every VM is gone' : 'demo stopped before every job finished',
     `  jobs        ${progressBar(progress)}`,
-    `  runs        ${new Set(jobs.map((j) => j.runnerName)).size} JIT runners for ${done} jobs; ignored: 1 job no profile matches, 1 GitHub-hosted job`,
+    `  runners     ${world.github.runners().length} JIT runners created for ${done} jobs done; ignored: 1 job no profile matches, 1 GitHub-hosted job`,
     `  peak RAM    ${ramMb} MB of a ${ceiling} MB ceiling; peak VMs ${vms} (max 2)`,
     `  queue wait  ${waits.length ? `min ${Math.min(...waits).toFixed(1)} s, mean ${(waits.reduce((a, b) => a + b, 0) / waits.length).toFixed(1)} s, max ${Math.max(...waits).toFixed(1)} s` : 'n/a'}`,
     `  GitHub API  ${world.github.requestCount()} requests`,

@@ -50,10 +50,9 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     logger.info('signal received; finishing the tick in flight', { signal });
     stop.abort();
   };
-  const onTerm = onSignal('SIGTERM');
-  const onInt = onSignal('SIGINT');
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onInt);
+  // SIGHUP too: a terminal closing under `tart-fleet run` should stop it as cleanly as SIGTERM.
+  const handlers = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
   opts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
   // Started by a shell or npx (not by launchd, whose pid is 1): stop when that parent is gone.
   const parentAtStart = process.ppid;
@@ -65,8 +64,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     await runLoop({ tick: () => reconciler.tick(), pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
   } finally {
     clearInterval(orphanWatch);
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
+    for (const [s, h] of handlers) process.off(s, h);
   }
   return 0;
 }

@@ -69,7 +69,7 @@ export function describeLogLine(line: Record<string, unknown>): string | undefin
   }
   if (line.level === 'debug') return undefined;
   const time = typeof line.time === 'string' ? line.time.slice(11, 19) : '';
-  const fields = ['vm', 'profile', 'repo', 'job', 'runner', 'reason', 'error']
+  const fields = ['vm', 'profile', 'repo', 'job', 'runner', 'ip', 'created', 'deleted_vms', 'reason', 'error']
     .filter((k) => line[k] !== undefined)
     .map((k) => `${k}=${typeof line[k] === 'string' && String(line[k]).includes(' ') ? JSON.stringify(line[k]) : String(line[k])}`);
   return `${time} ${String(line.level ?? '').padEnd(5)} ${msg}${fields.length ? `  ${fields.join(' ')}` : ''}`;

@@ -44,8 +44,11 @@ test('two daemons with different runner_name on one org: every job runs exactly 
   b.startDaemon();
   await waitFor('all done and clean on both Macs', async () => jobsDone(a, ids) && (await ourVms(a)).length === 0 && (await ourVms(b)).length === 0, 60_000);
   expectRanOnceOnProfile(a, ids);
-  const clones = [...a.tartEvents(), ...b.tartEvents()].filter((e) => e.event === 'clone').length;
-  expect(clones).toBe(ids.length);
+  // One clone per job across both Macs; on failure the diff names the extra VMs and why they were made.
+  const clones = [...a.tartEvents(), ...b.tartEvents()].filter((e) => e.event === 'clone').map((e) => e.vm);
+  const jobOf = (vm: string) => Number(/-(\d+)(?:-\d+)?$/.exec(vm)?.[1]);
+  const trouble = [...a.logLines(), ...b.logLines()].filter((l) => l.level === 'warn' || l.level === 'error').map((l) => `${String(l.msg)} ${String(l.vm ?? '')} ${String(l.error ?? l.reason ?? '')}`);
+  expect({ jobsCloned: clones.map(jobOf).sort(), trouble: clones.length === ids.length ? [] : trouble }).toEqual({ jobsCloned: [...ids].sort(), trouble: [] });
   expect(a.tartEvents().some((e) => e.event === 'clone')).toBe(true);
   expect(b.tartEvents().some((e) => e.event === 'clone')).toBe(true);
 });
