@@ -9,19 +9,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
 import { ExitError, type CliContext } from './cli/context.js';
-import { expandSecretFiles } from './launchd/secrets.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
-  let ctx: CliContext;
-  try {
-    // Secrets given as files (`TART_FLEET_GITHUB_TOKEN_FILE`, `…_SSH_PASSWORD_FILE`, as the
-    // LaunchDaemon does) become the variables the rest of the program knows, once, here.
-    ctx = { ...given, env: expandSecretFiles(given.env) };
-  } catch (err) {
-    given.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
+  const ctx = given;
   const program = buildProgram(ctx, (code) => {
     exitCode = code;
   });
@@ -127,6 +118,38 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .action(async (opts: { config?: string; install?: boolean; user?: string }) => {
       const { launchdCommand } = await import('./cli/launchd.js');
       setExit(await launchdCommand(ctx, opts));
+    });
+
+  program
+    .command('teardown')
+    .description("stop and delete every VM of this host and delete this host's runners (lists them and asks first, unless --yes)")
+    .addOption(configOption())
+    .option('-y, --yes', 'remove without asking (required when stdin is not a TTY)')
+    .action(async (opts: { config?: string; yes?: boolean }) => {
+      const { teardownCommand } = await import('./cli/teardown.js');
+      setExit(await teardownCommand(ctx, opts));
+    });
+
+  const cache = program.command('cache').description('the cache dir shared into every VM (host.cache_dir)');
+  cache
+    .command('prune')
+    .description('remove files and directories in host.cache_dir unchanged for longer than --older-than')
+    .addOption(configOption())
+    .requiredOption('--older-than <age>', 'age like 7d, 12h or 30m')
+    .option('--dry-run', 'print what would be removed; remove nothing')
+    .action(async (opts: { config?: string; olderThan: string; dryRun?: boolean }) => {
+      const { cachePruneCommand } = await import('./cli/cache.js');
+      setExit(await cachePruneCommand(ctx, opts));
+    });
+
+  program
+    .command('disk')
+    .description("disk used by this host's VMs, other VMs, golden images, the OCI cache and the cache dir; free space")
+    .addOption(configOption())
+    .option('--json', 'print one JSON object (for machines)')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const { diskCommand } = await import('./cli/disk.js');
+      setExit(await diskCommand(ctx, opts));
     });
 
   return program;

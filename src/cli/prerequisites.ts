@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import type { Config } from '../config/types.js';
 import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
-import { buildAdapters } from './wiring.js';
+import { buildAdapters, secretEnv } from './wiring.js';
 import type { CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
 
@@ -60,7 +60,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   }
 
   try {
-    const creds = sshCredentials(ctx.env, config.vm);
+    const creds = sshCredentials(secretEnv(ctx), config.vm);
     results.push({ status: 'ok', what: 'guest ssh', detail: `user ${config.vm.ssh_user}, ${creds.privateKey ? 'private key' : 'password from TART_FLEET_SSH_PASSWORD'}, host key ${config.vm.ssh_host_key === 'accept-any' ? 'not pinned (accept-any: NAT-only throwaway VMs)' : 'pinned'}` });
   } catch (err) {
     results.push({ status: 'fail', what: 'guest ssh', detail: (err as Error).message });

@@ -16,6 +16,7 @@ import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import { TartAdapter } from '../adapters/tart.js';
 import { SshGuest, sshCredentials } from '../adapters/ssh.js';
+import { expandSecretFiles } from '../launchd/secrets.js';
 import { ExitError, type CliContext } from './context.js';
 
 export interface Adapters {
@@ -47,7 +48,8 @@ export function buildTart(ctx: CliContext, logger: Logger): Tart {
  * `lenient` (for `ls`): missing GitHub credentials give a GitHub port whose every call fails with
  * that message, so the rest of the view still works; otherwise they are a usage error.
  */
-export function buildAdapters(ctx: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
+export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
+  const ctx = { ...given, env: secretEnv(given) };
   const secrets = new Secrets();
   for (const name of ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY', 'TART_FLEET_SSH_PASSWORD']) secrets.add(ctx.env[name]);
   const logger = buildLogger(ctx, secrets);
@@ -94,4 +96,17 @@ const noGuest: Guest = { startRunner: () => Promise.reject(new Error('this comma
 function unavailableGitHub(message: string): GitHub {
   const fail = () => Promise.reject(new Error(message));
   return { listJobs: fail, listRunners: fail, getJob: fail, createJitRunner: fail, deleteRunner: fail };
+}
+
+/**
+ * The environment with secrets given as files (`TART_FLEET_GITHUB_TOKEN_FILE`,
+ * `TART_FLEET_SSH_PASSWORD_FILE`, as the LaunchDaemon passes them) read into the variables the
+ * adapters know. Only the commands that use secret values call this; `launchd` needs the paths.
+ */
+export function secretEnv(ctx: CliContext): NodeJS.ProcessEnv {
+  try {
+    return expandSecretFiles(ctx.env);
+  } catch (err) {
+    throw new ExitError(2, [(err as Error).message]);
+  }
 }

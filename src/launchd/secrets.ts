@@ -7,8 +7,9 @@
  * already "PEM text or a path", so its path form needs no `_FILE` twin.
  *
  * ## Gotchas
- * - main.ts passes the environment through `expandSecretFiles` once at startup, and the config
- *   loader lists both `_FILE` names in `SECRET_ENV_VARS`, so nothing else needs to know them.
+ * - The commands that use secret values read them through `secretEnv` (src/cli/wiring.ts), which
+ *   calls `expandSecretFiles`; `launchd` sees the raw environment, because it writes the paths.
+ *   The config loader lists both `_FILE` names in `SECRET_ENV_VARS`.
  * - Never include a value in an error message: name the variable (and the file path) only.
  */
 import { readFileSync } from 'node:fs';

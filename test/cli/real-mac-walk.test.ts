@@ -1,0 +1,64 @@
+// Walks the README's real-Mac steps as far as Linux allows, against the simulated world:
+// secrets in 0600 files → `validate` → `launchd` renders the plist → the daemon started exactly as
+// that plist says (ProgramArguments + EnvironmentVariables) runs a job and stops cleanly on SIGTERM.
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { jest } from '@jest/globals';
+import { parse as parsePlist } from 'plist';
+import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { SimWorld } from '../../src/sim/world.js';
+
+jest.setTimeout(60_000);
+const execFileP = promisify(execFile);
+const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
+
+let world: SimWorld;
+afterAll(async () => {
+  await world?.destroy();
+});
+
+test('secret files → validate → launchd plist → the daemon as launchd would start it', async () => {
+  world = await SimWorld.create({ speed: 40 });
+  const tokenFile = join(world.dir, 'github-token');
+  const passwordFile = join(world.dir, 'ssh-password');
+  writeFileSync(tokenFile, `${world.token}\n`, { mode: 0o600 });
+  writeFileSync(passwordFile, `${world.sshPassword}\n`, { mode: 0o600 });
+  // The operator's shell: secrets only as file paths; the simulation's pointers as plain settings.
+  const shell: NodeJS.ProcessEnv = { ...world.daemonEnv(), TART_FLEET_GITHUB_TOKEN_FILE: tokenFile, TART_FLEET_SSH_PASSWORD_FILE: passwordFile };
+  delete shell.TART_FLEET_GITHUB_TOKEN;
+  delete shell.TART_FLEET_SSH_PASSWORD;
+
+  const validate = await execFileP(process.execPath, [BIN, 'validate', '--config', world.configPath], { env: shell });
+  expect(validate.stdout).not.toMatch(/^FAIL/m);
+
+  const rendered = await execFileP(process.execPath, [BIN, 'launchd', '--config', world.configPath, '--user', 'ci'], { env: shell });
+  expect(rendered.stdout + rendered.stderr).not.toContain(world.token);
+  expect(rendered.stdout + rendered.stderr).not.toContain(world.sshPassword);
+  const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName: string };
+  expect(daemon.UserName).toBe('ci');
+  expect(daemon.ProgramArguments).toEqual([process.execPath, BIN, 'run', '--config', world.configPath]);
+  expect(daemon.EnvironmentVariables).toMatchObject({ TART_FLEET_GITHUB_TOKEN_FILE: tokenFile, TART_FLEET_SSH_PASSWORD_FILE: passwordFile, TART_FLEET_CONFIG: world.configPath });
+
+  // launchd would run exactly this. On Linux, HOME and the fake tart's TART_* state come from the world.
+  const [program, ...args] = daemon.ProgramArguments;
+  const child = spawn(program!, args, {
+    cwd: daemon.WorkingDirectory,
+    env: { ...daemon.EnvironmentVariables, ...world.simEnv(), HOME: world.dir, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += String(d)));
+  child.stderr.on('data', (d: Buffer) => (log += String(d)));
+  const id = world.queue('coder', { durationS: 20 });
+  const deadline = Date.now() + 40_000;
+  while (world.github.job(id).status !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(world.github.job(id).status).toBe('completed');
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(log).not.toContain(world.token);
+  expect(log).not.toContain(world.sshPassword);
+});
