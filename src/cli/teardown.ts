@@ -1,0 +1,167 @@
+/**
+ * `tart-fleet teardown`: stops and deletes every VM of this host and deletes every runner of this
+ * host — the operator's "start from nothing" (replaces the seed's shell clean-up scripts). Without
+ * `--yes` it lists what it would remove and asks on a TTY; without a TTY it refuses (exit 2).
+ * One line per thing removed; exit 0 when everything went (and both sides could be read), else 1.
+ *
+ * What is ours is decided by name only, as the daemon decides it (core/names.ts): a VM whose name
+ * parses as `tf-<runner_name>-<profile>-<job>[-n]`, a runner named `tf-<profile>-<job>[-n]` that
+ * carries the label `tf-host-<runner_name>`. Golden images, other Macs' runners and VMs, and
+ * anything hand-made are never touched.
+ *
+ * ## Gotchas
+ * - Fail closed, per side: if `tart list` cannot be read, no VM is removed; if GitHub cannot be read
+ *   (or there are no credentials), no runner is removed. The side that was read is still cleaned,
+ *   because what was read is evidence enough for it, and an operator tearing down usually wants
+ *   whatever can go to go; the unread side is reported and the exit code is 1.
+ * - VMs go first, then runners: stopping the VM ends the runner's job, so fewer runners are still
+ *   busy when we try to delete them. GitHub refuses to delete a runner that is running a job
+ *   (`busy`); that is reported once, not retried — GitHub frees it when the job ends or times out,
+ *   and teardown can be run again then.
+ * - A running `tart-fleet run` would re-create VMs for jobs still queued at its next tick: we warn,
+ *   and cannot stop it ourselves (launchd would restart it anyway).
+ * - Log lines of the adapters go to stderr at level `error`, so stdout is the list of removals.
+ * - Commands never read `process.*`; stdin comes from `ctx.stdin` when given (tests), else
+ *   `process.stdin`, which only a TTY prompt ever reads.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { hostLabel, parseRunnerName, parseVmName } from '../core/names.js';
+import { TartError, type Runner, type Tart, type TartVm } from '../core/ports.js';
+import { DAEMON_LABEL } from '../launchd/plist.js';
+import { loadForCommand } from './config.js';
+import { buildAdapters } from './wiring.js';
+import { println, type CliContext } from './context.js';
+
+export interface TeardownOptions {
+  config?: string;
+  yes?: boolean;
+}
+
+/** The prompt's input: a TTY gets asked, anything else is refused without `--yes`. */
+export type PromptInput = Readable & { isTTY?: boolean };
+
+/** `tart stop --timeout`: the guest gets this long to shut down before tart kills it. */
+const STOP_TIMEOUT_S = 15;
+/** VMs torn down at once: each is a couple of tart processes; tart serialises on its own lock anyway. */
+const VM_CONCURRENCY = 4;
+
+export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput }, opts: TeardownOptions): Promise<number> {
+  const { config } = loadForCommand(ctx, opts.config);
+  const runnerName = config.github.runner_name;
+  const label = hostLabel(runnerName);
+  const quiet = { ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr };
+  const { tart, github } = buildAdapters(quiet, config, { needGuest: false, lenient: true });
+
+  const [tartSeen, githubSeen] = await Promise.allSettled([tart.list(), github.listRunners()]);
+  const problems: string[] = [];
+  let vms: TartVm[] = [];
+  if (tartSeen.status === 'fulfilled') vms = tartSeen.value.filter((v) => parseVmName(runnerName, v.name) !== undefined);
+  else problems.push(`tart could not be read, so no VM will be removed: ${message(tartSeen.reason)}`);
+  let runners: Runner[] = [];
+  if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => r.labels.includes(label) && parseRunnerName(r.name) !== undefined);
+  else problems.push(`GitHub could not be read, so no runner will be removed: ${message(githubSeen.reason)}`);
+  for (const p of problems) ctx.stderr.write(`! ${p}\n`);
+
+  if (vms.length === 0 && runners.length === 0) {
+    println(ctx.stdout, `nothing to remove: no VM named tf-${runnerName}-… and no runner labelled ${label}${problems.length ? ' among what could be read' : ''}`);
+    return problems.length ? 1 : 0;
+  }
+
+  ctx.stderr.write(
+    `warning: a running \`tart-fleet run\` re-creates VMs for jobs still queued at its next tick; stop it first (sudo launchctl bootout system/${DAEMON_LABEL})\n`,
+  );
+  if (!opts.yes) {
+    println(ctx.stdout, `teardown of ${runnerName} would remove:`);
+    for (const v of vms) println(ctx.stdout, `  VM      ${v.name} (${v.state})`);
+    for (const r of runners) println(ctx.stdout, `  runner  ${r.name} (id ${r.id}, ${r.status}${r.busy ? ', busy' : ''})`);
+    const stdin = ctx.stdin ?? process.stdin;
+    if (!stdin.isTTY) {
+      ctx.stderr.write('refusing to remove anything without confirmation: stdin is not a TTY; pass --yes\n');
+      return 2;
+    }
+    const answer = await ask(stdin, ctx.stderr, `remove ${vms.length} VM(s) and ${runners.length} runner(s)? [y/N] `);
+    if (!/^(y|yes)$/i.test(answer.trim())) {
+      println(ctx.stdout, 'aborted: nothing removed');
+      return 1;
+    }
+  }
+
+  let failures = 0;
+  await eachLimited(vms, VM_CONCURRENCY, async (vm) => {
+    const result = await removeVm(tart, vm);
+    if (result.ok) println(ctx.stdout, `removed VM ${vm.name}${result.note ? ` (${result.note})` : ''}`);
+    else {
+      failures++;
+      ctx.stderr.write(`FAILED VM ${vm.name}: ${result.note}\n`);
+    }
+  });
+  // One at a time: the GitHub adapter paces writes anyway, and the lines stay in order.
+  for (const r of runners) {
+    try {
+      const result = await github.deleteRunner(r.id);
+      if (result === 'deleted') println(ctx.stdout, `removed runner ${r.name} (id ${r.id})`);
+      else if (result === 'not-found') println(ctx.stdout, `removed runner ${r.name} (id ${r.id}; already gone)`);
+      else {
+        failures++;
+        ctx.stderr.write(`runner ${r.name} (id ${r.id}) is busy with a job: not removed; GitHub frees it when the job ends or times out, then run teardown again\n`);
+      }
+    } catch (err) {
+      failures++;
+      ctx.stderr.write(`FAILED runner ${r.name} (id ${r.id}): ${message(err)}\n`);
+    }
+  }
+
+  const removed = vms.length + runners.length - failures;
+  println(ctx.stdout, `teardown of ${runnerName}: removed ${removed} of ${vms.length + runners.length} (${vms.length} VM(s), ${runners.length} runner(s))${failures ? `; ${failures} not removed` : ''}`);
+  return failures > 0 || problems.length > 0 ? 1 : 0;
+}
+
+async function removeVm(tart: Tart, vm: TartVm): Promise<{ ok: boolean; note?: string }> {
+  let note: string | undefined;
+  if (vm.state !== 'stopped') {
+    try {
+      await tart.stop(vm.name, STOP_TIMEOUT_S);
+      note = `stopped from ${vm.state}`;
+    } catch (err) {
+      // It stopped (or vanished) on its own since we listed it: deleting is all that is left.
+      if (!(err instanceof TartError && (err.kind === 'not-running' || err.kind === 'vm-missing'))) return { ok: false, note: `stop: ${message(err)}` };
+    }
+  }
+  try {
+    await tart.delete(vm.name);
+  } catch (err) {
+    if (err instanceof TartError && err.kind === 'vm-missing') return { ok: true, note: 'already gone' };
+    return { ok: false, note: `delete: ${message(err)}` };
+  }
+  return { ok: true, ...(note ? { note } : {}) };
+}
+
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** One line from `input`; '' on end of input (which the caller reads as "no"). */
+function ask(input: Readable, output: NodeJS.WritableStream, question: string): Promise<string> {
+  const rl = createInterface({ input, output, terminal: false });
+  output.write(question);
+  return new Promise((resolve) => {
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve('');
+    });
+  });
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
