@@ -54,12 +54,13 @@ export function plan(observed: Observed, config: Config): Plan {
   const actions: Action[] = [];
   const deletedRunnerIds = new Set<number>();
 
+  const jobIndex = gh ? indexJobs(gh, config, host) : undefined;
   for (const group of groupClaims(tart.ours, ourRunners)) {
     const key = claimKey(group);
     for (const [vm, runner] of pairByAttempt(group)) {
       const vmPhase = classifyVm(vm, observed.creating.has(key), config, observed.now, observed.processStartedAt);
       const runnerPhase: RunnerPhase = gh ? classifyRunner(runner, vm, config, observed.now) : 'unknown';
-      const jobPhase: JobPhase = gh ? classifyJob(group, gh, config, host) : 'unknown';
+      const jobPhase: JobPhase = jobIndex ? classifyJob(group, jobIndex) : 'unknown';
       const decision = decide(vmPhase, runnerPhase, jobPhase);
       if (decision.deleteVm && vm) {
         actions.push({
@@ -136,12 +137,28 @@ export function classifyRunner(runner: Runner | undefined, vm: OurVm | undefined
   return expired ? 'idle-expired' : 'idle';
 }
 
-function classifyJob(g: ClaimGroup, gh: GitHubObservation, config: Config, host: string): JobPhase {
-  const job = gh.jobs.find((j) => j.id === g.jobId);
+interface JobIndex {
+  byId: Map<number, Job>;
+  /** Profiles with at least one queued job. */
+  queuedProfiles: Set<string>;
+}
+
+/** Built once per plan: the lookups below would otherwise be jobs × claims. */
+function indexJobs(gh: GitHubObservation, config: Config, host: string): JobIndex {
+  const byId = new Map(gh.jobs.map((j) => [j.id, j]));
+  const queuedProfiles = new Set<string>();
+  for (const j of gh.jobs) {
+    const p = j.status === 'queued' ? profileForLabels(j.labels, config.profiles, host) : undefined;
+    if (p) queuedProfiles.add(p.name);
+  }
+  return { byId, queuedProfiles };
+}
+
+function classifyJob(g: ClaimGroup, index: JobIndex): JobPhase {
+  const job = index.byId.get(g.jobId);
   if (job?.status === 'queued') return 'queued';
   if (job?.status === 'in_progress') return 'started';
-  const othersWait = gh.jobs.some((j) => j.status === 'queued' && profileForLabels(j.labels, config.profiles, host)?.name === g.profile);
-  return othersWait ? 'queued' : 'gone';
+  return index.queuedProfiles.has(g.profile) ? 'queued' : 'gone';
 }
 
 /** Demand per profile, then admission oldest-first against the ledger. */
@@ -171,23 +188,24 @@ function admit(
   }
 
   // Runners that can still take a job, per profile, any Mac: registered (booting) or idle, not being reaped.
-  const live = gh.runners.filter((r) => !r.busy && !deletedRunnerIds.has(r.id) && (r.status === 'online' || !r.everConnected));
+  const live = new Set(gh.runners.filter((r) => !r.busy && !deletedRunnerIds.has(r.id) && (r.status === 'online' || !r.everConnected)));
+  const runnerNames = new Set(gh.runners.map((r) => r.name));
+  const claimsByKey = new Map<string, Runner[]>();
+  for (const r of gh.runners) {
+    const c = parseRunnerName(r.name);
+    if (c) claimsByKey.set(claimKey(c), [...(claimsByKey.get(claimKey(c)) ?? []), r]);
+  }
   const candidates: Array<{ job: Job; profile: Profile; claim: Claim }> = [];
 
   for (const [profileName, jobs] of byProfile) {
     const profile = config.profiles[profileName]!;
-    const liveHere = live.filter((r) => parseRunnerName(r.name)?.profile === profileName);
-    const creatingHere = [...observed.creating.values()].filter(
-      (c) => c.claim.profile === profileName && !gh.runners.some((r) => r.name === c.runnerName),
-    );
+    const liveHere = [...live].filter((r) => parseRunnerName(r.name)?.profile === profileName);
+    const creatingHere = [...observed.creating.values()].filter((c) => c.claim.profile === profileName && !runnerNames.has(c.runnerName));
     let unserved = jobs.length - liveHere.length - creatingHere.length;
     for (const job of jobs) {
       const key = claimKey({ profile: profileName, jobId: job.id });
-      const claims = gh.runners.filter((r) => {
-        const c = parseRunnerName(r.name);
-        return c?.profile === profileName && c.jobId === job.id;
-      });
-      const liveClaim = claims.find((r) => liveHere.includes(r));
+      const claims = claimsByKey.get(key) ?? [];
+      const liveClaim = claims.find((r) => live.has(r));
       if (observed.creating.has(key)) {
         queue.push(entry(job, profileName, now, 'claimed by this Mac; VM being created'));
       } else if (liveClaim) {
