@@ -74,7 +74,7 @@ async function benchWorld(count: number): Promise<Record<string, number>> {
     runnerName: 'bench-mac',
     // The VZ limit binds macOS guests; these stand for Linux guests, so lift the fake's limit.
     simEnv: { TART_SIM_MAX_RUNNING: '1000' },
-    config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 1, timeout_minutes: 60, os: 'linux' } } },
+    config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux' } } },
   });
   try {
     const ids = Array.from({ length: count }, () => world.queue('worker', { durationS: 30 }));
