@@ -15,22 +15,15 @@
  * - An observation that fails is "unknown": the tick is reported failed and plan() fails closed.
  */
 import { join } from 'node:path';
-import type { Config } from './config/types.js';
 import type { Logger } from './core/logger.js';
 import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import { claimKey, parseVmName } from './core/names.js';
 import { plan as makePlan } from './core/plan.js';
-import { TartError, type Clock, type GitHub, type Guest, type SweepStats, type Tart } from './core/ports.js';
-import { Creator, type CreationOutcome } from './creator.js';
+import { TartError, type SweepStats } from './core/ports.js';
+import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 
-export interface ReconcilerDeps {
-  config: Config;
-  github: GitHub;
-  tart: Tart;
-  guest: Guest;
-  clock: Clock;
-  logger: Logger;
-}
+/** The reconciler needs exactly what the creator needs: the config and the ports. */
+export type ReconcilerDeps = CreatorDeps;
 
 export interface TickReport {
   tick: number;

@@ -11,7 +11,7 @@
  *   a TTY; the temp dir is removed at the end even if the demo fails or is interrupted.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { SimWorld, type LsJson, type TartEvent } from '../sim/world.js';
+import { SimWorld, parseLogLines, peakUsage, type LsJson } from '../sim/world.js';
 import { describeLogLine, renderScreen, progressBar, type DemoProgress } from '../sim/demo-view.js';
 import { println, type CliContext } from './context.js';
 
@@ -119,22 +119,6 @@ async function ourVmsLeft(world: SimWorld): Promise<number> {
   }
 }
 
-/** Peak RAM and VMs actually running at once, from the simulated Mac's own event log. */
-export function peaks(events: TartEvent[]): { ramMb: number; vms: number } {
-  const memory = new Map<string, number>();
-  const running = new Map<string, number>();
-  let ramMb = 0;
-  let vms = 0;
-  for (const e of [...events].sort((a, b) => a.t - b.t)) {
-    if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
-    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
-    if (e.event === 'run-exit' || e.event === 'delete') running.delete(e.vm);
-    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
-    vms = Math.max(vms, running.size);
-  }
-  return { ramMb, vms };
-}
-
 function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total: number, started: number, finished: boolean, daemonExit: number | null): void {
   const jobs = matched.map((id) => world.github.job(id));
   const waits = jobs
@@ -144,7 +128,7 @@ function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total
       return queued !== undefined && ran !== undefined ? (ran - queued) / 1000 : undefined;
     })
     .filter((w): w is number => w !== undefined);
-  const { ramMb, vms } = peaks(world.tartEvents());
+  const { ramMb, vms } = peakUsage(world.tartEvents());
   const ceiling = (world.opts.ramGb - world.opts.reservedGb) * 1024;
   const done = jobs.filter((j) => j.status === 'completed').length;
   const progress = progressOf(world, matched, total, started);
@@ -166,18 +150,7 @@ function readNewLines(file: string, offset: number): { lines: Array<Record<strin
   const text = readFileSync(file, 'utf8');
   const end = text.lastIndexOf('\n') + 1;
   if (end <= offset) return { lines: [], offset };
-  const lines = text
-    .slice(offset, end)
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        return { raw: l };
-      }
-    });
-  return { lines, offset: end };
+  return { lines: parseLogLines(text.slice(offset, end)), offset: end };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -195,19 +195,9 @@ export class SimWorld {
     return code;
   }
 
-  /** The daemon's log lines, parsed (non-JSON lines are returned as `{ raw }`). */
+  /** The daemon's log lines, parsed. */
   logLines(): Array<Record<string, unknown>> {
-    if (!existsSync(this.daemonLog)) return [];
-    return readFileSync(this.daemonLog, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => {
-        try {
-          return JSON.parse(l) as Record<string, unknown>;
-        } catch {
-          return { raw: l };
-        }
-      });
+    return existsSync(this.daemonLog) ? parseLogLines(readFileSync(this.daemonLog, 'utf8')) : [];
   }
 
   /** `tart-fleet ls --json` against this world, by the real CLI. */
@@ -244,6 +234,39 @@ export class SimWorld {
     if (this.ownsGitHub) await this.github.stop().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** JSON log lines → objects; a line that is not JSON (a crash message, say) becomes `{ raw }`. */
+export function parseLogLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return { raw: l };
+      }
+    });
+}
+
+/**
+ * Replays the simulated Mac's event log: the most RAM and the most VMs running at any one moment.
+ * A VM runs from `run-start` until `run-exit`, `stop` or `delete`, with the memory its last `set` gave it.
+ */
+export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number } {
+  const memory = new Map<string, number>();
+  const running = new Map<string, number>();
+  let ramMb = 0;
+  let vms = 0;
+  for (const e of [...events].sort((a, b) => a.t - b.t)) {
+    if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
+    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
+    if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
+    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
+    vms = Math.max(vms, running.size);
+  }
+  return { ramMb, vms };
 }
 
 async function freePort(): Promise<number> {

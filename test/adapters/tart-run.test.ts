@@ -8,37 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TartAdapter } from '../../src/adapters/tart.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { TartError, type RunOptions, type TartErrorKind } from '../../src/core/ports.js';
-import { makeTartWorld, processAlive, sleep, waitFor, type TartWorld } from './tart-world.js';
+import { makeTartWorld, processAlive, sleep, waitFor, type TartWorld, runOptsIn, expectKind } from './tart-world.js';
 
 let w: TartWorld;
 let tart: TartAdapter;
 const logger = memoryLogger();
 
-const runOpts = (name: string): RunOptions => ({
-  cacheDir: join(w.dir, 'cache'),
-  logFile: join(w.dir, 'logs', `${name}.log`),
-  netSoftnet: false,
-  netSoftnetAllow: [],
-  netSoftnetBlock: [],
-  rootDiskOpts: '',
-});
-
-async function failure(p: Promise<unknown>): Promise<TartError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(TartError);
-    return e as TartError;
-  }
-  throw new Error('expected a TartError');
-}
-
-async function expectKind(p: Promise<unknown>, kind: TartErrorKind): Promise<TartError> {
-  const e = await failure(p);
-  expect(e.kind).toBe(kind);
-  return e;
-}
+const runOpts = (name: string) => runOptsIn(w.dir, name);
 
 const runPid = (name: string): number =>
   (JSON.parse(readFileSync(join(w.home, 'vms', name, 'sim-run.json'), 'utf8')) as { pid: number }).pid;

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGoldenImage, installFakeTart } from '../../src/sim/tart/install.js';
+import { expect } from '@jest/globals';
+import { TartError, type RunOptions, type TartErrorKind } from '../../src/core/ports.js';
 
 const pexec = promisify(execFile);
 
@@ -92,4 +94,26 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000)
     if (Date.now() > until) throw new Error('condition not met in time');
     await sleep(50);
   }
+}
+
+/** tart run options whose cache and log live in `dir`. */
+export function runOptsIn(dir: string, name: string): RunOptions {
+  return { cacheDir: join(dir, 'cache'), logFile: join(dir, 'logs', `${name}.log`), netSoftnet: false, netSoftnetAllow: [], netSoftnetBlock: [], rootDiskOpts: '' };
+}
+
+/** The TartError `p` rejects with (fails the test if it resolves or rejects with anything else). */
+export async function failure(p: Promise<unknown>): Promise<TartError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(TartError);
+    return e as TartError;
+  }
+  throw new Error('expected a TartError');
+}
+
+export async function expectKind(p: Promise<unknown>, kind: TartErrorKind): Promise<TartError> {
+  const e = await failure(p);
+  expect(e.kind).toBe(kind);
+  return e;
 }

@@ -1,7 +1,7 @@
 // End-to-end: the real CLI (`node bin/tart-fleet.js run`) against the simulated world.
 import { readFileSync } from 'node:fs';
-import { SimWorld } from '../../src/sim/world.js';
-import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, waitFor, worstMoment } from './helpers.js';
+import { SimWorld, peakUsage } from '../../src/sim/world.js';
+import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, waitFor } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(90_000);
@@ -35,7 +35,7 @@ test("a realistic mix: every job runs once on its profile's VM, within the RAM c
 
   expectRanOnceOnProfile(world, ids);
   for (const id of ignored) expect(world.github.job(id).history.some((h) => h.status === 'in_progress')).toBe(false);
-  const { ramMb, vms } = worstMoment(world.tartEvents());
+  const { ramMb, vms } = peakUsage(world.tartEvents());
   expect(ramMb).toBeLessThanOrEqual(12288);
   expect(vms).toBeLessThanOrEqual(2);
   expect(vms).toBe(2);
@@ -63,5 +63,5 @@ test("the seed's packing: developer + marketer never run together, developer + 2
   const second = [world.queue('developer', { durationS: 400 }), world.queue('coder', { durationS: 400 }), world.queue('coder', { durationS: 400 })];
   await waitFor('developer + 2 coders running at once', () => second.every((id) => world.github.job(id).status === 'in_progress'), 30_000);
   await waitFor('all done, all VMs gone', async () => jobsDone(world, second) && (await ourVms(world)).length === 0, 40_000);
-  expect(worstMoment(world.tartEvents()).ramMb).toBe(12288);
+  expect(peakUsage(world.tartEvents()).ramMb).toBe(12288);
 });

@@ -1,7 +1,7 @@
 // Shared checks for the end-to-end scenarios: they run the real CLI against the simulated world and
 // assert from the world's own records (fake GitHub's job history, the fake tart's event log).
 import { readdirSync, readFileSync } from 'node:fs';
-import { SimWorld, type TartEvent } from '../../src/sim/world.js';
+import type { SimWorld } from '../../src/sim/world.js';
 import { encodeJitConfig } from '../../src/sim/github/broker.js';
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 100): Promise<void> {
@@ -19,22 +19,6 @@ export function jobsDone(world: SimWorld, ids: number[]): boolean {
 
 export async function ourVms(world: SimWorld): Promise<string[]> {
   return (await world.tartList()).map((v) => v.Name).filter((n) => n.startsWith(`tf-${world.opts.runnerName}-`));
-}
-
-/** Replays the fake tart's event log; returns the worst RAM and VM count running at any moment. */
-export function worstMoment(events: TartEvent[]): { ramMb: number; vms: number } {
-  const memory = new Map<string, number>();
-  const running = new Map<string, number>();
-  let ramMb = 0;
-  let vms = 0;
-  for (const e of [...events].sort((a, b) => a.t - b.t)) {
-    if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
-    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
-    if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
-    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
-    vms = Math.max(vms, running.size);
-  }
-  return { ramMb, vms };
 }
 
 /** Each job ran exactly once, on a runner of the profile its labels name. */

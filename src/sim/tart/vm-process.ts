@@ -23,21 +23,8 @@
  */
 import type { Fault, SimStore } from './store.js';
 import { isAlive } from './store.js';
+import type { SimulatedGuest, SimulatedGuestOptions } from '../guest/guest.js';
 
-/** The guest contract (src/sim/guest/guest.ts), restated so this file does not depend on it at compile time. */
-interface SimulatedGuestOptions {
-  vmName: string;
-  ip: string;
-  sshPort: number;
-  vmDir: string;
-  bootDelayMs: number;
-  env: NodeJS.ProcessEnv;
-  log: (line: string) => void;
-}
-interface SimulatedGuest {
-  poweredOff: Promise<void>;
-  stop(): Promise<void>;
-}
 type StartGuest = (opts: SimulatedGuestOptions) => Promise<SimulatedGuest>;
 
 export interface SimSettings {
