@@ -112,7 +112,8 @@ test('deadline passed with nothing listening: unreachable', async () => {
   const err = await failure(adapter().startRunner('127.0.0.1', opaqueJit(), Date.now() + 800));
   expect(err.kind).toBe('unreachable');
   expect(err.message).toMatch(/ECONNREFUSED/);
-  expect(Date.now() - started).toBeLessThan(3000);
+  // Bounded by the deadline, not by readyTimeout (5 s) times attempts; generous for a loaded machine.
+  expect(Date.now() - started).toBeLessThan(4500);
   expect(attempts()).toBeGreaterThan(1);
 });
 
@@ -126,10 +127,10 @@ test('authentication failure is retried within the grace period (accounts not re
 test('authentication failure becomes fatal after the grace period, long before the deadline', async () => {
   await boot({ TART_SIM_SSH_AUTH_FAIL_MS: '60000' });
   const started = Date.now();
-  const err = await failure(adapter({ authGraceMs: 600, retryDelayMs: 150 }).startRunner('127.0.0.1', opaqueJit(), Date.now() + 20_000));
+  const err = await failure(adapter({ authGraceMs: 600, retryDelayMs: 150 }).startRunner('127.0.0.1', opaqueJit(), Date.now() + 60_000));
   expect(err.kind).toBe('auth');
   expect(err.message).toMatch(/authentication failed/);
-  expect(Date.now() - started).toBeLessThan(5000);
+  expect(Date.now() - started).toBeLessThan(20_000);
   expect(attempts()).toBeGreaterThan(1);
   expect(execLog()).toBe('');
 });
@@ -230,9 +231,11 @@ test('a guest that accepts TCP but never speaks SSH, or hangs up at once, is ret
 
     mode = 'hang-up';
     entries.length = 0;
-    const hungUp = await failure(adapter().startRunner('127.0.0.1', opaqueJit(), Date.now() + 800));
+    const hungUp = await failure(adapter().startRunner('127.0.0.1', opaqueJit(), Date.now() + 2500));
     expect(hungUp.kind).toBe('unreachable');
-    expect(hungUp.message).toMatch(/Connection lost before handshake|No response from server|ECONNRESET/);
+    // The attempt cut short by the deadline may end in a timeout; the hang-ups before it were retried.
+    const hangUps = entries.filter((e) => e.msg === 'ssh not ready, retrying' && /Connection lost before handshake|No response from server|ECONNRESET/.test(String(e.ctx.reason)));
+    expect(hangUps.length).toBeGreaterThan(0);
     expect(attempts()).toBeGreaterThan(1);
   } finally {
     for (const s of sockets) s.destroy();

@@ -115,7 +115,7 @@ test('TART_SIM_GUEST_STAYS_UP=1: the job completes but the guest stays up until 
   expect(await settlesWithin(g.poweredOff, 500)).toBe(false);
   expect(has('staying up')).toBe(true);
   await g.stop();
-  expect(await settlesWithin(g.poweredOff, 1000)).toBe(true);
+  expect(await settlesWithin(g.poweredOff, 5000)).toBe(true);
 });
 
 test('TART_SIM_JOB_HANG=1: the job never finishes; stop() abandons the runner', async () => {
@@ -128,7 +128,7 @@ test('TART_SIM_JOB_HANG=1: the job never finishes; stop() abandons the runner', 
   expect(await settlesWithin(g.poweredOff, 600)).toBe(false);
   expect(broker.completed).toEqual([]);
   await g.stop();
-  expect(await settlesWithin(g.poweredOff, 1000)).toBe(true);
+  expect(await settlesWithin(g.poweredOff, 5000)).toBe(true);
   expect(await waitFor(() => has('runner exited (aborted)'), 1000)).toBe(true);
 });
 
@@ -213,7 +213,7 @@ test('clones share the golden image host key (the VM directory is copied)', () =
 test('stop() before boot finishes: sshd never answers, poweredOff resolves', async () => {
   guest = await startSimulatedGuest({ vmName: 'tf-x', ip: '127.0.0.2', sshPort: port, vmDir, bootDelayMs: 300, env: {}, log: (l) => guestLog.push(l) });
   await guest.stop();
-  expect(await settlesWithin(guest.poweredOff, 500)).toBe(true);
+  expect(await settlesWithin(guest.poweredOff, 5000)).toBe(true);
   await new Promise((r) => setTimeout(r, 400));
   expect(has('sshd: listening')).toBe(false);
 });
