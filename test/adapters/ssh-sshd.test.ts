@@ -154,7 +154,7 @@ test('a command that does not return is cut off by commandTimeoutMs', async () =
   const started = Date.now();
   const err = await failure(adapter({ runnerCommand: 'sleep 3', commandTimeoutMs: 600 }).startRunner('127.0.0.1', opaqueJit(), deadline()));
   expect(err.kind).toBe('command-failed');
-  expect(err.message).toMatch(/did not exit within 0\.6 s|did not exit within/);
+  expect(err.message).toMatch(/did not exit within/);
   expect(Date.now() - started).toBeLessThan(10_000);
 });
 
