@@ -83,7 +83,8 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     registered: ALWAYS(both('VM is stopped and its runner never connected')),
     idle: ALWAYS(both('VM is stopped but its runner still shows idle')),
     'idle-expired': ALWAYS(both('VM is stopped but its runner still shows idle')),
-    busy: ALWAYS(both('VM is stopped while its runner is busy (VM died mid-job)')),
+    // Usually the job just ended (GitHub was read a moment before the guest powered off); else the VM died mid-job.
+    busy: ALWAYS(both('VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')),
     lost: ALWAYS(both('VM is stopped and its runner is offline')),
   },
   booting: {
