@@ -10,9 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { memoryLogger, type LogEntry } from '../../src/core/logger.js';
-import { GuestError } from '../../src/core/ports.js';
 import { SshGuest, sshCredentials, type SshGuestOptions } from '../../src/adapters/ssh.js';
-import { freePort, opaqueJit, processesContaining } from '../sim/guest-helpers.js';
+import { failure, freePort, opaqueJit, processesContaining } from '../sim/guest-helpers.js';
 
 const SSHD = '/usr/sbin/sshd';
 const KEYGEN = '/usr/bin/ssh-keygen';
@@ -90,16 +89,6 @@ function adapter(over: Partial<SshGuestOptions> = {}): SshGuest {
     retryDelayMs: 100,
     ...over,
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<GuestError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GuestError) return err;
-    throw err;
-  }
-  throw new Error('expected a GuestError, got success');
 }
 
 const deadline = () => Date.now() + 10_000;

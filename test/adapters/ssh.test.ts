@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { memoryLogger, type LogEntry } from '../../src/core/logger.js';
-import { GuestError } from '../../src/core/ports.js';
 import { SshGuest, sshCredentials, sshFingerprint, type SshGuestOptions } from '../../src/adapters/ssh.js';
 import { generateEd25519KeyPair } from '../../src/sim/guest/ssh-server.js';
 import { EXEC_LOG, hostKeyFingerprint, startSimulatedGuest, type SimulatedGuest } from '../../src/sim/guest/guest.js';
-import { freePort, opaqueJit, processesContaining, settlesWithin } from '../sim/guest-helpers.js';
+import { failure, freePort, opaqueJit, processesContaining, settlesWithin } from '../sim/guest-helpers.js';
 
 const RUNNER = '/Users/admin/actions-runner/start-jit-runner.sh';
 
@@ -65,16 +64,6 @@ function adapter(over: Partial<SshGuestOptions> = {}): SshGuest {
     retryDelayMs: 100,
     ...over,
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<GuestError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GuestError) return err;
-    throw err;
-  }
-  throw new Error('expected a GuestError, got success');
 }
 
 const attempts = () => entries.filter((e) => e.msg === 'ssh connect attempt').length;

@@ -13,6 +13,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { GuestError } from '../../src/core/ports.js';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -152,4 +153,15 @@ export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<bo
   const result = await Promise.race([p.then(() => true, () => true), t]);
   clearTimeout(timer);
   return result;
+}
+
+/** The GuestError `p` rejects with; success, or any other error, fails the test. */
+export async function failure(p: Promise<unknown>): Promise<GuestError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof GuestError) return err;
+    throw err;
+  }
+  throw new Error('expected a GuestError, got success');
 }
