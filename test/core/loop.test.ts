@@ -1,0 +1,41 @@
+import { nextDelayMs, runLoop } from '../../src/loop.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import type { TickReport } from '../../src/reconciler.js';
+
+describe('nextDelayMs', () => {
+  test('a healthy tick waits poll_seconds, jittered by ±10 %', () => {
+    expect(nextDelayMs(15, 0, 0, 0)).toBe(13_500);
+    expect(nextDelayMs(15, 0, 0, 0.5)).toBe(15_000);
+    expect(nextDelayMs(15, 0, 0, 0.999999)).toBe(16_500);
+  });
+  test('failed ticks back off exponentially, capped at 5 minutes', () => {
+    expect(nextDelayMs(15, 1, 0, 0.5)).toBe(30_000);
+    expect(nextDelayMs(15, 3, 0, 0.5)).toBe(120_000);
+    expect(nextDelayMs(15, 10, 0, 0.5)).toBe(300_000);
+  });
+  test('after a tick that deleted VMs the next one comes at once (their RAM is free now)', () => {
+    expect(nextDelayMs(15, 0, 2, 0.5)).toBe(1000);
+    expect(nextDelayMs(15, 1, 2, 0.5)).toBe(30_000); // but not while failing
+  });
+});
+
+test('runLoop finishes the tick in flight when aborted, then returns', async () => {
+  const stop = new AbortController();
+  const sleeps: number[] = [];
+  let ticks = 0;
+  const report = (ok: boolean) => ({ ok, deletedVms: 0 }) as TickReport;
+  await runLoop({
+    tick: async () => {
+      ticks += 1;
+      if (ticks === 3) stop.abort(); // a signal arrives during the third tick
+      return report(ticks !== 2);
+    },
+    pollSeconds: 10,
+    clock: { now: () => 0, sleep: async (ms) => void sleeps.push(ms) },
+    logger: memoryLogger(),
+    signal: stop.signal,
+    random: () => 0.5,
+  });
+  expect(ticks).toBe(3);
+  expect(sleeps).toEqual([10_000, 20_000]);
+});
