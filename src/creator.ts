@@ -22,7 +22,8 @@
 import { join } from 'node:path';
 import type { Config, Profile } from './config/types.js';
 import type { Logger } from './core/logger.js';
-import { hostLabel, vmName as vmNameOf, claimKey } from './core/names.js';
+import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/names.js';
+import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from './core/match.js';
 import type { Action, Creating } from './core/model.js';
 import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type Tart } from './core/ports.js';
@@ -109,7 +110,7 @@ export class Creator {
         return result.jit;
       }
       const holder = result.holder;
-      const ours = holder?.labels.some((l) => l.toLowerCase() === hostLabel(config.github.runner_name).toLowerCase());
+      const ours = holder !== undefined && ownedByHost(holder, config.github.runner_name);
       if (!holder || !ours || holder.busy || holder.everConnected || round > 0) {
         log.info('job already claimed; leaving it', { holder: holder?.name, ours: Boolean(ours) });
         return undefined;
@@ -186,16 +187,10 @@ export class Creator {
   }
 
   private async removeVm(vmName: string, log: Logger): Promise<void> {
-    const { tart } = this.deps;
     try {
-      await tart.stop(vmName, 10);
+      await stopAndDelete(this.deps.tart, vmName, { stop: true });
     } catch (err) {
-      if (!(err instanceof TartError && (err.kind === 'not-running' || err.kind === 'vm-missing'))) log.warn('stop failed', { error: (err as Error).message });
-    }
-    try {
-      await tart.delete(vmName);
-    } catch (err) {
-      if (!(err instanceof TartError && err.kind === 'vm-missing')) log.warn('delete failed; the next tick retries', { error: (err as Error).message });
+      log.warn('removing the failed VM failed; the next tick retries', { error: (err as Error).message });
     }
   }
 }

@@ -19,8 +19,9 @@ import type { Logger } from './core/logger.js';
 import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import { claimKey, parseVmName } from './core/names.js';
 import { plan as makePlan } from './core/plan.js';
-import { TartError, type SweepStats } from './core/ports.js';
+import type { SweepStats } from './core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
+import { ignoring, stopAndDelete } from './vm-removal.js';
 
 /** The reconciler needs exactly what the creator needs: the config and the ports. */
 export type ReconcilerDeps = CreatorDeps;
@@ -128,8 +129,7 @@ export class Reconciler {
         }
         case 'delete-vm': {
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
-          if (action.stop) await ignoreKinds(tart.stop(action.vmName, 10), ['not-running', 'vm-missing']);
-          await ignoreKinds(tart.delete(action.vmName), ['vm-missing']);
+          await stopAndDelete(tart, action.vmName, { stop: action.stop });
           if (action.bootFailed) {
             const key = claimKey(action.claim);
             this.failedBoots.set(key, (this.failedBoots.get(key) ?? 0) + 1);
@@ -190,16 +190,7 @@ export class Reconciler {
 
 /** A VM deleted between `tart list` and `tart get` is simply gone; any other failure fails the observation. */
 async function gone(read: () => Promise<void>): Promise<void> {
-  await ignoreKinds(read(), ['vm-missing']);
-}
-
-async function ignoreKinds(p: Promise<void>, kinds: string[]): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TartError && kinds.includes(err.kind)) return;
-    throw err;
-  }
+  await ignoring(read(), ['vm-missing']);
 }
 
 function describe(err: unknown): string {

@@ -8,14 +8,13 @@ import { Reconciler } from '../reconciler.js';
 import { fleetView, type FleetView } from '../core/fleet-view.js';
 import { ramCeilingMb } from '../config/types.js';
 import { loadForCommand } from './config.js';
-import { buildAdapters } from './wiring.js';
+import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
 import { ramBar } from './render.js';
 
 export async function lsCommand(ctx: CliContext, opts: { config?: string; json?: boolean }): Promise<number> {
   const { config } = loadForCommand(ctx, opts.config);
-  // Log lines go to stderr-free silence here: ls prints a view, not a log.
-  const adapters = buildAdapters({ ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr }, config, { needGuest: false, lenient: true });
+  const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true });
   const reconciler = new Reconciler({ config, ...adapters });
   const observed = await reconciler.observe();
   const view = fleetView(observed, reconciler.plan(observed), config);

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import type { Config } from '../config/types.js';
 import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
-import { buildAdapters, secretEnv } from './wiring.js';
+import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import type { CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
 
@@ -28,7 +28,7 @@ const MIN_FREE_DISK_GB = 30;
 const LEASE_POOL = 253;
 
 export async function prerequisiteChecks(ctx: CliContext, config: Config): Promise<CheckResult[]> {
-  const quietCtx = { ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr };
+  const quietCtx = quietContext(ctx);
   const { tart, github } = buildAdapters(quietCtx, config, { needGuest: false, lenient: true });
   const results: CheckResult[] = [];
 

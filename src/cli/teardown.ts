@@ -30,7 +30,7 @@ import { hostLabel, parseRunnerName, parseVmName } from '../core/names.js';
 import { TartError, type Runner, type Tart, type TartVm } from '../core/ports.js';
 import { DAEMON_LABEL } from '../launchd/plist.js';
 import { loadForCommand } from './config.js';
-import { buildAdapters } from './wiring.js';
+import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
 
 export interface TeardownOptions {
@@ -50,7 +50,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   const { config } = loadForCommand(ctx, opts.config);
   const runnerName = config.github.runner_name;
   const label = hostLabel(runnerName);
-  const quiet = { ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr };
+  const quiet = quietContext(ctx);
   const { tart, github } = buildAdapters(quiet, config, { needGuest: false, lenient: true });
 
   const [tartSeen, githubSeen] = await Promise.allSettled([tart.list(), github.listRunners()]);

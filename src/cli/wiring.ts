@@ -41,7 +41,8 @@ export function buildLogger(ctx: CliContext, secrets: Secrets): Logger {
 }
 
 export function buildTart(ctx: CliContext, logger: Logger): Tart {
-  return new TartAdapter({ tartBin: ctx.env.TART_FLEET_TART_BIN || 'tart', logger: logger.child({ component: 'tart' }), env: ctx.env });
+  // The adapter adds its own `component: tart` context.
+  return new TartAdapter({ tartBin: ctx.env.TART_FLEET_TART_BIN || 'tart', logger, env: ctx.env });
 }
 
 /**
@@ -109,4 +110,12 @@ export function secretEnv(ctx: CliContext): NodeJS.ProcessEnv {
   } catch (err) {
     throw new ExitError(2, [(err as Error).message]);
   }
+}
+
+/**
+ * The context for commands that print a view rather than a log (`ls`, `validate`, `teardown`):
+ * adapters log errors only, and to stderr, so stdout stays the command's own output.
+ */
+export function quietContext(ctx: CliContext): CliContext {
+  return { ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr };
 }

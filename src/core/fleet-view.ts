@@ -8,7 +8,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
-import { claimKey, hostLabel, parseRunnerName } from './names.js';
+import { claimKey, ownedByHost, parseRunnerName } from './names.js';
 
 export interface VmRow {
   name: string;
@@ -35,9 +35,8 @@ export interface FleetView {
 }
 
 export function fleetView(observed: Observed, plan: Plan, config: Config): FleetView {
-  const host = hostLabel(config.github.runner_name).toLowerCase();
   const gh = observed.github.ok ? observed.github.value : undefined;
-  const ourRunners = (gh?.runners ?? []).filter((r) => r.labels.some((l) => l.toLowerCase() === host));
+  const ourRunners = (gh?.runners ?? []).filter((r) => ownedByHost(r, config.github.runner_name));
   const vms: VmRow[] = (observed.tart.ok ? observed.tart.value.ours : []).map((vm) => {
     const runner = ourRunners
       .filter((r) => {

@@ -58,6 +58,12 @@ export function hostLabel(runnerNameOfHost: string): string {
   return `tf-host-${runnerNameOfHost}`;
 }
 
+/** Whether a runner belongs to the Mac named `runnerNameOfHost` (labels compare case-insensitively). */
+export function ownedByHost(runner: { labels: string[] }, runnerNameOfHost: string): boolean {
+  const label = hostLabel(runnerNameOfHost).toLowerCase();
+  return runner.labels.some((l) => l.toLowerCase() === label);
+}
+
 /** A claim's identity without the attempt: one job, one profile. */
 export function claimKey(c: Pick<Claim, 'profile' | 'jobId'>): string {
   return `${c.profile}-${c.jobId}`;

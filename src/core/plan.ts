@@ -20,7 +20,7 @@
  */
 import type { Config, Profile } from '../config/types.js';
 import type { Job, Runner } from './ports.js';
-import { claimKey, hostLabel, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
+import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
 import { Ledger } from './ledger.js';
 import { profileForLabels } from './match.js';
@@ -50,7 +50,7 @@ export function plan(observed: Observed, config: Config): Plan {
   }
 
   const host = hostLabel(config.github.runner_name);
-  const ourRunners = gh ? gh.runners.filter((r) => isOurs(r, host)) : [];
+  const ourRunners = gh ? gh.runners.filter((r) => isOurs(r, config)) : [];
   const actions: Action[] = [];
   const deletedRunnerIds = new Set<number>();
 
@@ -81,8 +81,8 @@ export function plan(observed: Observed, config: Config): Plan {
   return { actions, ledger: ledger.view(), queue, blocked };
 }
 
-function isOurs(r: Runner, host: string): boolean {
-  return parseRunnerName(r.name) !== undefined && r.labels.some((l) => l.toLowerCase() === host.toLowerCase());
+function isOurs(r: Runner, config: Config): boolean {
+  return parseRunnerName(r.name) !== undefined && ownedByHost(r, config.github.runner_name);
 }
 
 function groupClaims(vms: OurVm[], runners: Runner[]): ClaimGroup[] {
@@ -209,7 +209,7 @@ function admit(
       if (observed.creating.has(key)) {
         queue.push(entry(job, profileName, now, 'claimed by this Mac; VM being created'));
       } else if (liveClaim) {
-        const whose = isOurs(liveClaim, host) ? 'this Mac' : 'another Mac';
+        const whose = isOurs(liveClaim, config) ? 'this Mac' : 'another Mac';
         queue.push(entry(job, profileName, now, `claimed by ${liveClaim.name} (${whose}); waiting for its runner`));
       } else if ((observed.failedBoots.get(key) ?? 0) >= config.vm.max_boot_attempts) {
         queue.push(entry(job, profileName, now, `gave up after ${config.vm.max_boot_attempts} failed boots on this Mac`));
