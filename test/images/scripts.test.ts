@@ -105,7 +105,9 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
         'printf "%s\\n" "$0" "$@" > "$out/seen-argv"',
         'printf "%s" "${npm_config_cache:-}" > "$out/seen-npm-cache"',
         // The supervisor (our parent) must not carry the config in its own environment.
-        'if [ -r "/proc/$PPID/environ" ]; then tr "\\0" "\\n" < "/proc/$PPID/environ" | grep -c "^ACTIONS_RUNNER_INPUT_JITCONFIG=" > "$out/parent-has-config" || true; fi',
+        'if [ -r "/proc/$PPID/environ" ]; then tr "\\0" "\\n" < "/proc/$PPID/environ" | grep -c "^ACTIONS_RUNNER_INPUT_JITCONFIG=" > "$out/parent-has-config"; fi',
+        // Everything above is complete once this marker exists, so the test never reads a half-written file.
+        'touch "$out/seen-done"',
         // The runner "works" until the test releases it, so returning early proves detachment, not speed.
         'until [ -e "$out/release" ]; do sleep 0.05; done',
         'exit 0',
@@ -156,8 +158,7 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
     expect(result.stdout + result.stderr).not.toContain(CONFIG.slice(0, 20));
     expect(existsSync(join(g.root, 'powered-off'))).toBe(false);
 
-    expect(await waitFor(join(g.root, 'seen-env'), 20_000)).toBe(true);
-    await waitFor(join(g.root, 'seen-argv'), 5000);
+    expect(await waitFor(join(g.root, 'seen-done'), 20_000)).toBe(true);
     expect(readFileSync(join(g.root, 'seen-env'), 'utf8')).toBe(CONFIG);
     const argv = readFileSync(join(g.root, 'seen-argv'), 'utf8');
     expect(argv).not.toContain(CONFIG.slice(0, 20));
