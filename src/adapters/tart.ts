@@ -225,18 +225,24 @@ export class TartAdapter implements Tart {
     const started = Date.now();
     const p = $({ nothrow: true, quiet: true, env: this.env, prefix: 'exec ', postfix: '' })`${this.bin} ${args}`;
     let timedOut = false;
-    const timer = setTimeout(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const kill = () => {
       timedOut = true;
       // Thanks to the `exec ` prefix this pid is tart itself, not a shell around it.
       const pid = p.pid;
-      if (pid !== undefined) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+      if (pid === undefined) {
+        // On a loaded machine the spawn can lag behind a short timeout: kill it once it exists,
+        // or a hung tart would never be killed and the command would never end.
+        timer = setTimeout(kill, 50);
+        return;
       }
-    }, timeoutMs);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    timer = setTimeout(kill, timeoutMs);
     let out: ProcessOutput;
     try {
       out = await p;
