@@ -267,7 +267,7 @@ export class SimStore {
 export function createGoldenImage(
   tartHome: string,
   name: string,
-  opts: { cpu: number; memoryMb: number; os: SimOs; diskGb?: number },
+  opts: { cpu: number; memoryMb: number; os: SimOs; diskGb?: number; cpuCountMin?: number; memoryMinMb?: number },
 ): string {
   const store = new SimStore(tartHome);
   const dir = store.vmDir(name);
@@ -276,9 +276,9 @@ export function createGoldenImage(
     version: 1,
     os: opts.os,
     arch: 'arm64',
-    cpuCountMin: Math.min(opts.cpu, opts.os === 'darwin' ? 2 : 1),
+    cpuCountMin: opts.cpuCountMin ?? Math.min(opts.cpu, opts.os === 'darwin' ? 2 : 1),
     cpuCount: opts.cpu,
-    memorySizeMin: Math.min(opts.memoryMb, opts.os === 'darwin' ? 2048 : 512) * MB,
+    memorySizeMin: (opts.memoryMinMb ?? Math.min(opts.memoryMb, opts.os === 'darwin' ? 2048 : 512)) * MB,
     memorySize: opts.memoryMb * MB,
     macAddress: randomMac(),
     display: { width: 1024, height: 768 },
