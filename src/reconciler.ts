@@ -1,6 +1,6 @@
 /**
  * One reconcile tick: observe the world in parallel (GitHub jobs and runners, tart list + get + run
- * logs) → plan() → apply. Deletions are carried out in the tick; creations are handed to the
+ * logs; `get` once per running VM) → plan() → apply. Deletions are carried out in the tick; creations are handed to the
  * Creator and run on in the background.
  *
  * ## Lifecycle
@@ -19,7 +19,7 @@ import type { Logger } from './core/logger.js';
 import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import { claimKey, parseVmName } from './core/names.js';
 import { plan as makePlan } from './core/plan.js';
-import type { SweepStats } from './core/ports.js';
+import type { SweepStats, TartVmDetails, VmState } from './core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 
@@ -50,6 +50,8 @@ export class Reconciler {
   private readonly creator: Creator;
   private ticks = 0;
   private readonly processStartedAt: number;
+  /** `tart get` answers for VMs that were running when read (see details()). */
+  private readonly runningDetails = new Map<string, TartVmDetails>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.processStartedAt = deps.clock.now();
@@ -162,19 +164,34 @@ export class Reconciler {
         listed.map(async (vm) => gone(async () => {
           const claim = parseVmName(config.github.runner_name, vm.name);
           if (claim) {
-            const [details, startedAt] = await Promise.all([tart.get(vm.name), tart.startedAt(vm.name, join(config.host.log_dir, `${vm.name}.log`))]);
+            const [details, startedAt] = await Promise.all([this.details(vm.name, vm.state), tart.startedAt(vm.name, join(config.host.log_dir, `${vm.name}.log`))]);
             ours.push({ name: vm.name, claim, state: details.state, memoryMb: details.memoryMb, cpu: details.cpu, startedAt });
           } else if (vm.state === 'running') {
-            const details = await tart.get(vm.name);
+            const details = await this.details(vm.name, vm.state);
             foreign.push({ name: vm.name, state: details.state, memoryMb: details.memoryMb, os: details.os });
           }
         })),
       );
+      const running = new Set(listed.filter((vm) => vm.state === 'running').map((vm) => vm.name));
+      for (const name of this.runningDetails.keys()) if (!running.has(name)) this.runningDetails.delete(name);
       ours.sort((a, b) => a.name.localeCompare(b.name));
       return { ok: true, value: { ours, foreign } };
     } catch (err) {
       return { ok: false, error: describe(err) };
     }
+  }
+
+  /**
+   * `tart get` of one VM. A running VM's CPU and memory cannot change until it stops, so its
+   * details are read once and kept while `tart list` shows it running: a tick then costs one
+   * `tart list` plus a `get` per VM that is not running, not one process per VM.
+   */
+  private async details(name: string, listedState: VmState): Promise<TartVmDetails> {
+    const kept = this.runningDetails.get(name);
+    if (listedState === 'running' && kept) return kept;
+    const details = await this.deps.tart.get(name);
+    if (details.state === 'running') this.runningDetails.set(name, details);
+    return details;
   }
 
   private async observeGitHub(): Promise<Observation<GitHubObservation>> {

@@ -47,6 +47,29 @@ test('jobs flow: claimed, booted, run exactly once, and everything is cleaned up
   expect(JSON.stringify(d.logger.entries)).not.toMatch(/JIT-SECRET/);
 });
 
+test('a running VM is read with tart get once, not every tick; the ledger still sees it until it stops', async () => {
+  const world = new MemoryWorld();
+  world.queue('coder', 600);
+  const d = daemon(world);
+  await d.reconciler.tick();
+  await d.reconciler.drain();
+  const [vm] = world.ourVms('mac-a');
+  expect(vm?.state).toBe('running');
+  const getsBefore = d.session.calls.filter((c) => c === 'get').length;
+  for (let i = 0; i < 3; i++) {
+    const report = await d.reconciler.tick();
+    expect(report.plan.ledger?.used_mb).toBe(2048);
+  }
+  expect(d.session.calls.filter((c) => c === 'get').length - getsBefore).toBeLessThanOrEqual(1);
+
+  // Once tart lists it as stopped, it is read again (and its removal follows).
+  world.finishRunningJobs();
+  const getsAtStop = d.session.calls.filter((c) => c === 'get').length;
+  await settle(world, [d], () => world.ourVms('mac-a').length === 0);
+  expect(d.session.calls.filter((c) => c === 'get').length).toBeGreaterThan(getsAtStop);
+  expect(world.ourVms('mac-a')).toEqual([]);
+});
+
 describe('a crash between any two creation steps heals on the next start', () => {
   const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'startRunner'];
   test.each(steps)('crash right after %s', async (step) => {
