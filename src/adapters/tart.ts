@@ -17,6 +17,10 @@
  *   3.2, which would otherwise keep bash as the parent). A timeout then SIGKILLs exactly the tart
  *   process (e.g. a hung `tart ip --wait`), without relying on `ps` to find grandchildren.
  * - A missing binary therefore shows up as bash's exit 127 (`exec: tart: not found`) → `tart-missing`.
+ * - stdin is always /dev/null. Node's stdio "pipes" are socketpairs, and `bash -c` with a socket on
+ *   stdin (and SHLVL < 2, as under launchd) believes sshd started it and runs ~/.bashrc first
+ *   (bash's shell.c, the rshd/sshd case; also Apple's bash 3.2). A pyenv/nvm/conda .bashrc then
+ *   costs seconds per tart command, and anything it prints lands in front of tart's JSON.
  * - `tart run` has no SIGTERM handler (facts §1.2): this adapter never signals it. Stopping is
  *   `tart stop` (SIGINT, then SIGKILL after its timeout).
  * - `tart run`'s stderr goes to the run log, so a startup failure is classified from what the log
@@ -223,7 +227,8 @@ export class TartAdapter implements Tart {
   /** Runs one short tart command; resolves with stdout or rejects with a classified TartError. */
   private async exec(args: string[], timeoutMs: number): Promise<string> {
     const started = Date.now();
-    const p = $({ nothrow: true, quiet: true, env: this.env, prefix: 'exec ', postfix: '' })`${this.bin} ${args}`;
+    // stdin is /dev/null, not a pipe: see the header on why bash must not see a socket there.
+    const p = $({ nothrow: true, quiet: true, env: this.env, prefix: 'exec ', postfix: '', stdio: ['ignore', 'pipe', 'pipe'] })`${this.bin} ${args}`;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const kill = () => {

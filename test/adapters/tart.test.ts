@@ -3,7 +3,7 @@
  * the classification of every failure into a TartErrorKind.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TartAdapter } from '../../src/adapters/tart.js';
 import { memoryLogger } from '../../src/core/logger.js';
@@ -40,6 +40,20 @@ test('clone, set, get and list', async () => {
   expect(w.events().filter((e) => e.event === 'set')).toEqual([expect.objectContaining({ vm: 'vm-a', cpu: 3, memoryMb: 3072, randomMac: true })]);
   await tart.delete('vm-a');
   expect((await tart.list()).map((v) => v.name)).toEqual(['gold']);
+});
+
+test("the tart user's ~/.bashrc never runs: Node's stdio pipes are sockets, which bash takes for an sshd session", async () => {
+  // bash runs ~/.bashrc for `bash -c` when stdin is a socket and SHLVL < 2 (shell.c, the rshd/sshd
+  // case), and Node's stdio "pipes" are socketpairs. A slow or chatty .bashrc (pyenv, nvm, conda,
+  // an echo) would then run before every tart command and could corrupt its JSON output.
+  const home = join(w.dir, 'home-with-bashrc');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, '.bashrc'), `echo '[{"Name":"from-bashrc","Source":"local","State":"running"}]'\ntouch '${join(home, 'bashrc-ran')}'\n`);
+  const env = { ...w.env, HOME: home, SHLVL: '0' };
+  const inHome = new TartAdapter({ tartBin: w.bin, logger, env });
+  expect((await inHome.list()).map((v) => v.name)).toEqual(['gold']);
+  expect(await inHome.version()).toBe('2.32.1');
+  expect(existsSync(join(home, 'bashrc-ran'))).toBe(false);
 });
 
 test('list parsing ignores key order, whitespace, \\/ escaping and OCI entries; garbage fails closed', async () => {
