@@ -10,7 +10,9 @@
  * ## Lifecycle
  * `TokenSource.token()` before every request: a PAT is returned as is; an installation token is
  * reused until `REFRESH_MARGIN_MS` before its `expires_at`, then replaced (one refresh in flight at a
- * time). `invalidate()` after a 401 forces the next call to fetch a new one.
+ * time). `invalidate()` after a 401 forces the next call to fetch a new one. `grant()` tells what the
+ * current installation token may do (its `permissions`, as the access_tokens response lists them),
+ * for `validate`; nothing else depends on it.
  *
  * ## Gotchas
  * - auth-app caches installation tokens for 59 minutes regardless of `expires_at`; we always ask it
@@ -88,11 +90,24 @@ export function githubAuthFromEnv(
 /** Refresh an installation token this long before it expires. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
+/** What an installation token may do, from the access_tokens response (never the token itself). */
+export interface InstallationGrant {
+  /** e.g. `{ organization_self_hosted_runners: 'write', actions: 'read', metadata: 'read' }`. */
+  permissions: Readonly<Record<string, string>>;
+  /** `all`, or `selected` when the App is installed on chosen repositories only. */
+  repositorySelection: string;
+}
+
 export interface TokenSource {
   readonly kind: 'token' | 'app';
   token(): Promise<string>;
   /** Forget the current token (after a 401); the next `token()` fetches a new one. */
   invalidate(): void;
+  /**
+   * The grant of the most recent installation token (kept after `invalidate()`: permissions change
+   * only when the org accepts new ones). Undefined for a PAT and before the first token.
+   */
+  grant(): InstallationGrant | undefined;
 }
 
 export function createTokenSource(opts: {
@@ -107,7 +122,7 @@ export function createTokenSource(opts: {
   const { auth, secrets } = opts;
   if (auth.kind === 'token') {
     secrets.add(auth.token);
-    return { kind: 'token', token: async () => auth.token, invalidate: () => undefined };
+    return { kind: 'token', token: async () => auth.token, invalidate: () => undefined, grant: () => undefined };
   }
   secrets.add(auth.privateKey);
   // A plain Octokit (no throttling/retry/our auth hook) only for the token exchange.
@@ -126,12 +141,21 @@ export function createTokenSource(opts: {
     request: plain.request,
   });
   let current: { token: string; expiresAt: number } | undefined;
+  let lastGrant: InstallationGrant | undefined;
   let inFlight: Promise<string> | undefined;
   const refresh = async (): Promise<string> => {
-    const result = (await appAuth({ type: 'installation', refresh: true })) as { token: string; expiresAt?: string };
+    const result = (await appAuth({ type: 'installation', refresh: true })) as {
+      token: string;
+      expiresAt?: string;
+      permissions?: Record<string, string>;
+      repositorySelection?: string;
+    };
     secrets.add(result.token);
     const expiresAt = result.expiresAt ? Date.parse(result.expiresAt) : opts.now() + 3_600_000;
     current = { token: result.token, expiresAt };
+    // auth-app turns a response without `permissions` into {}: read as "holds nothing", which is what
+    // validate should then say rather than guess.
+    lastGrant = { permissions: { ...(result.permissions ?? {}) }, repositorySelection: result.repositorySelection ?? 'all' };
     return result.token;
   };
   return {
@@ -146,5 +170,6 @@ export function createTokenSource(opts: {
     invalidate: () => {
       current = undefined;
     },
+    grant: () => lastGrant,
   };
 }

@@ -19,6 +19,7 @@
  *   tests pass a unique id, or `enabled: false`, or POSTs are spaced 1 s apart across tests.
  * - Rate-limit handlers retry once, and only if the wait is ≤ `maxRetryAfterSeconds` (60 s); otherwise
  *   the call throws and the tick treats GitHub as unknown.
+ * - `describeAccess` (github-access.ts) is for `validate` only and deliberately not on the port.
  * - Secrets: the token, each installation token, the App key and every `encoded_jit_config` go into
  *   `Secrets` as soon as we hold them; log lines carry method, route and status only.
  */
@@ -31,6 +32,7 @@ import type { Secrets } from '../logging/redact.js';
 import { type GitHubAuth, type TokenSource, createTokenSource } from './github-auth.js';
 import { EtagCache, type Page, type RateSnapshot, Tracker, conditionalGet, getAllPages } from './github-etag-cache.js';
 import { DemandSweep, toJob } from './github-sweep.js';
+import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -100,7 +102,7 @@ export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Prom
 
 const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
 
-export class GitHubAdapter implements GitHub {
+export class GitHubAdapter implements GitHub, GitHubAccessProbe {
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
@@ -193,6 +195,11 @@ export class GitHubAdapter implements GitHub {
   /** The latest rate-limit headers seen (for `ls` and `validate`). */
   get rateLimit(): RateSnapshot | null {
     return this.lastRate;
+  }
+
+  /** The token's kind and permissions, and the runner group: read only (github-access.ts). */
+  describeAccess(runnerGroupId: number): Promise<GitHubAccess> {
+    return describeAccess({ octokit: this.octokit, org: this.org, tokens: this.tokens }, runnerGroupId);
   }
 
   private tracker(): Tracker {

@@ -1,12 +1,14 @@
 /**
  * The prerequisite checks of `validate`, one line each: tart found and its version, golden images
- * present, free disk under TART_HOME, GitHub reachable with the permissions the daemon needs, guest
- * SSH credentials, and on macOS the DHCP lease time and the login keychain.
+ * present, free disk under TART_HOME, GitHub reachable with the permissions the daemon needs (the
+ * token's permissions and the runner group: github-checks.ts), guest SSH credentials, and on macOS
+ * the DHCP lease time and the login keychain.
  *
  * ## Gotchas
  * - Mac-only checks (DHCP lease, keychain) say "skipped (not macOS)" elsewhere rather than pass.
  * - Nothing here changes the world: GitHub is only read (listing runners proves the org-runner
- *   permission for reading; creating a runner would be the only proof of write, and is not done).
+ *   permission for reading; creating a runner would be the only proof of write, and is not done:
+ *   an App's installation permissions and a classic PAT's scopes are read instead).
  */
 import { execFile } from 'node:child_process';
 import { statfsSync, existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ import type { Config } from '../config/types.js';
 import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
 import { buildAdapters, secretEnv, quietContext } from './wiring.js';
+import { githubAccessChecks } from './github-checks.js';
 import type { CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
 
@@ -29,7 +32,7 @@ const LEASE_POOL = 253;
 
 export async function prerequisiteChecks(ctx: CliContext, config: Config): Promise<CheckResult[]> {
   const quietCtx = quietContext(ctx);
-  const { tart, github } = buildAdapters(quietCtx, config, { needGuest: false, lenient: true });
+  const { tart, github, githubAccess } = buildAdapters(quietCtx, config, { needGuest: false, lenient: true });
   const results: CheckResult[] = [];
 
   try {
@@ -57,6 +60,11 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     results.push({ status: 'ok', what: 'github actions', detail: `${demand.stats.repositories} repositories swept, ${demand.jobs.length} queued or running job(s); rate limit left ${demand.stats.rateLimitRemaining ?? '?'}` });
   } catch (err) {
     results.push({ status: 'fail', what: 'github', detail: (err as Error).message });
+  }
+  // Without credentials the `github` line above already says so.
+  if (githubAccess) {
+    const githubFailed = results.some((r) => r.what === 'github' && r.status === 'fail');
+    results.push(...(await githubAccessChecks(githubAccess, config.github.runner_group_id, { githubFailed })));
   }
 
   try {

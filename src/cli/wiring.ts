@@ -14,6 +14,7 @@ import { Secrets } from '../logging/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
+import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import { TartAdapter } from '../adapters/tart.js';
 import { SshGuest, sshCredentials } from '../adapters/ssh.js';
 import { expandSecretFiles } from '../launchd/secrets.js';
@@ -21,6 +22,8 @@ import { ExitError, type CliContext } from './context.js';
 
 export interface Adapters {
   github: GitHub;
+  /** Read-only access report for `validate`; undefined when there are no usable credentials. */
+  githubAccess: GitHubAccessProbe | undefined;
   tart: Tart;
   guest: Guest;
   clock: Clock;
@@ -59,7 +62,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     auth = githubAuthFromEnv(ctx.env);
   } catch (err) {
     if (!opts.lenient) throw new ExitError(2, [(err as Error).message]);
-    return { github: unavailableGitHub((err as Error).message), tart: buildTart(ctx, logger), guest: noGuest, clock: systemClock, logger, secrets };
+    return { github: unavailableGitHub((err as Error).message), githubAccess: undefined, tart: buildTart(ctx, logger), guest: noGuest, clock: systemClock, logger, secrets };
   }
   if (auth.kind === 'app') secrets.add(auth.privateKey);
   else secrets.add(auth.token);
@@ -89,7 +92,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
       logger: logger.child({ component: 'ssh' }),
     });
   }
-  return { github, tart: buildTart(ctx, logger), guest, clock: systemClock, logger, secrets };
+  return { github, githubAccess: github, tart: buildTart(ctx, logger), guest, clock: systemClock, logger, secrets };
 }
 
 const noGuest: Guest = { startRunner: () => Promise.reject(new Error('this command starts no runners')) };

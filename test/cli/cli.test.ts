@@ -1,5 +1,6 @@
 // The command line as a user runs it: the real bin, in a child process.
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { PACKAGE_ROOT } from '../../src/config/schema.js';
 import { SimWorld } from '../../src/sim/world.js';
+import { FakeGitHub } from '../../src/sim/github/server.js';
 
 jest.setTimeout(60_000);
 const execFileP = promisify(execFile);
@@ -76,6 +78,10 @@ describe('against the simulated world', () => {
     expect(stdout).toMatch(/^ok {3}tart: version 2\.32\.1/m);
     expect(stdout).toMatch(/^ok {3}golden image: workhorse exists/m);
     expect(stdout).toMatch(/^ok {3}github runners:/m);
+    expect(stdout).toMatch(/^ok {3}github token: classic PAT with admin:org and repo \(scopes: admin:org, repo\)$/m);
+    expect(stdout).toMatch(/^ok {3}runner group: "Default" \(id 1\): visibility all, the org's default group$/m);
+    // GitHub's default for every group, the Default one included.
+    expect(stdout).toMatch(/^warn runner group: "Default" \(id 1\) does not allow public repositories: jobs from public repositories will not be routed to these runners/m);
     expect(stdout).toMatch(/^ok {3}guest ssh:/m);
     expect(stdout).not.toMatch(/^FAIL/m);
     expect(code).toBe(0);
@@ -104,6 +110,96 @@ describe('against the simulated world', () => {
     expect(ls.vms).toEqual([expect.objectContaining({ name: `tf-sim-mac-coder-${id}`, profile: 'coder', state: 'running', job_id: id, repo: 'sim-org/app', ram_mb: 2048, cpu: 2 })]);
     expect(ls.vms[0].ip).toMatch(/^127\./);
     expect(ls.ledger).toEqual(expect.objectContaining({ used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2 }));
+  });
+
+  describe('validate: the token may create runners, and the runner group takes the jobs', () => {
+    const JIT = 'POST /orgs/{org}/actions/runners/generate-jitconfig';
+    /** Every validate run here: it creates no runner, and the token (and App key) never appear in what it prints. */
+    const validate = async (extra: Record<string, string>, secrets: string[] = []) => {
+      const claims = world.github.requestCount(JIT);
+      const out = await inWorld(['validate'], extra);
+      expect(world.github.requestCount(JIT)).toBe(claims);
+      for (const secret of [world.token, ...secrets]) {
+        expect(out.stdout).not.toContain(secret);
+        expect(out.stderr).not.toContain(secret);
+      }
+      return out;
+    };
+
+    test('a runner group that does not exist fails, naming it and how to find the right one', async () => {
+      const { code, stdout } = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '42' });
+      expect(stdout).toMatch(/^FAIL runner group: runner group 42 not found in org sim-org; list them with GET \/orgs\/sim-org\/actions\/runner-groups .*github\.runner_group_id/m);
+      expect(code).toBe(1);
+    });
+
+    test('a group limited to selected repositories, or to private ones, warns', async () => {
+      world.github.addRunnerGroup({ id: 7, name: 'macs', visibility: 'selected', allowsPublicRepositories: true, selectedRepositories: ['app'] });
+      const selected = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '7' });
+      expect(selected.stdout).toMatch(/^ok {3}runner group: "macs" \(id 7\): visibility selected$/m);
+      expect(selected.stdout).toMatch(/^warn runner group: "macs" \(id 7\) has visibility selected: only the repositories selected for it can use these runners/m);
+      expect(selected.stdout).not.toMatch(/public repositories/);
+      expect(selected.code).toBe(0);
+
+      world.github.addRunnerGroup({ id: 8, name: 'private-only', visibility: 'private' });
+      const priv = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '8' });
+      expect(priv.stdout).toMatch(/^warn runner group: "private-only" \(id 8\) does not allow public repositories/m);
+      expect(priv.stdout).not.toMatch(/visibility selected:/);
+      expect(priv.code).toBe(0);
+    });
+
+    test('classic PAT: without admin:org it fails, without repo it warns', async () => {
+      world.github.addToken('ghp_cli_repo_only_0123456789abcdefghijk', { kind: 'classic', scopes: ['repo'] });
+      const noAdmin = await validate({ TART_FLEET_GITHUB_TOKEN: 'ghp_cli_repo_only_0123456789abcdefghijk' }, ['ghp_cli_repo_only_0123456789abcdefghijk']);
+      expect(noAdmin.stdout).toMatch(/^FAIL github token: classic PAT lacks the admin:org scope \(has: repo\), so tart-fleet cannot create JIT runners; .*Personal access tokens \(classic\)/m);
+      expect(noAdmin.code).toBe(1);
+
+      world.github.addToken('ghp_cli_admin_only_0123456789abcdefghij', { kind: 'classic', scopes: ['admin:org'] });
+      const noRepo = await validate({ TART_FLEET_GITHUB_TOKEN: 'ghp_cli_admin_only_0123456789abcdefghij' }, ['ghp_cli_admin_only_0123456789abcdefghij']);
+      expect(noRepo.stdout).toMatch(/^warn github token: classic PAT lacks the repo scope \(has: admin:org\): jobs of private repositories/m);
+      expect(noRepo.stdout).not.toMatch(/^FAIL/m);
+      expect(noRepo.code).toBe(0);
+    });
+
+    test('fine-grained PAT: warns that write cannot be verified without creating a runner', async () => {
+      world.github.addToken('github_pat_cli_0123456789abcdefghijklmnop', { kind: 'fine-grained' });
+      const { code, stdout } = await validate({ TART_FLEET_GITHUB_TOKEN: 'github_pat_cli_0123456789abcdefghijklmnop' }, ['github_pat_cli_0123456789abcdefghijklmnop']);
+      expect(stdout).toMatch(/^warn github token: .*fine-grained PAT.*cannot verify write permission without creating a runner; the token needs Organization → Self-hosted runners: Read and write/m);
+      expect(code).toBe(0);
+    });
+
+    test('GitHub App: passes with Self-hosted runners write, fails naming the permission without it', async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      });
+      const appHub = new FakeGitHub({ org: 'sim-org', app: { appId: 31, installationId: 41, publicKey } });
+      const appUrl = await appHub.start();
+      try {
+        const env = {
+          TART_FLEET_GITHUB_API_URL: appUrl,
+          TART_FLEET_GITHUB_TOKEN: '',
+          TART_FLEET_GITHUB_APP_ID: '31',
+          TART_FLEET_GITHUB_APP_INSTALLATION_ID: '41',
+          TART_FLEET_GITHUB_APP_PRIVATE_KEY: privateKey,
+        };
+        const ok = await validate(env, [privateKey, 'BEGIN RSA PRIVATE KEY']);
+        expect(ok.stdout).toMatch(/^ok {3}github token: GitHub App installation token with organization_self_hosted_runners: write, actions: read \(installed on all repositories\)$/m);
+        expect(ok.stdout).not.toMatch(/^FAIL/m);
+        expect(ok.code).toBe(0);
+
+        appHub.setAppPermissions({ organization_self_hosted_runners: 'read', actions: 'read', metadata: 'read' });
+        const readOnly = await validate(env, [privateKey, 'BEGIN RSA PRIVATE KEY']);
+        // Reading runners still works; creating them would not.
+        expect(readOnly.stdout).toMatch(/^ok {3}github runners:/m);
+        expect(readOnly.stdout).toMatch(/^FAIL github token: the GitHub App installation lacks organization_self_hosted_runners: write \(has read\), so tart-fleet cannot create or delete JIT runners; in the App's settings → Permissions & events set Organization permissions → Self-hosted runners: Read and write/m);
+        expect(readOnly.code).toBe(1);
+        for (const issued of appHub.installationTokens()) expect(readOnly.stdout + readOnly.stderr + ok.stdout + ok.stderr).not.toContain(issued.token);
+        expect(appHub.runners()).toEqual([]);
+      } finally {
+        await appHub.stop();
+      }
+    });
   });
 
   test('secrets may come from files (TART_FLEET_GITHUB_TOKEN_FILE), as the LaunchDaemon passes them', async () => {

@@ -94,6 +94,38 @@ test('assignment: the oldest queued job whose labels the runner has, case-insens
   expect(((await (await message(s2, r2.secret, 100)).json()) as { job: { id: number } }).job.id).toBe(gated.jobId);
 });
 
+test('assignment respects the runner group: selected repositories, public repositories, selected workflows', async () => {
+  fake.addRepo('pub', { private: false });
+  fake.addRunnerGroup({ id: 7, name: 'lib-only', visibility: 'selected', selectedRepositories: ['lib'] });
+  fake.addRunnerGroup({ id: 8, name: 'open', allowsPublicRepositories: true, restrictedToWorkflows: true, selectedWorkflows: ['acme/pub/.github/workflows/ci.yml@refs/heads/main'] });
+  const pub = fake.queueJob({ repo: 'pub', labels: ['self-hosted', 'coder'] });
+  t += 1000;
+  const app = fake.queueJob({ repo: 'app', labels: ['self-hosted', 'coder'] });
+  t += 1000;
+  const lib = fake.queueJob({ repo: 'lib', labels: ['self-hosted', 'coder'] });
+  const jitIn = async (name: string, group: number) => {
+    const res = await fetch(`${url}/orgs/acme/actions/runners/generate-jitconfig`, {
+      method: 'POST',
+      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name, labels: ['self-hosted', 'coder'], runner_group_id: group }),
+    });
+    const body = (await res.json()) as { runner: { id: number }; encoded_jit_config: string };
+    return { id: body.runner.id, secret: decodeJitConfig(body.encoded_jit_config).credentials.data.secret };
+  };
+  const next = async (r: { id: number; secret: string }) => {
+    const res = await message(await connect(r), r.secret, 50);
+    return res.status === 200 ? ((await res.json()) as { job: { id: number } }).job.id : null;
+  };
+  // Oldest first, but the selected group only admits lib, and the Default group no public repository.
+  expect(await next(await jitIn('in-7', 7))).toBe(lib.jobId);
+  expect(await next(await jitIn('in-1', 1))).toBe(app.jobId);
+  expect(fake.job(pub.jobId).status).toBe('queued');
+  // Group 8 admits public repositories, and pub's workflow is the one it is restricted to.
+  expect(await next(await jitIn('in-8', 8))).toBe(pub.jobId);
+  fake.queueJob({ repo: 'app', labels: ['self-hosted', 'coder'] });
+  expect(await next(await jitIn('in-8b', 8))).toBeNull();
+});
+
 test('long poll: 204 when idle, wakes as soon as a job is queued, job delivered once', async () => {
   const r = await jit('tf-coder-1', ['self-hosted', 'coder']);
   const session = await connect(r);

@@ -182,3 +182,79 @@ test('GHES prefix: served under /api/v3 only', async () => {
     await ghes.stop();
   }
 });
+
+test('runner groups: the Default group in GitHub shape, a selected one, 404 in the error shape', async () => {
+  const res = await get('/orgs/acme/actions/runner-groups/1');
+  expect(res.status).toBe(200);
+  expect(res.headers.get('etag')).toMatch(/^W\//);
+  expect(await res.json()).toEqual({
+    id: 1,
+    name: 'Default',
+    visibility: 'all',
+    default: true,
+    runners_url: `${url}/orgs/acme/actions/runner-groups/1/runners`,
+    hosted_runners_url: `${url}/orgs/acme/actions/runner-groups/1/hosted-runners`,
+    inherited: false,
+    allows_public_repositories: false,
+    restricted_to_workflows: false,
+    selected_workflows: [],
+    workflow_restrictions_read_only: false,
+  });
+  fake.addRunnerGroup({ id: 7, name: 'macs', visibility: 'selected', allowsPublicRepositories: true, restrictedToWorkflows: true, selectedWorkflows: ['acme/app/.github/workflows/ci.yml@refs/heads/main'] });
+  const seven = (await (await get('/orgs/acme/actions/runner-groups/7')).json()) as Record<string, unknown>;
+  expect(seven).toMatchObject({
+    id: 7, name: 'macs', visibility: 'selected', default: false, allows_public_repositories: true, restricted_to_workflows: true,
+    selected_repositories_url: `${url}/orgs/acme/actions/runner-groups/7/repositories`,
+    selected_workflows: ['acme/app/.github/workflows/ci.yml@refs/heads/main'],
+  });
+  const missing = await get('/orgs/acme/actions/runner-groups/42');
+  expect(missing.status).toBe(404);
+  expect(await missing.json()).toEqual({
+    message: 'Not Found',
+    documentation_url: 'https://docs.github.com/rest/actions/self-hosted-runner-groups#get-a-self-hosted-runner-group-for-an-organization',
+    status: '404',
+  });
+  expect((await get('/orgs/other/actions/runner-groups/1')).status).toBe(404);
+  expect(fake.requestCount('GET /orgs/{org}/actions/runner-groups/{runner_group_id}')).toBe(4);
+});
+
+test('token kinds: a classic PAT shows its scopes and needs admin:org for runners; a fine-grained one shows none', async () => {
+  // The default PAT is classic with admin:org and repo.
+  const ok = await get('/orgs/acme/actions/runners');
+  expect(ok.status).toBe(200);
+  expect(ok.headers.get('x-oauth-scopes')).toBe('admin:org, repo');
+  expect(ok.headers.get('x-accepted-oauth-scopes')).toBe('admin:org');
+
+  fake.addToken('ghp_repoonly', { kind: 'classic', scopes: ['repo'] });
+  const as = (token: string, path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `token ${token}`, 'content-type': 'application/json' } });
+  for (const [path, init] of [
+    ['/orgs/acme/actions/runners', {}],
+    ['/orgs/acme/actions/runner-groups/1', {}],
+    ['/orgs/acme/actions/runners/generate-jitconfig', { method: 'POST', body: JSON.stringify({ name: 'x', labels: ['a'], runner_group_id: 1 }) }],
+  ] as const) {
+    const denied = await as('ghp_repoonly', path, init);
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('x-oauth-scopes')).toBe('repo');
+    expect(((await denied.json()) as { message: string }).message).toBe('Must have admin rights to Repository.');
+  }
+  expect(fake.runners()).toEqual([]);
+  // Runs need no scope for a classic token (repo for private repos is not modelled).
+  fake.addRepo('app');
+  expect((await as('ghp_repoonly', '/repos/acme/app/actions/runs')).status).toBe(200);
+  fake.addToken('ghp_none', { kind: 'classic', scopes: [] });
+  expect((await as('ghp_none', '/orgs/acme/repos')).headers.get('x-oauth-scopes')).toBe('');
+
+  fake.addToken('github_pat_any', { kind: 'fine-grained' });
+  const fine = await as('github_pat_any', '/orgs/acme/actions/runners');
+  expect(fine.status).toBe(200);
+  expect(fine.headers.get('x-oauth-scopes')).toBeNull();
+  expect(fine.headers.get('x-accepted-github-permissions')).toBe('organization_self_hosted_runners=read');
+  fake.addToken('github_pat_ro', { kind: 'fine-grained', permissions: { organization_self_hosted_runners: 'read', actions: 'read' } });
+  expect((await as('github_pat_ro', '/orgs/acme/actions/runners')).status).toBe(200);
+  const roPost = await as('github_pat_ro', '/orgs/acme/actions/runners/generate-jitconfig', { method: 'POST', body: JSON.stringify({ name: 'x', labels: ['a'], runner_group_id: 1 }) });
+  expect(roPost.status).toBe(403);
+  expect(roPost.headers.get('x-accepted-github-permissions')).toBe('organization_self_hosted_runners=write');
+  expect(((await roPost.json()) as { message: string }).message).toBe('Resource not accessible by personal access token');
+  // Unauthenticated answers say nothing about scopes.
+  expect((await fetch(`${url}/orgs/acme/actions/runners`)).headers.get('x-oauth-scopes')).toBeNull();
+});

@@ -1,24 +1,27 @@
 /**
  * The REST endpoints of the fake GitHub that tart-fleet uses (facts sheet §5, §6): repositories,
- * workflow runs, jobs, org runners, generate-jitconfig and runner deletion. Authentication, rate
- * limits, fault injection and ETags are the server's business (server.ts); routes only read and
- * change the world.
+ * workflow runs, jobs, org runners, runner groups, generate-jitconfig and runner deletion.
+ * Authentication, permission checks, rate limits, fault injection and ETags are the server's
+ * business (server.ts); routes only declare what access they need, and read and change the world.
  *
  * ## Gotchas
  * - Runs are listed newest first, as GitHub does; `status=` filters on the run's derived status or,
  *   for conclusion values (`success`, `failure`, `cancelled`), on its conclusion.
  * - `generate-jitconfig` answers 409 `Already exists - A runner with the name <name> already exists.`
  *   while a runner with that name exists (deleted runners free their name, as on GitHub).
+ * - `access` follows the spec's per-endpoint text: org runner and runner-group endpoints need the
+ *   classic scope `admin:org`, or `organization_self_hosted_runners` read/write for Apps and
+ *   fine-grained tokens; runs and jobs need `actions: read` (a classic token's `repo` scope for
+ *   private repositories is not modelled: every classic token sees every simulated repository).
  */
 import { randomBytes } from 'node:crypto';
 import { type Ctx, type Reply, errorReply, json, pagedReply } from './http.js';
-import { jobJson, repoJson, runJson, runnerJson } from './shapes.js';
+import { jobJson, repoJson, runJson, runnerGroupJson, runnerJson } from './shapes.js';
 import type { SimRepo, WorldState } from './state.js';
 import { encodeJitConfig } from './broker.js';
 
 export interface RouteEnv {
   world: WorldState;
-  runnerGroupIds: Set<number>;
   /** Called after the world changed in a way that may let the broker assign jobs. */
   changed(): void;
   /** Called with a runner that was deleted, so the broker can end its session. */
@@ -27,13 +30,27 @@ export interface RouteEnv {
 
 type Handler = (ctx: Ctx, m: string[], env: RouteEnv) => Reply;
 
+/** What a token must hold to use a route. */
+export interface RouteAccess {
+  /** GitHub App / fine-grained permission, e.g. `organization_self_hosted_runners`. */
+  permission: string;
+  level: 'read' | 'write';
+  /** The classic (OAuth) scope that grants it; undefined when a classic token needs none. */
+  scope?: string;
+}
+
 interface Route {
   method: string;
   /** Endpoint name for request counting, e.g. `GET /orgs/{org}/repos`. */
   name: string;
   re: RegExp;
+  access?: RouteAccess;
   handler: Handler;
 }
+
+const RUNNERS_READ: RouteAccess = { permission: 'organization_self_hosted_runners', level: 'read', scope: 'admin:org' };
+const RUNNERS_WRITE: RouteAccess = { permission: 'organization_self_hosted_runners', level: 'write', scope: 'admin:org' };
+const ACTIONS_READ: RouteAccess = { permission: 'actions', level: 'read' };
 
 const seg = '([^/]+)';
 
@@ -83,6 +100,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET', name: 'GET /repos/{owner}/{repo}/actions/runs', re: new RegExp(`^/repos/${seg}/${seg}/actions/runs$`),
+    access: ACTIONS_READ,
     handler: (ctx, [o, r], env) => {
       const repo = repoOf(env, o!, r!);
       if (!repo) return notFound();
@@ -101,6 +119,7 @@ export const ROUTES: Route[] = [
   {
     method: 'GET', name: 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
     re: new RegExp(`^/repos/${seg}/${seg}/actions/runs/(\\d+)/jobs$`),
+    access: ACTIONS_READ,
     handler: (ctx, [o, r, runId], env) => {
       const repo = repoOf(env, o!, r!);
       const run = env.world.runs.get(Number(runId));
@@ -112,6 +131,7 @@ export const ROUTES: Route[] = [
   {
     method: 'GET', name: 'GET /repos/{owner}/{repo}/actions/jobs/{job_id}',
     re: new RegExp(`^/repos/${seg}/${seg}/actions/jobs/(\\d+)$`),
+    access: ACTIONS_READ,
     handler: (ctx, [o, r, jobId], env) => {
       const repo = repoOf(env, o!, r!);
       const job = env.world.jobs.get(Number(jobId));
@@ -121,6 +141,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET', name: 'GET /orgs/{org}/actions/runners', re: new RegExp(`^/orgs/${seg}/actions/runners$`),
+    access: RUNNERS_READ,
     handler: (ctx, [org], env) => {
       if (!orgOk(env, org!)) return notFound();
       const name = ctx.url.searchParams.get('name');
@@ -129,8 +150,20 @@ export const ROUTES: Route[] = [
     },
   },
   {
+    method: 'GET', name: 'GET /orgs/{org}/actions/runner-groups/{runner_group_id}',
+    re: new RegExp(`^/orgs/${seg}/actions/runner-groups/(\\d+)$`),
+    access: RUNNERS_READ,
+    handler: (ctx, [org, id], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const group = env.world.runnerGroups.get(Number(id));
+      if (!group) return errorReply(404, 'Not Found', {}, '/actions/self-hosted-runner-groups#get-a-self-hosted-runner-group-for-an-organization');
+      return json(200, runnerGroupJson(group, env.world.org, ctx.base));
+    },
+  },
+  {
     method: 'POST', name: 'POST /orgs/{org}/actions/runners/generate-jitconfig',
     re: new RegExp(`^/orgs/${seg}/actions/runners/generate-jitconfig$`),
+    access: RUNNERS_WRITE,
     handler: (ctx, [org], env) => {
       if (!orgOk(env, org!)) return notFound();
       const body = (ctx.body ?? {}) as { name?: unknown; runner_group_id?: unknown; labels?: unknown };
@@ -144,7 +177,7 @@ export const ROUTES: Route[] = [
         return errorReply(422, 'Invalid input: labels must be an array of 1 to 100 strings');
       }
       const groupId = Number(body.runner_group_id);
-      if (!env.runnerGroupIds.has(groupId)) return notFound();
+      if (!env.world.runnerGroups.has(groupId)) return notFound();
       if (env.world.runnerByName(body.name)) {
         return errorReply(409, `Already exists - A runner with the name ${body.name} already exists.`);
       }
@@ -156,6 +189,7 @@ export const ROUTES: Route[] = [
   {
     method: 'DELETE', name: 'DELETE /orgs/{org}/actions/runners/{runner_id}',
     re: new RegExp(`^/orgs/${seg}/actions/runners/(\\d+)$`),
+    access: RUNNERS_WRITE,
     handler: (_ctx, [org, id], env) => {
       if (!orgOk(env, org!)) return notFound();
       const runner = env.world.runners.get(Number(id));

@@ -16,29 +16,69 @@
  * - Faults (`failNext`, outage, secondary limit) are checked after authentication and before routing,
  *   and cost nothing.
  * - Installation tokens expire at `expires_at` (the world clock); then they are 401 `Bad credentials`.
+ * - Tokens have a kind, as on GitHub. A classic PAT's every authenticated response carries
+ *   `x-oauth-scopes` (its scopes, ", "-separated, possibly empty); a fine-grained PAT's and an
+ *   installation token's never do. Installation tokens hold the App's `permissions` at issue time
+ *   (also in the access_tokens response).
+ * - Routes declare the access they need (routes.ts). Lacking it is 403, after the rate-limit check:
+ *   classic `Must have admin rights to Repository.` (what GitHub says for org runner endpoints
+ *   without `admin:org`), App `Resource not accessible by integration`, fine-grained `Resource not
+ *   accessible by personal access token`. A fine-grained PAT with no `permissions` given is not
+ *   checked (the fake cannot know what it was granted).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { type Ctx, type Reply, errorReply, etagMatches, header, weakEtag } from './http.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, type RouteAccess } from './routes.js';
 import { Broker, BROKER_PREFIX } from './broker.js';
 import { type AppRegistration, loadPublicKey, verifyAppJwt } from './app-auth.js';
-import { type JobEvent, type QueueJobRequest, type RunnerRecord, type SimJob, type SimRepo, WorldState } from './state.js';
+import { type JobEvent, type QueueJobRequest, type RunnerGroupInit, type RunnerRecord, type SimJob, type SimRepo, type SimRunnerGroup, WorldState } from './state.js';
+
+/** A permission level as GitHub names it (`admin` exists for a few repository permissions). */
+export type PermissionLevel = 'read' | 'write' | 'admin';
+
+/** What a personal access token is, as GitHub shows it. */
+export type PatKind =
+  | { kind: 'classic'; scopes: string[] }
+  /** `permissions` unset: every route is allowed (there is nothing on the wire that shows them). */
+  | { kind: 'fine-grained'; permissions?: Record<string, PermissionLevel> };
+
+type Grant = PatKind | { kind: 'installation'; permissions: Record<string, PermissionLevel> };
+
+/** A classic PAT that can do everything tart-fleet does (README: `admin:org`, plus `repo` for private repos). */
+export const DEFAULT_PAT: PatKind = { kind: 'classic', scopes: ['admin:org', 'repo'] };
+/** The installation permissions tart-fleet needs (README): org self-hosted runners write, Actions read, Metadata read. */
+export const DEFAULT_APP_PERMISSIONS: Readonly<Record<string, PermissionLevel>> = {
+  organization_self_hosted_runners: 'write',
+  actions: 'read',
+  metadata: 'read',
+};
+
+const LEVEL_RANK: Record<string, number> = { read: 1, write: 2, admin: 3 };
 
 export interface FakeGitHubOptions {
   /** The organisation (default `acme`). */
   org?: string;
   /** Tokens accepted as `Authorization: token X` / `Bearer X` (PATs). */
   tokens?: string[];
+  /** What the `tokens` are (default DEFAULT_PAT: classic with `admin:org, repo`). */
+  pat?: PatKind;
   /** A GitHub App whose JWTs the fake accepts at `POST /app/installations/{id}/access_tokens`. */
-  app?: AppRegistration & { /** Lifetime of installation tokens (default 1 h). */ tokenTtlMs?: number };
+  app?: AppRegistration & {
+    /** Lifetime of installation tokens (default 1 h). */
+    tokenTtlMs?: number;
+    /** The installation's permissions, given to each token (default DEFAULT_APP_PERMISSIONS). */
+    permissions?: Record<string, PermissionLevel>;
+  };
   /** The world clock (default Date.now): job `created_at`, token expiry, rate-limit reset. */
   now?: () => number;
   /** `/api/v3` to serve like GitHub Enterprise Server. */
   pathPrefix?: string;
-  /** Runner groups that exist (default [1], the "Default" group). */
+  /** Runner groups that exist, with GitHub's defaults (default [1], the "Default" group). */
   runnerGroupIds?: number[];
+  /** Runner groups with their settings (added after `runnerGroupIds`; given alone, no Default group). */
+  runnerGroups?: RunnerGroupInit[];
   rateLimit?: { limit?: number; remaining?: number; resetInSeconds?: number };
 }
 
@@ -74,9 +114,11 @@ export class FakeGitHub {
   private server: Server | undefined;
   private baseUrl = '';
   private readonly prefix: string;
-  private readonly tokens = new Map<string, number | null>(); // token -> expiry (ms) or null
+  /** token -> expiry (ms, null: never) and what it may do. */
+  private readonly tokens = new Map<string, { expiresAt: number | null; grant: Grant }>();
+  private readonly pat: PatKind;
+  private appPermissions: Record<string, PermissionLevel>;
   private readonly broker: Broker;
-  private readonly runnerGroupIds: Set<number>;
   private readonly app: { appId: number | string; installationId: number; key: KeyObject } | undefined;
   private installationTokenTtlMs: number;
   private readonly rate: RateLimitState;
@@ -95,9 +137,12 @@ export class FakeGitHub {
     const now = opts.now ?? Date.now;
     this.world = new WorldState(this.org, now);
     this.prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
-    for (const t of opts.tokens ?? []) this.tokens.set(t, null);
+    this.pat = opts.pat ?? DEFAULT_PAT;
+    for (const t of opts.tokens ?? []) this.addToken(t);
     this.broker = new Broker(this.world);
-    this.runnerGroupIds = new Set(opts.runnerGroupIds ?? [1]);
+    for (const id of opts.runnerGroupIds ?? (opts.runnerGroups ? [] : [1])) this.world.addRunnerGroup({ id });
+    for (const g of opts.runnerGroups ?? []) this.world.addRunnerGroup(g);
+    this.appPermissions = { ...(opts.app?.permissions ?? DEFAULT_APP_PERMISSIONS) };
     this.app = opts.app ? { appId: opts.app.appId, installationId: opts.app.installationId, key: loadPublicKey(opts.app.publicKey) } : undefined;
     this.installationTokenTtlMs = opts.app?.tokenTtlMs ?? 3_600_000;
     const limit = opts.rateLimit?.limit ?? 5000;
@@ -191,13 +236,19 @@ export class FakeGitHub {
     this.broker.changed();
   }
 
-  addToken(token: string): void {
-    this.tokens.set(token, null);
+  /** Accepts one more PAT, of the given kind (default: the `pat` option's). */
+  addToken(token: string, kind: PatKind = this.pat): void {
+    this.tokens.set(token, { expiresAt: null, grant: kind });
   }
 
   /** Revokes every token (PATs and installation tokens): all later requests get 401. */
   revokeTokens(): void {
     this.tokens.clear();
+  }
+
+  /** The App installation's permissions for tokens issued from now on (as after the org accepts a change). */
+  setAppPermissions(permissions: Record<string, PermissionLevel>): void {
+    this.appPermissions = { ...permissions };
   }
 
   /** Lifetime of installation tokens issued from now on. */
@@ -209,12 +260,14 @@ export class FakeGitHub {
   expireInstallationTokens(): void {
     for (const t of this.issuedTokens) {
       t.expiresAt = Math.min(t.expiresAt, this.now());
-      if (this.tokens.has(t.token)) this.tokens.set(t.token, t.expiresAt);
+      const held = this.tokens.get(t.token);
+      if (held) held.expiresAt = t.expiresAt;
     }
   }
 
-  addRunnerGroup(id: number): void {
-    this.runnerGroupIds.add(id);
+  /** Adds (or replaces) a runner group: an id gets GitHub's defaults (`all`, no public repositories). */
+  addRunnerGroup(group: number | RunnerGroupInit): SimRunnerGroup {
+    return this.world.addRunnerGroup(typeof group === 'number' ? { id: group } : group);
   }
 
   // Faults ------------------------------------------------------------------------------------
@@ -356,31 +409,36 @@ export class FakeGitHub {
     this.count(name);
 
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
-    const expiry = token === undefined ? undefined : this.tokens.get(token);
-    if (token === undefined || expiry === undefined || (expiry !== null && this.now() >= expiry)) {
+    const held = token === undefined ? undefined : this.tokens.get(token);
+    if (token === undefined || held === undefined || (held.expiresAt !== null && this.now() >= held.expiresAt)) {
       return this.send(res, method, errorReply(401, 'Bad credentials'), false);
     }
     this.tokenCounts.set(token, (this.tokenCounts.get(token) ?? 0) + 1);
+    const grant = held.grant;
+    // From here on every response shows what the token is (classic scopes) and what the route accepts.
+    const authHeaders = grantHeaders(grant, matched?.route.access);
+    const send = (reply: Reply, costs: boolean, ifNoneMatch?: string) =>
+      this.send(res, method, { ...reply, headers: { ...authHeaders, ...reply.headers } }, costs, ifNoneMatch);
 
-    if (this.outage) return this.send(res, method, errorReply(502, 'Server Error'), false);
+    if (this.outage) return send(errorReply(502, 'Server Error'), false);
     if (this.failNextFault) {
       const f = this.failNextFault;
       if (--f.remaining <= 0) this.failNextFault = undefined;
-      return this.send(res, method, errorReply(f.status, f.status === 502 ? 'Server Error' : 'Internal Server Error'), false);
+      return send(errorReply(f.status, f.status === 502 ? 'Server Error' : 'Internal Server Error'), false);
     }
     if (this.secondary) {
       const s = this.secondary;
       if (--s.remaining <= 0) this.secondary = undefined;
       const reply = errorReply(s.status, SECONDARY_MESSAGE, {}, '/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits');
       reply.headers = { 'retry-after': String(s.retryAfterSeconds) };
-      return this.send(res, method, reply, false);
+      return send(reply, false);
     }
 
     if (path === '/rate_limit' && method === 'GET') {
       this.maybeResetRate();
       const core = { ...this.rate, used: this.rate.limit - this.rate.remaining };
       const other = (limit: number) => ({ limit, remaining: limit, reset: this.rate.reset, used: 0 });
-      return this.send(res, method, {
+      return send({
         status: 200,
         body: {
           resources: { core, search: other(30), graphql: other(5000), actions_runner_registration: other(10000) },
@@ -392,18 +450,19 @@ export class FakeGitHub {
 
     this.maybeResetRate();
     if (this.rate.remaining <= 0) {
-      return this.send(res, method, errorReply(this.primaryStatus, 'API rate limit exceeded for user ID 1.', {}, '/overview/rate-limits-for-the-rest-api'), false);
+      return send(errorReply(this.primaryStatus, 'API rate limit exceeded for user ID 1.', {}, '/overview/rate-limits-for-the-rest-api'), false);
     }
-    if (!matched) return this.send(res, method, errorReply(404, 'Not Found'), true);
+    if (!matched) return send(errorReply(404, 'Not Found'), true);
+    const denied = matched.route.access ? deniedReply(grant, matched.route.access) : undefined;
+    if (denied) return send(denied, true);
 
     const reply = matched.route.handler(ctx, matched.params, {
       world: this.world,
-      runnerGroupIds: this.runnerGroupIds,
       changed: () => this.broker.changed(),
       runnerDeleted: (id) => this.broker.runnerDeleted(id),
     });
     if (reply.status < 300) this.broker.changed();
-    return this.send(res, method, reply, true, header(ctx, 'if-none-match'));
+    return send(reply, true, header(ctx, 'if-none-match'));
   }
 
   private installationToken(ctx: Ctx, installationId: number): Reply {
@@ -415,14 +474,15 @@ export class FakeGitHub {
     if (installationId !== this.app.installationId) return errorReply(404, 'Not Found');
     const token = `ghs_${randomBytes(18).toString('hex')}`;
     const expiresAt = this.now() + this.installationTokenTtlMs;
-    this.tokens.set(token, expiresAt);
+    const permissions = { ...this.appPermissions };
+    this.tokens.set(token, { expiresAt, grant: { kind: 'installation', permissions } });
     this.issuedTokens.push({ token, expiresAt });
     return {
       status: 201,
       body: {
         token,
         expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        permissions: { organization_self_hosted_runners: 'write', actions: 'read', metadata: 'read' },
+        permissions,
         repository_selection: 'all',
       },
       noEtag: true,
@@ -466,6 +526,26 @@ export class FakeGitHub {
     res.writeHead(status, headers);
     res.end(payload);
   }
+}
+
+/** Headers that show what a token is and what the route accepts, as GitHub sends them. */
+function grantHeaders(grant: Grant, access: RouteAccess | undefined): Record<string, string> {
+  if (grant.kind === 'classic') {
+    return { 'x-oauth-scopes': grant.scopes.join(', '), ...(access?.scope ? { 'x-accepted-oauth-scopes': access.scope } : {}) };
+  }
+  return access ? { 'x-accepted-github-permissions': `${access.permission}=${access.level}` } : {};
+}
+
+/** The 403 for a token lacking the route's access, or undefined when it may go on. */
+function deniedReply(grant: Grant, access: RouteAccess): Reply | undefined {
+  if (grant.kind === 'classic') {
+    if (access.scope === undefined || grant.scopes.includes(access.scope)) return undefined;
+    return errorReply(403, 'Must have admin rights to Repository.', {}, '/actions/self-hosted-runners');
+  }
+  if (grant.permissions === undefined) return undefined;
+  if ((LEVEL_RANK[grant.permissions[access.permission] ?? ''] ?? 0) >= (LEVEL_RANK[access.level] ?? 0)) return undefined;
+  const who = grant.kind === 'installation' ? 'integration' : 'personal access token';
+  return errorReply(403, `Resource not accessible by ${who}`, {}, access.permission === 'actions' ? '/actions/workflow-runs' : '/actions/self-hosted-runners');
 }
 
 function toRecord(j: SimJob): JobRecord {

@@ -1,12 +1,15 @@
 /**
- * JSON shapes of the fake GitHub API: repository, workflow run, job and self-hosted runner objects
- * with the fields the spec marks required (facts sheet §5, §6), built from the simulated world.
+ * JSON shapes of the fake GitHub API: repository, workflow run, job, self-hosted runner and runner
+ * group objects with the fields the spec marks required (facts sheet §5, §6), built from the
+ * simulated world.
  *
  * ## Gotchas
  * - `created_at` is included on jobs even though the spec's own example omits it (facts §6).
  * - A runner that never connected reports `os: "unknown"`, `version: null`, `status: "offline"` (facts §5).
+ * - A runner group (spec schema `runner-groups-org`) has `selected_repositories_url` only when its
+ *   visibility is `selected`, and `selected_workflows` is always present (empty when unrestricted).
  */
-import type { SimJob, SimRepo, SimRun, SimRunner, WorldState } from './state.js';
+import type { SimJob, SimRepo, SimRun, SimRunner, SimRunnerGroup, WorldState } from './state.js';
 
 export const RUNNER_VERSION = '2.336.0';
 
@@ -131,5 +134,23 @@ export function runnerJson(r: SimRunner) {
       name,
       type: DEFAULT_LABELS.has(name.toLowerCase()) ? 'read-only' : 'custom',
     })),
+  };
+}
+
+export function runnerGroupJson(g: SimRunnerGroup, org: string, base: string) {
+  const url = `${base}/orgs/${org}/actions/runner-groups/${g.id}`;
+  return {
+    id: g.id,
+    name: g.name,
+    visibility: g.visibility,
+    default: g.isDefault,
+    ...(g.visibility === 'selected' ? { selected_repositories_url: `${url}/repositories` } : {}),
+    runners_url: `${url}/runners`,
+    hosted_runners_url: `${url}/hosted-runners`,
+    inherited: g.inherited,
+    allows_public_repositories: g.allowsPublicRepositories,
+    restricted_to_workflows: g.restrictedToWorkflows,
+    selected_workflows: [...g.selectedWorkflows],
+    workflow_restrictions_read_only: false,
   };
 }

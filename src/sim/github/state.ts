@@ -1,7 +1,8 @@
 /**
- * The simulated GitHub world: repositories, workflow runs, jobs, self-hosted runners, and the
- * records tests assert on (job histories, every runner ever created). Pure data plus the rules that
- * keep it consistent (run status derived from its jobs, oldest-first job assignment); no HTTP here.
+ * The simulated GitHub world: repositories, workflow runs, jobs, self-hosted runners, runner groups,
+ * and the records tests assert on (job histories, every runner ever created). Pure data plus the
+ * rules that keep it consistent (run status derived from its jobs, oldest-first job assignment that
+ * respects runner-group access); no HTTP here.
  *
  * ## Gotchas
  * - A run's status is derived from its jobs on every read, so a run whose first job runs while a later
@@ -9,6 +10,10 @@
  * - Assignment is GitHub's, not tart-fleet's: an idle runner with an open session gets the **oldest**
  *   queued job whose labels it has (case-insensitive subset, facts §9), not the job it was made for.
  *   `waiting` jobs (environment approval) are never assigned.
+ * - A runner only gets jobs its runner group admits, as on GitHub: `selected` visibility admits the
+ *   listed repositories, `private` only private ones, `allows_public_repositories: false` (GitHub's
+ *   default, also for the Default group) no public ones, `restricted_to_workflows` only the listed
+ *   workflows. Simulated repositories are private unless made public, so the default admits all.
  * - Times come from the injected clock, so tests can control `created_at`.
  */
 
@@ -82,6 +87,27 @@ export interface SimRunner {
   jobDelivered: boolean;
 }
 
+export type RunnerGroupVisibility = 'all' | 'selected' | 'private';
+
+/** An organisation runner group (GET /orgs/{org}/actions/runner-groups/{id}). */
+export interface SimRunnerGroup {
+  id: number;
+  name: string;
+  visibility: RunnerGroupVisibility;
+  /** The org's Default group (id 1). */
+  isDefault: boolean;
+  /** Shared into the org by an enterprise. */
+  inherited: boolean;
+  allowsPublicRepositories: boolean;
+  restrictedToWorkflows: boolean;
+  /** `owner/repo/.github/workflows/file.yml@refs/heads/main` entries (only with restrictedToWorkflows). */
+  selectedWorkflows: string[];
+  /** Full names of the repositories that may use it (only with visibility `selected`). */
+  selectedRepositories: string[];
+}
+
+export type RunnerGroupInit = { id: number } & Partial<Omit<SimRunnerGroup, 'id'>>;
+
 /** A read-only record of a runner for end-to-end assertions. */
 export interface RunnerRecord {
   id: number;
@@ -119,6 +145,7 @@ export class WorldState {
   readonly runs = new Map<number, SimRun>();
   readonly jobs = new Map<number, SimJob>();
   readonly runners = new Map<number, SimRunner>();
+  readonly runnerGroups = new Map<number, SimRunnerGroup>();
   private nextRepoId = 1;
   private nextRunId = 100_001;
   private nextJobId = 500_001;
@@ -152,6 +179,38 @@ export class WorldState {
     };
     this.repos.set(fullName, r);
     return r;
+  }
+
+  /** Adds (or replaces) a runner group; unset fields take GitHub's defaults for a new group. */
+  addRunnerGroup(init: RunnerGroupInit): SimRunnerGroup {
+    const group: SimRunnerGroup = {
+      name: init.id === 1 ? 'Default' : `group-${init.id}`,
+      visibility: 'all',
+      isDefault: init.id === 1,
+      inherited: false,
+      allowsPublicRepositories: false,
+      restrictedToWorkflows: false,
+      selectedWorkflows: [],
+      selectedRepositories: [],
+      ...init,
+    };
+    group.selectedRepositories = group.selectedRepositories.map((r) => this.fullName(r));
+    this.runnerGroups.set(group.id, group);
+    return group;
+  }
+
+  /** Whether a runner of `group` may take `job` (see the header). A runner in no known group takes any. */
+  groupAdmits(group: SimRunnerGroup | undefined, job: SimJob): boolean {
+    if (!group) return true;
+    const repo = job.repo;
+    if (group.visibility === 'selected' && !group.selectedRepositories.includes(repo.fullName)) return false;
+    if (!repo.private && (group.visibility === 'private' || !group.allowsPublicRepositories)) return false;
+    if (group.restrictedToWorkflows) {
+      // The simulated runs all come from .github/workflows/ci.yml on main (shapes.ts).
+      const workflow = `${repo.fullName}/.github/workflows/ci.yml`;
+      if (!group.selectedWorkflows.some((w) => w === workflow || w === `${workflow}@refs/heads/main`)) return false;
+    }
+    return true;
   }
 
   queueJob(req: QueueJobRequest): SimJob {
@@ -303,7 +362,8 @@ export class WorldState {
       .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
     for (const runner of this.liveRunners()) {
       if (runner.sessionId === null || runner.jobId !== null) continue;
-      const idx = queued.findIndex((j) => labelsMatch(j.labels, runner.labels));
+      const group = this.runnerGroups.get(runner.groupId);
+      const idx = queued.findIndex((j) => labelsMatch(j.labels, runner.labels) && this.groupAdmits(group, j));
       if (idx < 0) continue;
       const job = queued.splice(idx, 1)[0]!;
       job.runnerId = runner.id;
