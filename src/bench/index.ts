@@ -3,10 +3,17 @@
  *
  * 1. GitHub API cost of discovery for an org of 1,000 repositories (requests and 304s per sweep).
  * 2. Planner cost: plan() over a large observed world (thousands of queued jobs and runners).
- * 3. The simulated world end to end: jobs per minute of wall time through the real daemon, and the
- *    daemon's resident memory (VmRSS, sampled from /proc while it works).
+ * 3. The simulated world end to end: jobs per minute of wall time through real daemons, one per
+ *    simulated Mac on one org, and each daemon's resident memory (VmRSS, sampled from /proc).
  *
- * Prints one JSON object on stdout and a readable table on stderr. Options: `--jobs N` (world run).
+ * Prints one JSON object on stdout and a readable table on stderr. Options: `--jobs N` (default
+ * 120) and `--macs N` (default 1) for the world run.
+ *
+ * ## Gotchas
+ * - One daemon claims at most ~60 jobs a minute (GitHub's 1 s between mutating requests).
+ * - Every simulated tart command is a Node process (~190 ms of CPU on the 2-core development
+ *   machine, against milliseconds for the real Swift binary), so several simulated Macs on a small
+ *   machine are bound by CPU, not by tart-fleet: `--macs` pays off on bigger machines.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -18,13 +25,13 @@ import { benchGithubSweep } from './github-sweep.js';
 import { SimWorld } from '../sim/world.js';
 
 async function main(): Promise<void> {
-  const jobsArg = process.argv.indexOf('--jobs');
-  const worldJobs = jobsArg > 0 ? Number(process.argv[jobsArg + 1]) : 120;
+  const worldJobs = numberOption('--jobs', 120);
+  const macs = numberOption('--macs', 1);
   const results: Record<string, unknown> = {};
 
   results.github_sweep = await benchGithubSweep();
   results.planner = benchPlanner();
-  results.world = await benchWorld(worldJobs);
+  results.world = await benchWorld(worldJobs, macs);
 
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }
@@ -65,43 +72,76 @@ function benchPlanner(): Record<string, number> {
   return { jobs: jobs.length, runners: runners.length, ms_per_plan: Math.round(ms * 10) / 10 };
 }
 
-async function benchWorld(count: number): Promise<Record<string, number>> {
-  // A big simulated Mac so the scheduler, not the RAM ceiling, is what is measured: Linux-guest
-  // profile (no macOS cap), 1 s polls, simulated 30 s jobs and 20 s boots at x100.
-  const world = await SimWorld.create({
-    ramGb: 1024,
-    speed: 100,
-    runnerName: 'bench-mac',
-    // The VZ limit binds macOS guests; these stand for Linux guests, so lift the fake's limit.
-    simEnv: { TART_SIM_MAX_RUNNING: '1000' },
-    config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux' } } },
-  });
+async function benchWorld(count: number, macs: number): Promise<Record<string, number>> {
+  // Big simulated Macs so the scheduler, not the RAM ceiling, is what is measured: Linux-guest
+  // profile (no macOS cap), 1 s polls, simulated 30 s jobs and 20 s boots at x100. Several Macs
+  // share one fake org, each with its own daemon and TART_HOME, as a real fleet would: one daemon
+  // claims at most ~60 jobs a minute because GitHub asks for 1 s between mutating requests
+  // (plugin-throttling's write limiter), so fleet throughput grows with Macs, not with one daemon.
+  const first = await SimWorld.create({ ...BENCH_MAC, runnerName: 'bench-mac-1' });
+  const worlds = [first];
   try {
-    const ids = Array.from({ length: count }, () => world.queue('worker', { durationS: 30 }));
+    for (let i = 2; i <= macs; i++) {
+      worlds.push(await SimWorld.create({ ...BENCH_MAC, runnerName: `bench-mac-${i}`, github: { server: first.github, apiUrl: first.apiUrl, token: first.token } }));
+    }
+    const ids = Array.from({ length: count }, () => first.queue('worker', { durationS: 30 }));
     const started = performance.now();
-    const daemon = world.startDaemon();
-    let peakRssKb = 0;
+    const daemons = worlds.map((w) => w.startDaemon());
+    const peakRssKb = daemons.map(() => 0);
     const sample = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
-        peakRssKb = Math.max(peakRssKb, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
-      } catch {
-        // not Linux, or the daemon is gone
-      }
+      daemons.forEach((daemon, i) => {
+        try {
+          const status = readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
+          peakRssKb[i] = Math.max(peakRssKb[i] ?? 0, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        } catch {
+          // not Linux, or the daemon is gone
+        }
+      });
     }, 200);
     const deadline = Date.now() + 10 * 60_000;
-    while (Date.now() < deadline && !ids.every((id) => world.github.job(id).status === 'completed')) {
+    while (Date.now() < deadline && !ids.every((id) => first.github.job(id).status === 'completed')) {
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sample);
-    const done = ids.filter((id) => world.github.job(id).status === 'completed').length;
-    const requests = world.github.requestCount();
-    process.stderr.write(`world: ${done}/${count} jobs in ${seconds.toFixed(1)} s wall = ${((done / seconds) * 60).toFixed(0)} jobs/min; daemon peak RSS ${(peakRssKb / 1024).toFixed(0)} MB; ${requests} GitHub requests\n`);
-    return { jobs: count, done, wall_s: Math.round(seconds * 10) / 10, jobs_per_minute: Math.round((done / seconds) * 60), daemon_peak_rss_mb: Math.round(peakRssKb / 1024), github_requests: requests };
+    const done = ids.filter((id) => first.github.job(id).status === 'completed').length;
+    const requests = first.github.requestCount();
+    const perMac = worlds.map((w) => w.tartEvents().filter((e) => e.event === 'clone').length);
+    const maxRssMb = Math.round(Math.max(...peakRssKb) / 1024);
+    process.stderr.write(
+      `world: ${done}/${count} jobs on ${macs} simulated Mac(s) in ${seconds.toFixed(1)} s wall = ${((done / seconds) * 60).toFixed(0)} jobs/min ` +
+        `(VMs per Mac: ${perMac.join(', ')}); largest daemon peak RSS ${maxRssMb} MB; ${requests} GitHub requests\n`,
+    );
+    return {
+      jobs: count,
+      macs,
+      done,
+      wall_s: Math.round(seconds * 10) / 10,
+      jobs_per_minute: Math.round((done / seconds) * 60),
+      jobs_per_minute_per_mac: Math.round((done / seconds / macs) * 60),
+      daemon_peak_rss_mb: maxRssMb,
+      github_requests: requests,
+    };
   } finally {
-    await world.destroy();
+    // The first world owns the fake GitHub: destroy it last.
+    for (const w of worlds.reverse()) await w.destroy();
   }
+}
+
+const BENCH_MAC = {
+  ramGb: 1024,
+  speed: 100,
+  // The VZ limit binds macOS guests; these stand for Linux guests, so lift the fake's limit.
+  simEnv: { TART_SIM_MAX_RUNNING: '1000' },
+  config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux' } } },
+};
+
+function numberOption(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} wants a whole number above 0, got ${process.argv[at + 1] ?? 'nothing'}`);
+  return value;
 }
 
 main().catch((err) => {
