@@ -3,6 +3,8 @@
  * directory, output streams and OS facts. Commands never read `process.*` themselves, so tests can
  * run them in-process with a pinned world.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 
 export interface CliContext {
@@ -24,4 +26,9 @@ export class ExitError extends Error {
 
 export function println(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
+}
+
+/** Where tart keeps its VMs and caches: `TART_HOME`, else `~/.tart` (as tart itself decides). */
+export function tartHomeOf(ctx: CliContext): string {
+  return ctx.env.TART_HOME || join(homedir(), '.tart');
 }

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 import { parseVmName } from '../core/names.js';
 import { loadForCommand } from './config.js';
-import { println, type CliContext } from './context.js';
+import { println, tartHomeOf, type CliContext } from './context.js';
 import { diskUsage, formatBytes, type Usage } from './du.js';
 
 export type VmKind = 'ours' | 'golden' | 'other';
@@ -54,7 +54,7 @@ export interface DiskJson {
 export async function diskCommand(ctx: CliContext, opts: { config?: string; json?: boolean }): Promise<number> {
   const { config } = loadForCommand(ctx, opts.config);
   const runnerName = config.github.runner_name;
-  const tartHome = ctx.env.TART_HOME || join(homedir(), '.tart');
+  const tartHome = tartHomeOf(ctx);
   const golden = new Set([config.vm.image, ...Object.values(config.profiles).flatMap((p) => (p.image ? [p.image] : []))]);
   const problems: string[] = [];
   let failed = false;

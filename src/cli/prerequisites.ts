@@ -20,7 +20,7 @@ import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
 import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
-import type { CliContext } from './context.js';
+import { tartHomeOf, type CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
 
 const run = promisify(execFile);
@@ -51,7 +51,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     results.push({ status: 'fail', what: 'tart', detail: `${(err as Error).message}${advice}` });
   }
 
-  results.push(diskCheck(ctx.env.TART_HOME || join(homedir(), '.tart')));
+  results.push(diskCheck(tartHomeOf(ctx)));
 
   try {
     const runners = await github.listRunners();

@@ -4,12 +4,10 @@
  * line per problem (thrown as ConfigError by the loader).
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ramCeilingMb } from '../config/types.js';
 import { loadForCommand } from './config.js';
 import { imageFitChecks } from './image-checks.js';
-import { println, type CliContext } from './context.js';
+import { println, tartHomeOf, type CliContext } from './context.js';
 
 export interface CheckResult {
   status: 'ok' | 'warn' | 'fail';
@@ -37,7 +35,7 @@ export async function validateCommand(ctx: CliContext, opts: { config?: string; 
   if (!opts.configOnly) {
     const { prerequisiteChecks } = await import('./prerequisites.js');
     results.push(...(await prerequisiteChecks(ctx, config)));
-    results.push(...imageFitChecks(ctx.env.TART_HOME || join(homedir(), '.tart'), config));
+    results.push(...imageFitChecks(tartHomeOf(ctx), config));
   }
   for (const r of results) println(ctx.stdout, `${r.status === 'fail' ? 'FAIL' : r.status.padEnd(4)} ${r.what}: ${r.detail}`);
   return results.some((r) => r.status === 'fail') ? 1 : 0;

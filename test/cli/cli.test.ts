@@ -77,6 +77,7 @@ describe('against the simulated world', () => {
     const { code, stdout } = await inWorld(['validate']);
     expect(stdout).toMatch(/^ok {3}tart: version 2\.32\.1/m);
     expect(stdout).toMatch(/^ok {3}golden image: workhorse exists/m);
+    expect(stdout).toMatch(/^ok {3}profile coder: 2 CPU \/ 2048 MB fits workhorse \(macos\)$/m);
     expect(stdout).toMatch(/^ok {3}github runners:/m);
     expect(stdout).toMatch(/^ok {3}github token: classic PAT with admin:org and repo \(scopes: admin:org, repo\)$/m);
     expect(stdout).toMatch(/^ok {3}runner group: "Default" \(id 1\): visibility all, the org's default group$/m);
