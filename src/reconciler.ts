@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Logger } from './core/logger.js';
 import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import { claimKey, parseVmName } from './core/names.js';
-import { plan as makePlan } from './core/plan.js';
+import { MAX_UNUSED_RUNNERS, plan as makePlan } from './core/plan.js';
 import type { SweepStats, TartVmDetails, VmState } from './core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
@@ -45,6 +45,7 @@ const VZ_PAUSE_MS = 5 * 60_000;
 export class Reconciler {
   readonly creating = new Map<string, Creating>();
   readonly failedBoots = new Map<string, number>();
+  readonly unusedRunners = new Map<string, number>();
   private admissionPausedUntil: { until: number; reason: string } | undefined;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private readonly creator: Creator;
@@ -74,6 +75,7 @@ export class Reconciler {
       github,
       creating,
       failedBoots: new Map(this.failedBoots),
+      unusedRunners: new Map(this.unusedRunners),
       ...(this.admissionPausedUntil ? { admissionPausedUntil: this.admissionPausedUntil } : {}),
     };
   }
@@ -135,6 +137,14 @@ export class Reconciler {
           if (action.bootFailed) {
             const key = claimKey(action.claim);
             this.failedBoots.set(key, (this.failedBoots.get(key) ?? 0) + 1);
+          }
+          if (action.runnerUnused) {
+            const key = claimKey(action.claim);
+            const unused = (this.unusedRunners.get(key) ?? 0) + 1;
+            this.unusedRunners.set(key, unused);
+            if (unused === MAX_UNUSED_RUNNERS) {
+              log.warn('leaving a job alone: the runners made for it got no job (see tart-fleet validate: runner group)', { profile: action.claim.profile, job: action.claim.jobId, runnerGroupId: this.deps.config.github.runner_group_id });
+            }
           }
           report.deletedVms += 1;
           return;

@@ -62,6 +62,7 @@ function benchPlanner(): Record<string, number> {
     github: { ok: true, value: { jobs, runners, stats: { requests: 0, notModified: 0, rateLimitRemaining: null, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1000 } } },
     creating: new Map(),
     failedBoots: new Map(),
+    unusedRunners: new Map(),
   };
   plan(observed, config); // warm-up
   const rounds = 5;

@@ -43,6 +43,8 @@ export interface Decision {
   reason: string;
   /** The VM never got a working runner within the boot timeout: counts as a failed boot of its job. */
   bootFailed?: true;
+  /** The runner connected but GitHub gave it no job within the registration timeout. */
+  runnerUnused?: true;
 }
 
 const keep = (reason: string): Decision => ({ deleteVm: false, deleteRunner: false, reason });
@@ -92,7 +94,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
     registered: unlessGhost(keep('booting; waiting for the runner to connect')),
     idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS(both('runner took no job within the registration timeout')),
+    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), runnerUnused: true }),
     busy: ALWAYS(keep('running a job')),
     lost: ALWAYS(both('runner connected, then went offline without a job')),
   },
@@ -101,7 +103,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
     registered: ALWAYS({ ...both('runner never connected within the boot timeout'), bootFailed: true }),
     idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS(both('runner took no job within the registration timeout')),
+    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), runnerUnused: true }),
     busy: ALWAYS(keep('running a job')),
     lost: ALWAYS(both('runner connected, then went offline without a job')),
   },

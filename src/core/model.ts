@@ -72,6 +72,13 @@ export interface Observed {
   creating: Map<string, Creating>;
   /** Failed boots per claimKey in this process; at `vm.max_boot_attempts` the job is left alone. */
   failedBoots: Map<string, number>;
+  /**
+   * Runners made for a job that took no job within the registration timeout, per claimKey in this
+   * process. While that job stays queued this means GitHub will not route it to our runner group
+   * (a public repository, a group limited to selected repositories or workflows); at
+   * MAX_UNUSED_RUNNERS the job is left alone instead of cycling VMs for it forever.
+   */
+  unusedRunners: Map<string, number>;
   /** Set while tart reports the VZ limit: no new VMs until this time (epoch ms). */
   admissionPausedUntil?: { until: number; reason: string };
 }
@@ -85,7 +92,7 @@ export type Action =
       runnerName: string;
       reason: string;
     }
-  | { kind: 'delete-vm'; vmName: string; claim: Claim; stop: boolean; reason: string; bootFailed?: true }
+  | { kind: 'delete-vm'; vmName: string; claim: Claim; stop: boolean; reason: string; bootFailed?: true; runnerUnused?: true }
   | { kind: 'delete-runner'; runnerId: number; runnerName: string; reason: string };
 
 export interface LedgerView {

@@ -66,6 +66,7 @@ export function plan(observed: Observed, config: Config): Plan {
         actions.push({
           kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', reason: decision.reason,
           ...(decision.bootFailed ? { bootFailed: true as const } : {}),
+          ...(decision.runnerUnused ? { runnerUnused: true as const } : {}),
         });
       }
       if (decision.deleteRunner && runner) {
@@ -79,6 +80,15 @@ export function plan(observed: Observed, config: Config): Plan {
   const queue: QueueEntry[] = [];
   if (gh) admit(observed, config, gh, host, ledger, deletedRunnerIds, actions, queue);
   return { actions, ledger: ledger.view(), queue, blocked };
+}
+
+/** Per-claim counts from earlier ticks plus this plan's delete-vm actions carrying `flag`. */
+function countingThisPlan(earlier: Map<string, number>, actions: Action[], flag: 'bootFailed' | 'runnerUnused'): Map<string, number> {
+  const counts = new Map(earlier);
+  for (const a of actions) {
+    if (a.kind === 'delete-vm' && a[flag]) counts.set(claimKey(a.claim), (counts.get(claimKey(a.claim)) ?? 0) + 1);
+  }
+  return counts;
 }
 
 function isOurs(r: Runner, config: Config): boolean {
@@ -113,6 +123,14 @@ function pairByAttempt(g: ClaimGroup): Array<[OurVm | undefined, Runner | undefi
 
 /** How long a restarted daemon gives an adopted, still-booting VM for its runner to connect. */
 export const ADOPTION_GRACE_MS = 30_000;
+
+/**
+ * How many runners made for one job may go unused (online, no job within the registration timeout)
+ * before this process stops claiming that job. GitHub hands an idle runner the oldest queued job it
+ * may run, so a runner left idle beside a still-queued job of its labels means GitHub will not route
+ * that job to our runner group; two in a row rules out a slow assignment.
+ */
+export const MAX_UNUSED_RUNNERS = 2;
 
 export function classifyVm(vm: OurVm | undefined, creating: boolean, config: Config, now: number, processStartedAt: number): VmPhase {
   if (creating) return 'creating';
@@ -187,6 +205,11 @@ function admit(
     byProfile.set(profile.name, [...(byProfile.get(profile.name) ?? []), job]);
   }
 
+  // This plan's own deletions count at once: the tick that deletes a job's last allowed attempt
+  // must not claim it again in the same breath.
+  const failedBoots = countingThisPlan(observed.failedBoots, actions, 'bootFailed');
+  const unusedRunners = countingThisPlan(observed.unusedRunners, actions, 'runnerUnused');
+
   // Runners that can still take a job, per profile, any Mac: registered (booting) or idle, not being reaped.
   const live = new Set(gh.runners.filter((r) => !r.busy && !deletedRunnerIds.has(r.id) && (r.status === 'online' || !r.everConnected)));
   const runnerNames = new Set(gh.runners.map((r) => r.name));
@@ -211,8 +234,10 @@ function admit(
       } else if (liveClaim) {
         const whose = isOurs(liveClaim, config) ? 'this Mac' : 'another Mac';
         queue.push(entry(job, profileName, now, `claimed by ${liveClaim.name} (${whose}); waiting for its runner`));
-      } else if ((observed.failedBoots.get(key) ?? 0) >= config.vm.max_boot_attempts) {
+      } else if ((failedBoots.get(key) ?? 0) >= config.vm.max_boot_attempts) {
         queue.push(entry(job, profileName, now, `gave up after ${config.vm.max_boot_attempts} failed boots on this Mac`));
+      } else if ((unusedRunners.get(key) ?? 0) >= MAX_UNUSED_RUNNERS) {
+        queue.push(entry(job, profileName, now, `gave up: ${MAX_UNUSED_RUNNERS} runners made for it got no job; GitHub does not route it to runner group ${config.github.runner_group_id} (public repository? selected repositories or workflows? see tart-fleet validate)`));
       } else if (unserved <= 0) {
         queue.push(entry(job, profileName, now, 'an idle or booting runner will take it'));
       } else {

@@ -38,6 +38,9 @@ export class MemoryWorld {
     return [...this.hosts.values()].flatMap((m) => [...m.values()]);
   }
 
+  /** Jobs GitHub will never hand to our runners (e.g. a public repository and a group that refuses them). */
+  unroutable = new Set<number>();
+
   queue(profile: string, ageS = 60): Job {
     const id = 5000 + this.nextId++;
     const job: Job = { id, runId: id, repo: 'acme/app', name: `job-${id}`, status: 'queued', labels: ['self-hosted', profile], createdAt: this.now - ageS * 1000, runnerName: null };
@@ -56,7 +59,7 @@ export class MemoryWorld {
     runner.everConnected = true;
     const labels = new Set(runner.labels.map((l) => l.toLowerCase()));
     const job = [...this.jobs.values()]
-      .filter((j) => j.status === 'queued' && j.labels.every((l) => labels.has(l.toLowerCase())))
+      .filter((j) => j.status === 'queued' && !this.unroutable.has(j.id) && j.labels.every((l) => labels.has(l.toLowerCase())))
       .sort((a, b) => a.createdAt - b.createdAt)[0];
     if (!job) return;
     job.status = 'in_progress';

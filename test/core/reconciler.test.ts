@@ -70,6 +70,31 @@ test('a running VM is read with tart get once, not every tick; the ledger still 
   expect(world.ourVms('mac-a')).toEqual([]);
 });
 
+test('a job GitHub never routes to our runners gets two VMs at most, then is left alone with the reason; others still run', async () => {
+  const world = new MemoryWorld();
+  const stuck = world.queue('coder', 120);
+  world.unroutable.add(stuck.id);
+  const d = daemon(world);
+  await settle(world, [d], () => (d.reconciler.unusedRunners.get(`coder-${stuck.id}`) ?? 0) >= 2, 60);
+  await settle(world, [d], () => false, 30); // 15 more simulated minutes
+  expect(admissions(d, stuck.id)).toBe(2);
+  expect(world.ourVms('mac-a')).toEqual([]);
+  expect(runnersLeft(world)).toEqual([]);
+  const plan = d.reconciler.plan(await d.reconciler.observe());
+  expect(plan.queue.find((q) => q.job_id === stuck.id)?.reason).toMatch(/^gave up: 2 runners made for it got no job; GitHub does not route it to runner group 1/);
+  expect(d.logger.entries.filter((e) => e.level === 'warn' && /leaving a job alone/.test(e.msg))).toHaveLength(1);
+
+  // A routable job of the same profile is not held back by it.
+  const fine = world.queue('coder', 10);
+  await settle(world, [d], () => world.assignments.some((a) => a.jobId === fine.id));
+  expect(world.assignments.map((a) => a.jobId)).toEqual([fine.id]);
+});
+
+/** How many times the daemon admitted (claimed and began a VM for) this job. */
+function admissions(d: ReturnType<typeof daemon>, jobId: number): number {
+  return d.logger.entries.filter((e) => e.msg === 'admitting job' && e.ctx.job === jobId).length;
+}
+
 describe('a crash between any two creation steps heals on the next start', () => {
   const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'startRunner'];
   test.each(steps)('crash right after %s', async (step) => {

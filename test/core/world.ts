@@ -55,7 +55,7 @@ export function creating(profile: string, jobId: number, memoryMb = 2048): Creat
   return { claim, vmName: vmName(HOST, claim), runnerName: runnerName(claim), memoryMb, os: 'macos', startedAt: NOW - 5_000 };
 }
 
-export function observed(parts: { jobs?: Job[]; runners?: Runner[]; vms?: OurVm[]; creating?: Creating[]; githubDown?: boolean; tartDown?: boolean; failedBoots?: Array<[string, number]> } = {}): Observed {
+export function observed(parts: { jobs?: Job[]; runners?: Runner[]; vms?: OurVm[]; creating?: Creating[]; githubDown?: boolean; tartDown?: boolean; failedBoots?: Array<[string, number]>; unusedRunners?: Array<[string, number]> } = {}): Observed {
   return {
     now: NOW,
     processStartedAt: NOW - 3_600_000,
@@ -65,5 +65,6 @@ export function observed(parts: { jobs?: Job[]; runners?: Runner[]; vms?: OurVm[
       : { ok: true, value: { jobs: parts.jobs ?? [], runners: parts.runners ?? [], stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1 } } },
     creating: new Map((parts.creating ?? []).map((c) => [`${c.claim.profile}-${c.claim.jobId}`, c])),
     failedBoots: new Map(parts.failedBoots ?? []),
+    unusedRunners: new Map(parts.unusedRunners ?? []),
   };
 }

@@ -52,3 +52,19 @@ test('two daemons with different runner_name on one org: every job runs exactly 
   expect(a.tartEvents().some((e) => e.event === 'clone')).toBe(true);
   expect(b.tartEvents().some((e) => e.event === 'clone')).toBe(true);
 });
+
+test('a public repository whose jobs the runner group refuses: two VMs at most, then the daemon leaves it alone and says why; private jobs still run', async () => {
+  const world = await newWorld({ speed: 40, config: { vm: { registration_timeout_seconds: 2 } } });
+  // GitHub's default runner group does not admit public repositories, and the fake routes as GitHub does.
+  world.github.addRepo('site', { private: false });
+  const refused = world.queue('coder', { repo: 'site', durationS: 20 });
+  world.startDaemon();
+  // The give-up lives in the daemon (like failed boots), so the daemon's log is where it shows.
+  await waitFor('the daemon gives up on the refused job', () => world.logLines().some((l) => String(l.msg).startsWith('leaving a job alone') && l.job === refused), 60_000);
+  const private_ = world.queue('coder', { durationS: 20 });
+  await waitFor('the private job ran and everything is clean', async () => jobsDone(world, [private_]) && (await ourVms(world)).length === 0, 40_000);
+  expect(world.github.job(refused).status).toBe('queued');
+  const clonesForRefused = world.tartEvents().filter((e) => e.event === 'clone' && e.vm.includes(`-${refused}`));
+  expect(clonesForRefused).toHaveLength(2);
+  expect(world.logLines().filter((l) => String(l.msg).startsWith('leaving a job alone'))).toHaveLength(1);
+});
