@@ -7,8 +7,9 @@
  * ## Gotchas
  * - Write access is never proven by acting: creating a runner would be the only proof, and validate
  *   changes nothing. An App's permissions and a classic PAT's scopes are read from GitHub's answers.
- * - A runner group that does not admit a repository's jobs does not fail anything visibly: tart-fleet
- *   still claims those jobs and boots VMs whose runners never get them. Hence the warnings.
+ * - A runner group that does not admit a repository's jobs fails nothing visibly: tart-fleet claims
+ *   such a job and boots VMs whose runners never get it, two of them (plan.ts MAX_UNUSED_RUNNERS)
+ *   before it leaves the job alone. Hence the warnings, before any VM is spent.
  * - No line carries a token: only permission names, scopes, group names and GitHub's own messages.
  */
 import type { GitHubAccess, GitHubAccessProbe, TokenAccess } from '../adapters/github-access.js';
@@ -107,7 +108,7 @@ export function runnerGroupChecks(access: GitHubAccess): CheckResult[] {
   const label = `"${g.name}" (id ${g.id})`;
   const notes = [`visibility ${g.visibility}`, ...(g.isDefault ? ["the org's default group"] : []), ...(g.inherited ? ['inherited from the enterprise'] : [])];
   const out: CheckResult[] = [{ status: 'ok', what, detail: `${label}: ${notes.join(', ')}` }];
-  const stranded = 'tart-fleet would still boot VMs for them that never get the job';
+  const stranded = 'tart-fleet would boot two VMs for each such job before leaving it alone';
   if (g.visibility === 'selected') {
     out.push({ status: 'warn', what, detail: `${label} has visibility selected: only the repositories selected for it can use these runners; jobs of the others will not be routed here (${stranded})` });
   }
