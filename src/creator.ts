@@ -20,12 +20,13 @@
  * - If the runner command may have run (it was sent), the runner is never reused: a retry claims anew.
  */
 import { join } from 'node:path';
-import type { Config, Profile } from './config/types.js';
+import { imageOf, type Config, type Profile } from './config/types.js';
 import type { Logger } from './core/logger.js';
 import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/names.js';
 import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from './core/match.js';
 import type { Action, Creating } from './core/model.js';
+import { countOne } from './core/plan.js';
 import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type Tart } from './core/ports.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
@@ -138,8 +139,7 @@ export class Creator {
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
         return 'vz-limit';
       }
-      const failures = (this.state.failedBoots.get(key) ?? 0) + 1;
-      this.state.failedBoots.set(key, failures);
+      const failures = countOne(this.state.failedBoots, key);
       if (result === 'runner-may-have-started' || failures >= config.vm.max_boot_attempts) {
         // A runner that may have run is never reused; without a retry here the job is claimed anew next tick.
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
@@ -158,7 +158,7 @@ export class Creator {
     const deadline = clock.now() + config.vm.boot_timeout_seconds * 1000;
     let sentToGuest = false;
     try {
-      await tart.clone(profile.image ?? config.vm.image, vmName);
+      await tart.clone(imageOf(profile, config), vmName);
       await tart.set(vmName, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
       await tart.run(vmName, {
         cacheDir: config.host.cache_dir,

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Logger } from './core/logger.js';
 import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import { claimKey, parseVmName } from './core/names.js';
-import { MAX_UNUSED_RUNNERS, plan as makePlan } from './core/plan.js';
+import { MAX_UNUSED_RUNNERS, countOne, plan as makePlan } from './core/plan.js';
 import type { SweepStats, TartVmDetails, VmState } from './core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
@@ -134,17 +134,10 @@ export class Reconciler {
         case 'delete-vm': {
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop });
-          if (action.bootFailed) {
-            const key = claimKey(action.claim);
-            this.failedBoots.set(key, (this.failedBoots.get(key) ?? 0) + 1);
-          }
-          if (action.runnerUnused) {
-            const key = claimKey(action.claim);
-            const unused = (this.unusedRunners.get(key) ?? 0) + 1;
-            this.unusedRunners.set(key, unused);
-            if (unused === MAX_UNUSED_RUNNERS) {
-              log.warn('leaving a job alone: the runners made for it got no job (see tart-fleet validate: runner group)', { profile: action.claim.profile, job: action.claim.jobId, runnerGroupId: this.deps.config.github.runner_group_id });
-            }
+          const key = claimKey(action.claim);
+          if (action.bootFailed) countOne(this.failedBoots, key);
+          if (action.runnerUnused && countOne(this.unusedRunners, key) === MAX_UNUSED_RUNNERS) {
+            log.warn('leaving a job alone: the runners made for it got no job (see tart-fleet validate: runner group)', { profile: action.claim.profile, job: action.claim.jobId, runnerGroupId: this.deps.config.github.runner_group_id });
           }
           report.deletedVms += 1;
           return;

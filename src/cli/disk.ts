@@ -19,6 +19,7 @@ import { homedir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
+import { goldenImages } from '../config/types.js';
 import { parseVmName } from '../core/names.js';
 import { loadForCommand } from './config.js';
 import { println, tartHomeOf, type CliContext } from './context.js';
@@ -55,7 +56,7 @@ export async function diskCommand(ctx: CliContext, opts: { config?: string; json
   const { config } = loadForCommand(ctx, opts.config);
   const runnerName = config.github.runner_name;
   const tartHome = tartHomeOf(ctx);
-  const golden = new Set([config.vm.image, ...Object.values(config.profiles).flatMap((p) => (p.image ? [p.image] : []))]);
+  const golden = goldenImages(config);
   const problems: string[] = [];
   let failed = false;
 

@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/types.js';
+import { imageOf, type Config } from '../config/types.js';
 import type { CheckResult } from './validate.js';
 
 interface ImageConfig {
@@ -27,15 +27,9 @@ const MIB = 1024 * 1024;
 
 export function imageFitChecks(tartHome: string, config: Config): CheckResult[] {
   const results: CheckResult[] = [];
-  const imageConfigs = new Map<string, ImageConfig | Error | undefined>();
-  const read = (image: string): ImageConfig | Error | undefined => {
-    if (!imageConfigs.has(image)) imageConfigs.set(image, readImageConfig(tartHome, image));
-    return imageConfigs.get(image);
-  };
-
   for (const profile of Object.values(config.profiles)) {
-    const image = profile.image ?? config.vm.image;
-    const cfg = read(image);
+    const image = imageOf(profile, config);
+    const cfg = readImageConfig(tartHome, image);
     if (cfg === undefined) continue;
     const what = `profile ${profile.name}`;
     if (cfg instanceof Error) {

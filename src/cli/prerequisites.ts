@@ -1,6 +1,6 @@
 /**
  * The prerequisite checks of `validate`, one line each: tart found and its version, golden images
- * present, free disk under TART_HOME, GitHub reachable with the permissions the daemon needs (the
+ * present and each profile fitting its image (image-checks.ts), free disk under TART_HOME, GitHub reachable with the permissions the daemon needs (the
  * token's permissions and the runner group: github-checks.ts), guest SSH credentials, and on macOS
  * the DHCP lease time and the login keychain.
  *
@@ -15,11 +15,12 @@ import { statfsSync, existsSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Config } from '../config/types.js';
+import { goldenImages, type Config } from '../config/types.js';
 import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
 import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
+import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
 
@@ -38,8 +39,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   try {
     results.push({ status: 'ok', what: 'tart', detail: `version ${(await tart.version()).trim()} (${ctx.env.TART_FLEET_TART_BIN || 'tart on PATH'})` });
     const names = new Set((await tart.list()).map((v) => v.name));
-    const images = new Set([config.vm.image, ...Object.values(config.profiles).flatMap((p) => (p.image ? [p.image] : []))]);
-    for (const image of images) {
+    for (const image of goldenImages(config)) {
       results.push(
         names.has(image)
           ? { status: 'ok', what: 'golden image', detail: `${image} exists` }
@@ -50,9 +50,11 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     const advice = err instanceof TartError && err.kind === 'tart-missing' ? ' (install it: brew install cirruslabs/cli/tart)' : '';
     results.push({ status: 'fail', what: 'tart', detail: `${(err as Error).message}${advice}` });
   }
+  results.push(...imageFitChecks(tartHomeOf(ctx), config));
 
   results.push(diskCheck(tartHomeOf(ctx)));
 
+  let githubFailed = false;
   try {
     const runners = await github.listRunners();
     results.push({ status: 'ok', what: 'github runners', detail: `${config.github.api_url}: org ${config.github.org} readable, ${runners.length} tart-fleet runner(s) registered (needs Self-hosted runners: read & write)` });
@@ -60,10 +62,10 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     results.push({ status: 'ok', what: 'github actions', detail: `${demand.stats.repositories} repositories swept, ${demand.jobs.length} queued or running job(s); rate limit left ${demand.stats.rateLimitRemaining ?? '?'}` });
   } catch (err) {
     results.push({ status: 'fail', what: 'github', detail: (err as Error).message });
+    githubFailed = true;
   }
   // Without credentials the `github` line above already says so.
   if (githubAccess) {
-    const githubFailed = results.some((r) => r.what === 'github' && r.status === 'fail');
     results.push(...(await githubAccessChecks(githubAccess, config.github.runner_group_id, { githubFailed })));
   }
 

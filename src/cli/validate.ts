@@ -6,8 +6,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { ramCeilingMb } from '../config/types.js';
 import { loadForCommand } from './config.js';
-import { imageFitChecks } from './image-checks.js';
-import { println, tartHomeOf, type CliContext } from './context.js';
+import { println, type CliContext } from './context.js';
 
 export interface CheckResult {
   status: 'ok' | 'warn' | 'fail';
@@ -35,7 +34,6 @@ export async function validateCommand(ctx: CliContext, opts: { config?: string; 
   if (!opts.configOnly) {
     const { prerequisiteChecks } = await import('./prerequisites.js');
     results.push(...(await prerequisiteChecks(ctx, config)));
-    results.push(...imageFitChecks(tartHomeOf(ctx), config));
   }
   for (const r of results) println(ctx.stdout, `${r.status === 'fail' ? 'FAIL' : r.status.padEnd(4)} ${r.what}: ${r.detail}`);
   return results.some((r) => r.status === 'fail') ? 1 : 0;

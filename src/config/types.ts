@@ -64,6 +64,16 @@ export interface Config {
   source: string;
 }
 
+/** The golden image a profile's VMs are cloned from: its own `image`, else `vm.image`. */
+export function imageOf(profile: Profile, config: Config): string {
+  return profile.image ?? config.vm.image;
+}
+
+/** Every golden image the config names (`vm.image` always, even when each profile has its own). */
+export function goldenImages(config: Config): Set<string> {
+  return new Set([config.vm.image, ...Object.values(config.profiles).map((p) => imageOf(p, config))]);
+}
+
 /** The VM RAM ceiling: the Mac's RAM minus what is reserved for macOS itself. */
 export function ramCeilingMb(host: HostSettings): number {
   return Math.max(0, Math.floor(host.total_ram_mb - host.reserved_ram_gb * 1024));

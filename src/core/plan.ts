@@ -82,12 +82,17 @@ export function plan(observed: Observed, config: Config): Plan {
   return { actions, ledger: ledger.view(), queue, blocked };
 }
 
+/** Adds one to a per-claim count (failed boots, unused runners); returns the new count. */
+export function countOne(counts: Map<string, number>, key: string): number {
+  const n = (counts.get(key) ?? 0) + 1;
+  counts.set(key, n);
+  return n;
+}
+
 /** Per-claim counts from earlier ticks plus this plan's delete-vm actions carrying `flag`. */
 function countingThisPlan(earlier: Map<string, number>, actions: Action[], flag: 'bootFailed' | 'runnerUnused'): Map<string, number> {
   const counts = new Map(earlier);
-  for (const a of actions) {
-    if (a.kind === 'delete-vm' && a[flag]) counts.set(claimKey(a.claim), (counts.get(claimKey(a.claim)) ?? 0) + 1);
-  }
+  for (const a of actions) if (a.kind === 'delete-vm' && a[flag]) countOne(counts, claimKey(a.claim));
   return counts;
 }
 
