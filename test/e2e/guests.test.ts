@@ -54,7 +54,9 @@ test('two daemons with different runner_name on one org: every job runs exactly 
 });
 
 test('a public repository whose jobs the runner group refuses: two VMs at most, then the daemon leaves it alone and says why; private jobs still run', async () => {
-  const world = await newWorld({ speed: 40, config: { vm: { registration_timeout_seconds: 2 } } });
+  // Short enough to give up within seconds, long enough that a loaded CI machine still hands the
+  // private job to its runner in time (at 2 s a slow delivery read as "unused" there).
+  const world = await newWorld({ speed: 40, config: { vm: { registration_timeout_seconds: 8 } } });
   // GitHub's default runner group does not admit public repositories, and the fake routes as GitHub does.
   world.github.addRepo('site', { private: false });
   const refused = world.queue('coder', { repo: 'site', durationS: 20 });
