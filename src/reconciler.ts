@@ -101,7 +101,8 @@ export class Reconciler {
       durationMs: 0,
     };
     if (!opts.dryRun) {
-      for (const action of plan.actions) await this.apply(action, log, report);
+      const busyRunners = new Set<number>();
+      for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
     }
     report.ok = failures.length === 0;
     report.durationMs = this.deps.clock.now() - started;
@@ -119,7 +120,8 @@ export class Reconciler {
     while (this.creations.size > 0) await Promise.allSettled([...this.creations]);
   }
 
-  private async apply(action: Action, log: Logger, report: TickReport): Promise<void> {
+  /** `busyRunners`: runners whose deletion this tick found running a job (see keepIfRunnerBusy). */
+  private async apply(action: Action, log: Logger, report: TickReport, busyRunners: Set<number>): Promise<void> {
     const { tart, github } = this.deps;
     try {
       switch (action.kind) {
@@ -132,6 +134,10 @@ export class Reconciler {
           return;
         }
         case 'delete-vm': {
+          if (action.keepIfRunnerBusy !== undefined && busyRunners.has(action.keepIfRunnerBusy)) {
+            log.info('keeping VM: its runner took a job just before it could be deleted', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId });
+            return;
+          }
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop });
           const key = claimKey(action.claim);
@@ -144,9 +150,13 @@ export class Reconciler {
         }
         case 'delete-runner': {
           const result = await github.deleteRunner(action.runnerId);
-          if (result === 'busy') log.warn('runner is still running a job; deleting it again next tick', { runner: action.runnerName, reason: action.reason });
-          else log.info('deleted runner', { runner: action.runnerName, result, reason: action.reason });
-          if (result !== 'busy') report.deletedRunners += 1;
+          if (result === 'busy') {
+            busyRunners.add(action.runnerId);
+            log.warn('runner is running a job; not deleted', { runner: action.runnerName, reason: action.reason });
+            return;
+          }
+          log.info('deleted runner', { runner: action.runnerName, result, reason: action.reason });
+          report.deletedRunners += 1;
           return;
         }
       }

@@ -92,7 +92,17 @@ export type Action =
       runnerName: string;
       reason: string;
     }
-  | { kind: 'delete-vm'; vmName: string; claim: Claim; stop: boolean; reason: string; bootFailed?: true; runnerUnused?: true }
+  | {
+      kind: 'delete-vm';
+      vmName: string;
+      claim: Claim;
+      stop: boolean;
+      reason: string;
+      bootFailed?: true;
+      runnerUnused?: true;
+      /** Set when this VM's idle runner is deleted just before: keep the VM if that found it busy after all. */
+      keepIfRunnerBusy?: number;
+    }
   | { kind: 'delete-runner'; runnerId: number; runnerName: string; reason: string };
 
 export interface LedgerView {

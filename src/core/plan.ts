@@ -62,16 +62,22 @@ export function plan(observed: Observed, config: Config): Plan {
       const runnerPhase: RunnerPhase = gh ? classifyRunner(runner, vm, config, observed.now) : 'unknown';
       const jobPhase: JobPhase = jobIndex ? classifyJob(group, jobIndex) : 'unknown';
       const decision = decide(vmPhase, runnerPhase, jobPhase);
-      if (decision.deleteVm && vm) {
-        actions.push({
-          kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', reason: decision.reason,
-          ...(decision.bootFailed ? { bootFailed: true as const } : {}),
-          ...(decision.runnerUnused ? { runnerUnused: true as const } : {}),
-        });
-      }
-      if (decision.deleteRunner && runner) {
-        actions.push({ kind: 'delete-runner', runnerId: runner.id, runnerName: runner.name, reason: decision.reason });
-        deletedRunnerIds.add(runner.id);
+      const deleteVm: Action | undefined = decision.deleteVm && vm ? {
+        kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', reason: decision.reason,
+        ...(decision.bootFailed ? { bootFailed: true as const } : {}),
+        ...(decision.runnerUnused ? { runnerUnused: true as const } : {}),
+      } : undefined;
+      const deleteRunner: Action | undefined = decision.deleteRunner && runner
+        ? { kind: 'delete-runner', runnerId: runner.id, runnerName: runner.name, reason: decision.reason }
+        : undefined;
+      if (runner && deleteRunner) deletedRunnerIds.add(runner.id);
+      if (deleteVm && deleteRunner && runner && !runner.busy) {
+        // An idle runner goes first: once it is deleted GitHub cannot hand it a job, so stopping the
+        // VM can no longer cut off a job that arrived at the last moment. If it was busy after all,
+        // the VM stays and runs that job.
+        actions.push(deleteRunner, { ...deleteVm, keepIfRunnerBusy: runner.id });
+      } else {
+        for (const a of [deleteVm, deleteRunner]) if (a) actions.push(a);
       }
     }
   }

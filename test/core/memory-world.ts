@@ -110,6 +110,8 @@ export class Session {
   calls: string[] = [];
   /** Freeze right after the first call of this name completes (a crash between two steps). */
   crashAfter: string | undefined;
+  /** Runs just before each call (the world changing between observation and action). */
+  beforeCall: ((name: string) => void) | undefined;
 
   constructor(private readonly world: MemoryWorld, readonly host: string) {}
 
@@ -119,6 +121,7 @@ export class Session {
 
   private async call<T>(name: string, fn: () => T): Promise<T> {
     if (this.frozen) return new Promise<T>(() => undefined);
+    this.beforeCall?.(name);
     const result = fn();
     this.calls.push(name);
     if (this.crashAfter === name) this.frozen = true;

@@ -154,11 +154,12 @@ describe('garbage collection', () => {
     expect(p.actions[0]?.reason).toMatch(/timeout/);
   });
 
-  test('runner idle past the registration timeout → runner and VM go', () => {
+  test('runner idle past the registration timeout → runner and VM go, the idle runner first so no job can reach it mid-stop', () => {
     const r = runner('coder', 6, { status: 'online', everConnected: true });
     const j = job('coder', { id: 6 });
     const p = plan(observed({ jobs: [j], vms: [vm('coder', 6, { startedAt: NOW - 301_000 })], runners: [r] }), seedConfig());
-    expect(kinds(p.actions).slice(0, 2)).toEqual(['delete-vm tf-mac-a-coder-6 (stop)', `delete-runner ${r.name}`]);
+    expect(kinds(p.actions).slice(0, 2)).toEqual([`delete-runner ${r.name}`, 'delete-vm tf-mac-a-coder-6 (stop)']);
+    expect(p.actions[1]).toMatchObject({ keepIfRunnerBusy: r.id, runnerUnused: true });
   });
 
   test('VM past the boot timeout whose runner never connected → both go, and the still-queued job is claimed afresh', () => {
@@ -166,8 +167,8 @@ describe('garbage collection', () => {
     const r = runner('coder', 7);
     const p = plan(observed({ jobs: [j], vms: [vm('coder', 7, { startedAt: NOW - 181_000 })], runners: [r] }), seedConfig());
     // The old VM's RAM is still counted (its deletion may fail), but with 10 GB free the retry fits now.
-    expect(kinds(p.actions)).toEqual(['delete-vm tf-mac-a-coder-7 (stop)', `delete-runner ${r.name}`, 'create tf-mac-a-coder-7-2']);
-    expect(p.actions[0]).toMatchObject({ bootFailed: true });
+    expect(kinds(p.actions)).toEqual([`delete-runner ${r.name}`, 'delete-vm tf-mac-a-coder-7 (stop)', 'create tf-mac-a-coder-7-2']);
+    expect(p.actions[1]).toMatchObject({ bootFailed: true });
   });
 
   test('our runner with no VM (crash after the claim) is deleted and the job claimed again as the next attempt', () => {
@@ -185,7 +186,7 @@ describe('garbage collection', () => {
   test('ghost demand: an idle runner whose job vanished, with nothing of its profile queued, goes with its VM', () => {
     const r = runner('coder', 10, { status: 'online', everConnected: true });
     const p = plan(observed({ vms: [vm('coder', 10)], runners: [r] }), seedConfig());
-    expect(kinds(p.actions)).toEqual(['delete-vm tf-mac-a-coder-10 (stop)', `delete-runner ${r.name}`]);
+    expect(kinds(p.actions)).toEqual([`delete-runner ${r.name}`, 'delete-vm tf-mac-a-coder-10 (stop)']);
   });
 });
 
@@ -217,6 +218,6 @@ describe('after a restart', () => {
     const fresh = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 10_000 };
     expect(plan(fresh, seedConfig()).actions).toEqual([]);
     const later = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 31_000 };
-    expect(kinds(plan(later, seedConfig()).actions)).toEqual(['delete-vm tf-mac-a-coder-12 (stop)', 'delete-runner tf-coder-12', 'create tf-mac-a-coder-12-2']);
+    expect(kinds(plan(later, seedConfig()).actions)).toEqual(['delete-runner tf-coder-12', 'delete-vm tf-mac-a-coder-12 (stop)', 'create tf-mac-a-coder-12-2']);
   });
 });

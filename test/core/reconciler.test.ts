@@ -95,6 +95,36 @@ function admissions(d: ReturnType<typeof daemon>, jobId: number): number {
   return d.logger.entries.filter((e) => e.msg === 'admitting job' && e.ctx.job === jobId).length;
 }
 
+test('an idle runner that takes a job just as it is being reaped keeps its VM, which then runs the job', async () => {
+  const world = new MemoryWorld();
+  world.queue('coder', 600);
+  const d = daemon(world);
+  await d.reconciler.tick();
+  await d.reconciler.drain();
+  world.finishRunningJobs();
+  // Its job done, a fresh VM for a second job sits idle past the registration timeout...
+  const second = world.queue('coder', 10);
+  world.unroutable.add(second.id);
+  await settle(world, [d], () => world.ourVms('mac-a').some((v) => v.state === 'running'), 5);
+  world.now += 301_000;
+  // ...and GitHub hands it a job between our observation and the runner's deletion.
+  d.session.beforeCall = (name) => {
+    if (name !== 'deleteRunner') return;
+    world.unroutable.delete(second.id);
+    world.assignIdleRunners();
+  };
+  await d.reconciler.tick();
+  d.session.beforeCall = undefined;
+  expect(world.jobs.get(second.id)?.status).toBe('in_progress');
+  expect(world.ourVms('mac-a').map((v) => v.state)).toEqual(['running']);
+  expect(d.logger.entries.some((e) => e.msg.startsWith('keeping VM: its runner took a job'))).toBe(true);
+
+  world.finishRunningJobs();
+  await settle(world, [d], () => world.ourVms('mac-a').length === 0);
+  expect(world.assignments.filter((a) => a.jobId === second.id)).toHaveLength(1);
+  expect(runnersLeft(world)).toEqual([]);
+});
+
 describe('a crash between any two creation steps heals on the next start', () => {
   const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'startRunner'];
   test.each(steps)('crash right after %s', async (step) => {
