@@ -9,7 +9,8 @@
  *    leftover (a crash after a claim; its JIT config is gone with that process) → delete it, claim
  *    once more. 3. Boot a VM `tf-<host>-<profile>-<job>[-n]` and hand the JIT config to the guest.
  *    A boot that fails or times out deletes its VM and retries on a fresh VM with the next suffix,
- *    reusing the runner (it never started), up to `vm.max_boot_attempts`.
+ *    reusing the runner (it never started), up to `vm.max_boot_attempts` failed attempts of the job
+ *    in all (HostMemory counts them, whichever path removed the VM).
  *
  * ## Gotchas
  * - Every step is safe to repeat, and a crash between any two leaves something the planner's
@@ -25,9 +26,9 @@ import type { Logger } from './core/logger.js';
 import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/names.js';
 import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from './core/match.js';
-import type { Action, Creating } from './core/model.js';
-import { countOne } from './core/plan.js';
+import type { Action } from './core/model.js';
 import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type Tart } from './core/ports.js';
+import type { HostMemory } from './host-memory.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
 
@@ -38,6 +39,8 @@ export interface CreatorDeps {
   guest: Guest;
   clock: Clock;
   logger: Logger;
+  /** Where creations under way, failed boots and the VZ pause are recorded (the only place). */
+  memory: HostMemory;
 }
 
 export type CreationOutcome =
@@ -48,16 +51,8 @@ export type CreationOutcome =
   | 'vz-limit'
   | 'failed';
 
-/** Shared state the reconciler reads when it observes: what is being created, and failed boots. */
-export interface CreationState {
-  creating: Map<string, Creating>;
-  failedBoots: Map<string, number>;
-  /** Called when tart reports the VZ limit: the reconciler stops admitting for a while. */
-  onVzLimit(reason: string): void;
-}
-
 export class Creator {
-  constructor(private readonly deps: CreatorDeps, private readonly state: CreationState) {}
+  constructor(private readonly deps: CreatorDeps) {}
 
   logFileFor(vmName: string): string {
     return join(this.deps.config.host.log_dir, `${vmName}.log`);
@@ -65,18 +60,19 @@ export class Creator {
 
   /** Registers the creation at once (so the next tick sees it), then carries it out. */
   start(action: CreateAction): Promise<CreationOutcome> {
-    const { config, clock } = this.deps;
+    const { config, clock, memory } = this.deps;
     const profile = config.profiles[action.claim.profile]!;
     const key = claimKey(action.claim);
-    this.state.creating.set(key, {
+    memory.creationStarted(key, {
       claim: action.claim,
       vmName: action.vmName,
       runnerName: action.runnerName,
+      repo: action.job.repo,
       memoryMb: profile.ram_mb,
       os: profile.os,
       startedAt: clock.now(),
     });
-    return this.create(action, profile).finally(() => this.state.creating.delete(key));
+    return this.create(action, profile).finally(() => memory.creationEnded(key));
   }
 
   private async create(action: CreateAction, profile: Profile): Promise<CreationOutcome> {
@@ -102,7 +98,7 @@ export class Creator {
     const request = {
       name: action.runnerName,
       labels: runnerLabels(profile, hostLabel(config.github.runner_name)),
-      runnerGroupId: config.github.runner_group_id,
+      runnerGroupId: profile.runner_group_id,
     };
     for (let round = 0; round < 2; round++) {
       const result = await github.createJitRunner(request);
@@ -124,22 +120,21 @@ export class Creator {
   }
 
   private async boot(action: CreateAction, profile: Profile, jit: JitRunner, log: Logger): Promise<CreationOutcome> {
-    const { config, github } = this.deps;
+    const { config, github, memory, clock } = this.deps;
     const key = claimKey(action.claim);
     for (let attempt = action.claim.attempt; ; attempt++) {
       const claim = { ...action.claim, attempt };
       const vmName = vmNameOf(config.github.runner_name, claim);
-      const entry = this.state.creating.get(key);
-      if (entry) entry.vmName = vmName;
+      memory.creationMoved(key, vmName);
       const vmLog = log.child({ vm: vmName });
       const result = await this.bootOnce(vmName, profile, jit, vmLog);
       if (result === 'started') return 'started';
       await this.removeVm(vmName, vmLog);
+      const failures = memory.attemptFailed(action.claim, result === 'vz-limit' ? 'vz-limit' : 'boot-failed', clock.now(), action.job.repo).count;
       if (result === 'vz-limit') {
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
         return 'vz-limit';
       }
-      const failures = countOne(this.state.failedBoots, key);
       if (result === 'runner-may-have-started' || failures >= config.vm.max_boot_attempts) {
         // A runner that may have run is never reused; without a retry here the job is claimed anew next tick.
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
@@ -177,7 +172,7 @@ export class Creator {
     } catch (err) {
       if (err instanceof TartError && err.kind === 'vz-limit') {
         log.error('Virtualization.framework VM limit reached; pausing new VMs (a host reboot may be needed)', { error: err.message });
-        this.state.onVzLimit(err.stderrLine);
+        this.deps.memory.vzLimitHit(err.stderrLine, clock.now());
         return 'vz-limit';
       }
       log.warn('boot failed', { error: (err as Error).message });

@@ -1,30 +1,47 @@
 /**
- * One reconcile tick: observe the world in parallel (GitHub jobs and runners, tart list + get + run
- * logs; `get` once per running VM) → plan() → apply. Deletions are carried out in the tick; creations are handed to the
- * Creator and run on in the background.
+ * One reconcile tick: snapshot the host's memory → observe the world in parallel (GitHub jobs and
+ * runners, tart list + get + run logs; `get` once per running VM; free disk) → plan(world, memory)
+ * → apply. Deletions are carried out in the tick; creations are handed to the Creator and run on in
+ * the background.
  *
  * ## Lifecycle
- * The loop (loop.ts) calls `tick()` every poll interval. `ls` and `run --dry-run` call `observe()`
- * and `plan()` only. Tests call `drain()` to wait for creations under way.
+ * The loop (loop.ts) calls `tick()` every poll interval. `ls --live` and `run --dry-run` call
+ * `observe()` and `plan()` only (they never change memory). Tests call `drain()` to wait for
+ * creations under way.
  *
  * ## Gotchas
- * - `creating` is copied *before* observing (see model.ts), so a creation finishing mid-observation
- *   is still seen as creating, never as a leftover.
- * - apply() never decides: it carries actions out one by one, logs each with its reason, counts
- *   failures, and treats "already gone" answers as success (deletion is idempotent).
+ * - Memory is snapshotted *before* observing (see core/memory.ts), so a creation finishing
+ *   mid-observation is still seen as creating, never as a leftover.
+ * - apply() never decides: it carries actions out one by one, logs each with its reason, reports
+ *   failed attempts to HostMemory, and treats "already gone" answers as success (deletion is
+ *   idempotent).
  * - An observation that fails is "unknown": the tick is reported failed and plan() fails closed.
+ * - `runningDetails` is an observation cache (tart get of a running VM cannot change), not memory
+ *   the planner reasons with.
  */
 import { join } from 'node:path';
 import type { Logger } from './core/logger.js';
-import type { Action, Creating, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
-import { claimKey, parseVmName } from './core/names.js';
-import { MAX_UNUSED_RUNNERS, countOne, plan as makePlan } from './core/plan.js';
-import type { SweepStats, TartVmDetails, VmState } from './core/ports.js';
+import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
+import type { Memory } from './core/memory.js';
+import { parseVmName } from './core/names.js';
+import { plan as makePlan } from './core/plan.js';
+import type { DiskSpace, SweepStats, TartVmDetails, VmState } from './core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
+import { HostMemory } from './host-memory.js';
+import { JsonStateFile } from './adapters/state-file.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 
-/** The reconciler needs exactly what the creator needs: the config and the ports. */
-export type ReconcilerDeps = CreatorDeps;
+export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory'> {
+  /** Default: persisted in `host.state_dir/memory.json`. */
+  memory?: HostMemory;
+  /** Free space where the VMs live; without it the disk floor is not checked. */
+  disk?: DiskSpace;
+}
+
+/** The state file of the daemon's memory (failure counts and give-ups). */
+export function memoryFile(stateDir: string): string {
+  return join(stateDir, 'memory.json');
+}
 
 export interface TickReport {
   tick: number;
@@ -37,59 +54,44 @@ export interface TickReport {
   failures: string[];
   github?: SweepStats;
   durationMs: number;
+  /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
+  world: Observed;
+  memory: Memory;
 }
 
-/** How long new VMs stay paused after tart reported the VZ limit; then one attempt is tried again. */
-const VZ_PAUSE_MS = 5 * 60_000;
-
 export class Reconciler {
-  readonly creating = new Map<string, Creating>();
-  readonly failedBoots = new Map<string, number>();
-  readonly unusedRunners = new Map<string, number>();
-  private admissionPausedUntil: { until: number; reason: string } | undefined;
+  readonly memory: HostMemory;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private readonly creator: Creator;
   private ticks = 0;
-  private readonly processStartedAt: number;
   /** `tart get` answers for VMs that were running when read (see details()). */
   private readonly runningDetails = new Map<string, TartVmDetails>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.processStartedAt = deps.clock.now();
-    this.creator = new Creator(deps, {
-      creating: this.creating,
-      failedBoots: this.failedBoots,
-      onVzLimit: (reason) => {
-        this.admissionPausedUntil = { until: deps.clock.now() + VZ_PAUSE_MS, reason: `VZ limit reached (${reason}); a host reboot may be needed` };
-      },
-    });
+    const { config, clock, logger } = deps;
+    this.memory = deps.memory ?? new HostMemory(clock.now(), new JsonStateFile(memoryFile(config.host.state_dir)), logger);
+    this.creator = new Creator({ ...deps, memory: this.memory });
   }
 
-  async observe(): Promise<Observed> {
-    const creating = new Map(this.creating);
-    const [tart, github] = await Promise.all([this.observeTart(), this.observeGitHub()]);
-    return {
-      now: this.deps.clock.now(),
-      processStartedAt: this.processStartedAt,
-      tart,
-      github,
-      creating,
-      failedBoots: new Map(this.failedBoots),
-      unusedRunners: new Map(this.unusedRunners),
-      ...(this.admissionPausedUntil ? { admissionPausedUntil: this.admissionPausedUntil } : {}),
-    };
+  /** Memory first (see the header), then the world. */
+  async observe(): Promise<{ world: Observed; memory: Memory }> {
+    const memory = this.memory.snapshot();
+    const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
+    const world: Observed = { now: this.deps.clock.now(), tart, github, ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}) };
+    return { world, memory };
   }
 
-  plan(observed: Observed): Plan {
-    return makePlan(observed, this.deps.config);
+  plan(world: Observed, memory: Memory): Plan {
+    return makePlan(world, memory, this.deps.config);
   }
 
-  async tick(opts: { dryRun?: boolean } = {}): Promise<TickReport> {
+  async tick(): Promise<TickReport> {
     const started = this.deps.clock.now();
     const tick = ++this.ticks;
     const log = this.deps.logger.child({ tick });
-    const observed = await this.observe();
-    const plan = this.plan(observed);
+    const { world: observed, memory } = await this.observe();
+    this.memory.observed(observed);
+    const plan = this.plan(observed, memory);
     const failures: string[] = [];
     if (!observed.tart.ok) failures.push(`tart: ${observed.tart.error}`);
     if (!observed.github.ok) failures.push(`github: ${observed.github.error}`);
@@ -99,18 +101,17 @@ export class Reconciler {
       tick, ok: true, plan, created: 0, deletedVms: 0, deletedRunners: 0, failures,
       ...(observed.github.ok ? { github: observed.github.value.stats } : {}),
       durationMs: 0,
+      world: observed,
+      memory,
     };
-    if (!opts.dryRun) {
-      const busyRunners = new Set<number>();
-      for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
-    }
+    const busyRunners = new Set<number>();
+    for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
     report.ok = failures.length === 0;
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, created: report.created, deleted_vms: report.deletedVms,
-      deleted_runners: report.deletedRunners, creating: this.creating.size, ledger: plan.ledger,
+      deleted_runners: report.deletedRunners, creating: memory.creating.size, ledger: plan.ledger,
       queued: plan.queue.length, ...(report.github ? { github: report.github } : {}), duration_ms: report.durationMs,
-      ...(opts.dryRun ? { dry_run: true } : {}),
     });
     return report;
   }
@@ -140,11 +141,7 @@ export class Reconciler {
           }
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop });
-          const key = claimKey(action.claim);
-          if (action.bootFailed) countOne(this.failedBoots, key);
-          if (action.runnerUnused && countOne(this.unusedRunners, key) === MAX_UNUSED_RUNNERS) {
-            log.warn('leaving a job alone: the runners made for it got no job (see tart-fleet validate: runner group)', { profile: action.claim.profile, job: action.claim.jobId, runnerGroupId: this.deps.config.github.runner_group_id });
-          }
+          if (action.failure) this.countFailure(action, log);
           report.deletedVms += 1;
           return;
         }
@@ -164,6 +161,28 @@ export class Reconciler {
       const message = `${action.kind} failed: ${(err as Error).message}`;
       report.failures.push(message);
       log.error(message, { reason: action.reason });
+    }
+  }
+
+  private countFailure(action: Extract<Action, { kind: 'delete-vm' }>, log: Logger): void {
+    const { config, clock } = this.deps;
+    const failed = this.memory.attemptFailed(action.claim, action.failure!, clock.now());
+    if (failed.count === config.vm.max_boot_attempts) {
+      const profile = config.profiles[action.claim.profile];
+      log.warn('leaving a job alone after repeated failed attempts (tart-fleet ls says why; see tart-fleet validate if runners got no job)', {
+        profile: action.claim.profile, job: action.claim.jobId, attempts: failed.count, causes: failed.causes, runnerGroupId: profile?.runner_group_id,
+      });
+    }
+  }
+
+  private async observeDisk(): Promise<number | undefined> {
+    if (!this.deps.disk) return undefined;
+    try {
+      return await this.deps.disk.freeBytes();
+    } catch (err) {
+      // Unknown free space does not stop the fleet: the floor protects against a known-full disk.
+      this.deps.logger.warn('free disk space could not be read', { error: describe(err) });
+      return undefined;
     }
   }
 

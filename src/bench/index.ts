@@ -21,6 +21,8 @@ import { validateConfig } from '../config/load.js';
 import { plan } from '../core/plan.js';
 import type { Job, Runner } from '../core/ports.js';
 import type { Observed } from '../core/model.js';
+import { memoryLogger } from '../core/logger.js';
+import { HostMemory, VolatileStore } from '../host-memory.js';
 import { benchGithubSweep } from './github-sweep.js';
 import { SimWorld } from '../sim/world.js';
 
@@ -57,17 +59,14 @@ function benchPlanner(): Record<string, number> {
   }
   const observed: Observed = {
     now,
-    processStartedAt: now,
     tart: { ok: true, value: { ours: [], foreign: [] } },
     github: { ok: true, value: { jobs, runners, stats: { requests: 0, notModified: 0, rateLimitRemaining: null, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1000 } } },
-    creating: new Map(),
-    failedBoots: new Map(),
-    unusedRunners: new Map(),
   };
-  plan(observed, config); // warm-up
+  const memory = new HostMemory(now, new VolatileStore(), memoryLogger()).snapshot();
+  plan(observed, memory, config); // warm-up
   const rounds = 5;
   const start = performance.now();
-  for (let i = 0; i < rounds; i++) plan(observed, config);
+  for (let i = 0; i < rounds; i++) plan(observed, memory, config);
   const ms = (performance.now() - start) / rounds;
   process.stderr.write(`planner: ${ms.toFixed(1)} ms per plan() over 5,000 jobs and 500 runners\n`);
   return { jobs: jobs.length, runners: runners.length, ms_per_plan: Math.round(ms * 10) / 10 };

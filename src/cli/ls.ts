@@ -16,8 +16,8 @@ export async function lsCommand(ctx: CliContext, opts: { config?: string; json?:
   const { config } = loadForCommand(ctx, opts.config);
   const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true });
   const reconciler = new Reconciler({ config, ...adapters });
-  const observed = await reconciler.observe();
-  const view = fleetView(observed, reconciler.plan(observed), config);
+  const { world, memory } = await reconciler.observe();
+  const view = fleetView(world, memory, reconciler.plan(world, memory), config);
   await Promise.all(
     view.vms.map(async (vm) => {
       if (!vm.state.startsWith('running')) return;

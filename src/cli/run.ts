@@ -31,11 +31,11 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   const reconciler = new Reconciler({ config, ...adapters });
 
   if (opts.dryRun) {
-    const observed = await reconciler.observe();
-    const plan = reconciler.plan(observed);
+    const { world, memory } = await reconciler.observe();
+    const plan = reconciler.plan(world, memory);
     const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
     println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: plan.queue, blocked: plan.blocked }, null, 2));
-    return observed.tart.ok && observed.github.ok ? 0 : 1;
+    return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
   logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds });

@@ -8,6 +8,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
+import { describeCauses, gaveUp, type Memory } from './memory.js';
 import { claimKey, ownedByHost, parseRunnerName } from './names.js';
 
 export interface VmRow {
@@ -31,10 +32,12 @@ export interface FleetView {
   queue: QueueEntry[];
   creating: Array<{ vm: string; profile: string; job_id: number; age_s: number }>;
   problems: string[];
+  /** Jobs this Mac left alone after used-up attempts (kept across restarts, see core/memory.ts). */
+  give_ups: Array<{ profile: string; job_id: number; repo: string | null; attempts: number; reason: string; since_s: number }>;
   github: { requests: number; not_modified: number; rate_limit_remaining: number | null; coldest_repo_age_s: number } | null;
 }
 
-export function fleetView(observed: Observed, plan: Plan, config: Config): FleetView {
+export function fleetView(observed: Observed, memory: Memory, plan: Plan, config: Config): FleetView {
   const gh = observed.github.ok ? observed.github.value : undefined;
   const ourRunners = (gh?.runners ?? []).filter((r) => ownedByHost(r, config.github.runner_name));
   const vms: VmRow[] = (observed.tart.ok ? observed.tart.value.ours : []).map((vm) => {
@@ -48,7 +51,7 @@ export function fleetView(observed: Observed, plan: Plan, config: Config): Fleet
     return {
       name: vm.name,
       profile: vm.claim.profile,
-      state: observed.creating.has(claimKey(vm.claim)) ? `${vm.state} (creating)` : vm.state,
+      state: memory.creating.has(claimKey(vm.claim)) ? `${vm.state} (creating)` : vm.state,
       repo: serving?.repo ?? null,
       job_id: serving?.id ?? vm.claim.jobId,
       age_s: vm.startedAt === undefined ? null : Math.max(0, Math.round((observed.now - vm.startedAt) / 1000)),
@@ -60,16 +63,23 @@ export function fleetView(observed: Observed, plan: Plan, config: Config): Fleet
     };
   });
   const problems = [...plan.blocked];
-  if (observed.admissionPausedUntil && observed.now < observed.admissionPausedUntil.until) problems.push(observed.admissionPausedUntil.reason);
+  if (memory.admissionPausedUntil && observed.now < memory.admissionPausedUntil.until) problems.push(memory.admissionPausedUntil.reason);
+  const give_ups = [...memory.failures].flatMap(([key, f]) => {
+    if (!gaveUp(memory, key, config.vm.max_boot_attempts)) return [];
+    const profile = key.slice(0, key.lastIndexOf('-'));
+    const jobId = Number(key.slice(key.lastIndexOf('-') + 1));
+    return [{ profile, job_id: jobId, repo: f.repo ?? null, attempts: f.count, reason: describeCauses(f.causes), since_s: Math.max(0, Math.round((observed.now - f.lastAt) / 1000)) }];
+  });
   return {
     runner_name: config.github.runner_name,
     ledger: plan.ledger ?? null,
     vms,
     queue: plan.queue,
-    creating: [...observed.creating.values()].map((c) => ({
+    creating: [...memory.creating.values()].map((c) => ({
       vm: c.vmName, profile: c.claim.profile, job_id: c.claim.jobId, age_s: Math.round((observed.now - c.startedAt) / 1000),
     })),
     problems,
+    give_ups,
     github: gh
       ? { requests: gh.stats.requests, not_modified: gh.stats.notModified, rate_limit_remaining: gh.stats.rateLimitRemaining, coldest_repo_age_s: gh.stats.coldestRepoAgeSeconds }
       : null,

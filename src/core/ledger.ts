@@ -10,7 +10,8 @@
  */
 import type { Config, Profile } from '../config/types.js';
 import { ramCeilingMb } from '../config/types.js';
-import type { Creating, ForeignVm, LedgerView, OurVm } from './model.js';
+import type { ForeignVm, LedgerView, OurVm } from './model.js';
+import type { Creating } from './memory.js';
 
 export class Ledger {
   usedMb = 0;

@@ -15,6 +15,7 @@
  * - `booting` keeps a VM whose runner has not connected yet, even when this process is not creating
  *   it (e.g. after a restart): the runner may have been started just before; the boot timeout ends it.
  */
+import type { FailureCause } from './memory.js';
 
 /** The VM of a claim. `creating` wins over what tart shows: the creation owns it. */
 export const VM_PHASES = ['absent', 'creating', 'stopped', 'booting', 'running', 'overdue'] as const;
@@ -23,9 +24,11 @@ export type VmPhase = (typeof VM_PHASES)[number];
 /**
  * The runner of a claim, as GitHub shows it:
  * registered = created, never connected; idle = online, no job; idle-expired = idle past the
- * registration timeout; busy = running a job; lost = connected once, now offline and not busy.
+ * registration timeout; busy = running a job; updating = connected once, offline for less than the
+ * self-update grace (an outdated runner downloads, exits and restarts on every boot, and GitHub's
+ * list lags); lost = connected once, offline past that grace and not busy.
  */
-export const RUNNER_PHASES = ['unknown', 'absent', 'registered', 'idle', 'idle-expired', 'busy', 'lost'] as const;
+export const RUNNER_PHASES = ['unknown', 'absent', 'registered', 'idle', 'idle-expired', 'busy', 'updating', 'lost'] as const;
 export type RunnerPhase = (typeof RUNNER_PHASES)[number];
 
 /**
@@ -41,10 +44,8 @@ export interface Decision {
   deleteVm: boolean;
   deleteRunner: boolean;
   reason: string;
-  /** The VM never got a working runner within the boot timeout: counts as a failed boot of its job. */
-  bootFailed?: true;
-  /** The runner connected but GitHub gave it no job within the registration timeout. */
-  runnerUnused?: true;
+  /** The VM goes before its job ran: counts toward the job's bounded give-up (core/memory.ts). */
+  failure?: FailureCause;
 }
 
 const keep = (reason: string): Decision => ({ deleteVm: false, deleteRunner: false, reason });
@@ -68,6 +69,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     idle: ALWAYS(runnerOnly('runner online with no VM behind it')),
     'idle-expired': ALWAYS(runnerOnly('runner online with no VM behind it')),
     busy: ALWAYS(runnerOnly('runner busy but its VM is gone')),
+    updating: ALWAYS(runnerOnly('runner offline and its VM is gone')),
     lost: ALWAYS(runnerOnly('runner offline and its VM is gone')),
   },
   creating: {
@@ -77,6 +79,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     idle: ALWAYS(keep('being created')),
     'idle-expired': ALWAYS(keep('being created')),
     busy: ALWAYS(keep('being created')),
+    updating: ALWAYS(keep('being created')),
     lost: ALWAYS(keep('being created')),
   },
   stopped: {
@@ -87,6 +90,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     'idle-expired': ALWAYS(both('VM is stopped but its runner still shows idle')),
     // Usually the job just ended (GitHub was read a moment before the guest powered off); else the VM died mid-job.
     busy: ALWAYS(both('VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')),
+    updating: ALWAYS(both('VM is stopped and its runner is offline')),
     lost: ALWAYS(both('VM is stopped and its runner is offline')),
   },
   booting: {
@@ -94,18 +98,20 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
     registered: unlessGhost(keep('booting; waiting for the runner to connect')),
     idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), runnerUnused: true }),
+    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), failure: 'runner-unused' }),
     busy: ALWAYS(keep('running a job')),
-    lost: ALWAYS(both('runner connected, then went offline without a job')),
+    updating: ALWAYS(keep('runner restarting (self-update?); waiting for it to come back')),
+    lost: ALWAYS({ ...both('runner connected, then stayed offline without a job'), failure: 'runner-lost' }),
   },
   running: {
     unknown: ALWAYS(keep('running; GitHub not read this tick')),
     absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
-    registered: ALWAYS({ ...both('runner never connected within the boot timeout'), bootFailed: true }),
+    registered: ALWAYS({ ...both('runner never connected within the boot timeout'), failure: 'boot-failed' }),
     idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), runnerUnused: true }),
+    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), failure: 'runner-unused' }),
     busy: ALWAYS(keep('running a job')),
-    lost: ALWAYS(both('runner connected, then went offline without a job')),
+    updating: ALWAYS(keep('runner restarting (self-update?); waiting for it to come back')),
+    lost: ALWAYS({ ...both('runner connected, then stayed offline without a job'), failure: 'runner-lost' }),
   },
   overdue: {
     unknown: ALWAYS(vmOnly("VM is past its profile's timeout")),
@@ -114,6 +120,7 @@ const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
     idle: ALWAYS(both("VM is past its profile's timeout")),
     'idle-expired': ALWAYS(both("VM is past its profile's timeout")),
     busy: ALWAYS(both("VM is past its profile's timeout; the job is cut off")),
+    updating: ALWAYS(both("VM is past its profile's timeout")),
     lost: ALWAYS(both("VM is past its profile's timeout")),
   },
 };

@@ -2,17 +2,16 @@
  * The observed world the planner reasons about, and the actions it can ask for.
  *
  * Everything here is plain data: the reconciler fills an `Observed` from the ports each tick
- * (level-triggered: nothing is remembered between ticks except what this process is doing right now,
- * `creating`, and a per-job count of failed boots), `plan()` turns it into `Action`s.
+ * (level-triggered), and `plan(observed, memory, config)` turns it, with what the host remembers
+ * (core/memory.ts), into `Action`s.
  *
  * ## Gotchas
  * - A failed observation is `{ ok: false }`, never an empty list: the planner must be able to tell
  *   "nothing there" from "could not look" (fail closed).
- * - `creating` is snapshotted *before* the observation starts, so a creation that finishes while
- *   we observe still counts as creating: its fresh runner is never mistaken for a leftover.
  */
 import type { Job, Runner, SweepStats, VmState } from './ports.js';
 import type { Claim } from './names.js';
+import type { FailureCause } from './memory.js';
 
 /** One of this host's VMs (its name parsed as ours), with what `tart get` and its run log said. */
 export interface OurVm {
@@ -21,7 +20,10 @@ export interface OurVm {
   state: VmState;
   memoryMb: number;
   cpu: number;
-  /** When `tart run` last started it (from its run log); undefined if we never ran it. */
+  /**
+   * When it was started: from its run log, else from tart's own VM files (adapters/tart.ts);
+   * undefined when neither is readable (the planner then counts from when it first saw the VM).
+   */
   startedAt: number | undefined;
 }
 
@@ -48,39 +50,12 @@ export interface GitHubObservation {
   stats: SweepStats;
 }
 
-/** A creation this process is carrying out right now (claim → clone → boot → start runner). */
-export interface Creating {
-  claim: Claim;
-  vmName: string;
-  runnerName: string;
-  /** Profile RAM reserved for it until its VM shows up in `tart list`. */
-  memoryMb: number;
-  os: 'macos' | 'linux';
-  startedAt: number;
-}
-
 export interface Observed {
   now: number;
-  /**
-   * When this daemon process started. A VM started before it whose runner has not connected can
-   * only have been mid-creation in a process that died; after a short grace it is past booting.
-   */
-  processStartedAt: number;
   tart: Observation<TartObservation>;
   github: Observation<GitHubObservation>;
-  /** Keyed by claimKey (profile-jobId). */
-  creating: Map<string, Creating>;
-  /** Failed boots per claimKey in this process; at `vm.max_boot_attempts` the job is left alone. */
-  failedBoots: Map<string, number>;
-  /**
-   * Runners made for a job that took no job within the registration timeout, per claimKey in this
-   * process. While that job stays queued this means GitHub will not route it to our runner group
-   * (a public repository, a group limited to selected repositories or workflows); at
-   * MAX_UNUSED_RUNNERS the job is left alone instead of cycling VMs for it forever.
-   */
-  unusedRunners: Map<string, number>;
-  /** Set while tart reports the VZ limit: no new VMs until this time (epoch ms). */
-  admissionPausedUntil?: { until: number; reason: string };
+  /** Free space on the volume holding the VMs, in bytes; undefined when not measured. */
+  freeDiskBytes?: number;
 }
 
 export type Action =
@@ -98,8 +73,8 @@ export type Action =
       claim: Claim;
       stop: boolean;
       reason: string;
-      bootFailed?: true;
-      runnerUnused?: true;
+      /** The VM goes before its job ran: one more failed attempt for the job. */
+      failure?: FailureCause;
       /** Set when this VM's idle runner is deleted just before: keep the VM if that found it busy after all. */
       keepIfRunnerBusy?: number;
     }

@@ -1,20 +1,23 @@
 /**
- * plan(observed, config) → actions: pure, no I/O, no clock (the time is `observed.now`).
+ * plan(world, memory, config) → actions: pure, no I/O, no clock (the time is `world.now`).
+ * `world` is what was observed this tick; `memory` what the host remembers (core/memory.ts).
  *
  * Two halves:
  * 1. **Lifecycle** of every claim this host holds (its VMs, its runners, creations under way):
  *    classify each into phases and look the decision up in the transition table (lifecycle.ts).
- * 2. **Demand and admission**: per profile, queued jobs minus runners that can still take one (any
- *    Mac's, booting or idle); the unserved jobs, oldest first, are admitted while they fit the RAM
- *    ledger and the macOS VM cap. A job that does not fit waits; smaller ones may backfill past it
- *    until it has waited `host.backfill_max_wait_seconds`, then nothing new starts until it fits.
+ * 2. **Demand and admission**: per profile, the demand rule (demand.ts) picks the queued jobs that
+ *    need a new VM; those, oldest first, are admitted while they fit the RAM ledger, the macOS VM
+ *    cap, the disk floor and the per-repository fair share. A job that does not fit waits; smaller
+ *    ones may backfill past it until it has waited `host.backfill_max_wait_seconds`, then nothing
+ *    new starts until it fits.
  *
  * ## Gotchas
  * - Nothing is created unless both tart and GitHub were read this tick; nothing is deleted on
  *   evidence that was not read (see lifecycle.ts for what an unread GitHub still allows).
- * - A JIT runner may take any queued job whose labels it has, not the one it was made for, so demand
- *   is counted per profile, not per job. A queued job whose claim runner is busy with another job
- *   (GitHub swapped them) is claimed again with the next attempt suffix.
+ * - A queued job whose claim runner is busy with another job (GitHub swapped them) is claimed again
+ *   with the next attempt suffix.
+ * - Every VM of ours is bounded by its profile's timeout in every phase, creation included; a VM
+ *   whose start time cannot be read is bounded by the longest timeout from when it was first seen.
  * - Deleted VMs free their RAM only next tick (deletion may fail); the loop ticks again at once
  *   after a tick that deleted something, so this costs about a second, not a poll interval.
  */
@@ -24,6 +27,8 @@ import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runner
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
 import { Ledger } from './ledger.js';
 import { profileForLabels } from './match.js';
+import { demandFor } from './demand.js';
+import { describeCauses, type Memory } from './memory.js';
 import type { Action, GitHubObservation, Observed, OurVm, Plan, QueueEntry } from './model.js';
 
 interface ClaimGroup {
@@ -33,39 +38,47 @@ interface ClaimGroup {
   runners: Runner[];
 }
 
-export function plan(observed: Observed, config: Config): Plan {
-  if (!observed.tart.ok) {
+/** What every step of one plan needs to know. */
+interface PlanContext {
+  world: Observed;
+  memory: Memory;
+  config: Config;
+  now: number;
+  host: string;
+}
+
+export function plan(world: Observed, memory: Memory, config: Config): Plan {
+  if (!world.tart.ok) {
     return {
       actions: [],
       ledger: undefined,
       queue: [],
-      blocked: [`tart could not be read (${observed.tart.error}): nothing is created or deleted this tick`],
+      blocked: [`tart could not be read (${world.tart.error}): nothing is created or deleted this tick`],
     };
   }
-  const tart = observed.tart.value;
-  const gh = observed.github.ok ? observed.github.value : undefined;
+  const ctx: PlanContext = { world, memory, config, now: world.now, host: hostLabel(config.github.runner_name) };
+  const tart = world.tart.value;
+  const gh = world.github.ok ? world.github.value : undefined;
   const blocked: string[] = [];
-  if (!observed.github.ok) {
-    blocked.push(`GitHub could not be read (${observed.github.error}): no new VMs; only stopped and overdue VMs are cleaned up`);
+  if (!world.github.ok) {
+    blocked.push(`GitHub could not be read (${world.github.error}): no new VMs; only stopped and overdue VMs are cleaned up`);
   }
 
-  const host = hostLabel(config.github.runner_name);
   const ourRunners = gh ? gh.runners.filter((r) => isOurs(r, config)) : [];
   const actions: Action[] = [];
   const deletedRunnerIds = new Set<number>();
 
-  const jobIndex = gh ? indexJobs(gh, config, host) : undefined;
+  const jobIndex = gh ? indexJobs(gh, config, ctx.host) : undefined;
   for (const group of groupClaims(tart.ours, ourRunners)) {
-    const key = claimKey(group);
+    const creating = memory.creating.has(claimKey(group));
     for (const [vm, runner] of pairByAttempt(group)) {
-      const vmPhase = classifyVm(vm, observed.creating.has(key), config, observed.now, observed.processStartedAt);
-      const runnerPhase: RunnerPhase = gh ? classifyRunner(runner, vm, config, observed.now) : 'unknown';
+      const vmPhase = classifyVm(vm, creating, ctx);
+      const runnerPhase: RunnerPhase = gh ? classifyRunner(runner, vm, ctx) : 'unknown';
       const jobPhase: JobPhase = jobIndex ? classifyJob(group, jobIndex) : 'unknown';
       const decision = decide(vmPhase, runnerPhase, jobPhase);
       const deleteVm: Action | undefined = decision.deleteVm && vm ? {
         kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', reason: decision.reason,
-        ...(decision.bootFailed ? { bootFailed: true as const } : {}),
-        ...(decision.runnerUnused ? { runnerUnused: true as const } : {}),
+        ...(decision.failure ? { failure: decision.failure } : {}),
       } : undefined;
       const deleteRunner: Action | undefined = decision.deleteRunner && runner
         ? { kind: 'delete-runner', runnerId: runner.id, runnerName: runner.name, reason: decision.reason }
@@ -82,24 +95,10 @@ export function plan(observed: Observed, config: Config): Plan {
     }
   }
 
-  const ledger = Ledger.build(config, tart.ours, tart.foreign, observed.creating.values());
+  const ledger = Ledger.build(config, tart.ours, tart.foreign, memory.creating.values());
   const queue: QueueEntry[] = [];
-  if (gh) admit(observed, config, gh, host, ledger, deletedRunnerIds, actions, queue);
+  if (gh && jobIndex) admit(ctx, gh, jobIndex, ledger, deletedRunnerIds, actions, queue, blocked);
   return { actions, ledger: ledger.view(), queue, blocked };
-}
-
-/** Adds one to a per-claim count (failed boots, unused runners); returns the new count. */
-export function countOne(counts: Map<string, number>, key: string): number {
-  const n = (counts.get(key) ?? 0) + 1;
-  counts.set(key, n);
-  return n;
-}
-
-/** Per-claim counts from earlier ticks plus this plan's delete-vm actions carrying `flag`. */
-function countingThisPlan(earlier: Map<string, number>, actions: Action[], flag: 'bootFailed' | 'runnerUnused'): Map<string, number> {
-  const counts = new Map(earlier);
-  for (const a of actions) if (a.kind === 'delete-vm' && a[flag]) countOne(counts, claimKey(a.claim));
-  return counts;
 }
 
 function isOurs(r: Runner, config: Config): boolean {
@@ -136,33 +135,54 @@ function pairByAttempt(g: ClaimGroup): Array<[OurVm | undefined, Runner | undefi
 export const ADOPTION_GRACE_MS = 30_000;
 
 /**
- * How many runners made for one job may go unused (online, no job within the registration timeout)
- * before this process stops claiming that job. GitHub hands an idle runner the oldest queued job it
- * may run, so a runner left idle beside a still-queued job of its labels means GitHub will not route
- * that job to our runner group; two in a row rules out a slow assignment.
+ * How long a runner that was online may be offline before it counts as lost. A runner older than
+ * GitHub's latest updates itself on every boot (download, exit, restart: ~10–30 s offline), and
+ * GitHub's runner list can lag by up to a minute.
  */
-export const MAX_UNUSED_RUNNERS = 2;
+export const RUNNER_RESTART_GRACE_MS = 120_000;
 
-export function classifyVm(vm: OurVm | undefined, creating: boolean, config: Config, now: number, processStartedAt: number): VmPhase {
+/** When a VM started: its own start time, else when this process first saw it. */
+function startOf(vm: OurVm, ctx: PlanContext): { at: number; known: boolean } {
+  if (vm.startedAt !== undefined) return { at: vm.startedAt, known: true };
+  return { at: ctx.memory.vmFirstSeen.get(vm.name) ?? ctx.now, known: false };
+}
+
+function longestTimeoutMs(config: Config): number {
+  return Math.max(...Object.values(config.profiles).map((p) => p.timeout_minutes)) * 60_000;
+}
+
+export function classifyVm(vm: OurVm | undefined, creating: boolean, ctx: PlanContext): VmPhase {
+  const { config, now, memory } = ctx;
+  const start = vm && startOf(vm, ctx);
+  const ageMs = start ? now - start.at : 0;
+  const profile = vm ? config.profiles[vm.claim.profile] : undefined;
+  // Past its timeout in any phase, creation included: a runner command that never returns must not
+  // make a VM immortal. Without a readable start time, the longest timeout bounds it.
+  const timeoutMs = start?.known && profile ? profile.timeout_minutes * 60_000 : longestTimeoutMs(config);
+  if (vm && vm.state === 'running' && ageMs > timeoutMs) return 'overdue';
   if (creating) return 'creating';
-  if (!vm) return 'absent';
+  if (!vm || !start) return 'absent';
   if (vm.state !== 'running') return 'stopped';
-  // No run log: we cannot tell its age, so neither timeout applies; it is past booting, though.
-  if (vm.startedAt === undefined) return 'running';
-  const ageMs = now - vm.startedAt;
-  const profile = config.profiles[vm.claim.profile];
-  if (profile && ageMs > profile.timeout_minutes * 60_000) return 'overdue';
+  // No start time of its own: past booting (we cannot tell how long it has been up).
+  if (!start.known) return 'running';
   // Booted by a process that has since died: nobody here holds its JIT config to start the runner.
-  const orphanedBoot = vm.startedAt < processStartedAt && now - processStartedAt >= ADOPTION_GRACE_MS;
+  const orphanedBoot = start.at < memory.processStartedAt && now - memory.processStartedAt >= ADOPTION_GRACE_MS;
   return ageMs < config.vm.boot_timeout_seconds * 1000 && !orphanedBoot ? 'booting' : 'running';
 }
 
-export function classifyRunner(runner: Runner | undefined, vm: OurVm | undefined, config: Config, now: number): RunnerPhase {
+/** Connected once, offline now, for less than the restart grace (see RUNNER_RESTART_GRACE_MS). */
+function restarting(runner: Runner, ctx: PlanContext): boolean {
+  const lastOnline = ctx.memory.runnerLastOnline.get(runner.name) ?? ctx.memory.runnerFirstSeen.get(runner.name) ?? ctx.now;
+  return runner.everConnected && runner.status === 'offline' && ctx.now - lastOnline < RUNNER_RESTART_GRACE_MS;
+}
+
+export function classifyRunner(runner: Runner | undefined, vm: OurVm | undefined, ctx: PlanContext): RunnerPhase {
   if (!runner) return 'absent';
   if (runner.busy) return 'busy';
   if (!runner.everConnected) return 'registered';
-  if (runner.status === 'offline') return 'lost';
-  const expired = vm?.startedAt !== undefined && now - vm.startedAt > config.vm.registration_timeout_seconds * 1000;
+  if (runner.status === 'offline') return restarting(runner, ctx) ? 'updating' : 'lost';
+  const start = vm && startOf(vm, ctx);
+  const expired = start !== undefined && ctx.now - start.at > ctx.config.vm.registration_timeout_seconds * 1000;
   return expired ? 'idle-expired' : 'idle';
 }
 
@@ -190,22 +210,35 @@ function classifyJob(g: ClaimGroup, index: JobIndex): JobPhase {
   return index.queuedProfiles.has(g.profile) ? 'queued' : 'gone';
 }
 
-/** Demand per profile, then admission oldest-first against the ledger. */
+/**
+ * Whether a runner (any Mac's) can still take a job: online and idle, restarting, or registered and
+ * not yet past a boot's worth of time. Another Mac's registered runner is trusted only that long.
+ */
+function canTakeJob(r: Runner, ctx: PlanContext, deletedRunnerIds: Set<number>): boolean {
+  if (r.busy || deletedRunnerIds.has(r.id)) return false;
+  if (r.status === 'online' || restarting(r, ctx)) return true;
+  if (r.everConnected) return false;
+  if (isOurs(r, ctx.config)) return true; // our own claims are bounded by the lifecycle table
+  const firstSeen = ctx.memory.runnerFirstSeen.get(r.name) ?? ctx.now;
+  const window = (ctx.config.vm.boot_timeout_seconds + ctx.config.host.poll_seconds) * 1000;
+  return ctx.now - firstSeen <= window;
+}
+
+/** Demand per profile (demand.ts), then admission oldest-first against the ledger and the caps. */
 function admit(
-  observed: Observed,
-  config: Config,
+  ctx: PlanContext,
   gh: GitHubObservation,
-  host: string,
+  jobIndex: JobIndex,
   ledger: Ledger,
   deletedRunnerIds: Set<number>,
   actions: Action[],
   queue: QueueEntry[],
+  blocked: string[],
 ): void {
-  const now = observed.now;
-  const queued = gh.jobs.filter((j) => j.status === 'queued').sort(byAge);
+  const { config, memory, now } = ctx;
   const byProfile = new Map<string, Job[]>();
-  for (const job of queued) {
-    const profile = profileForLabels(job.labels, config.profiles, host);
+  for (const job of gh.jobs.filter((j) => j.status === 'queued').sort(byAge)) {
+    const profile = profileForLabels(job.labels, config.profiles, ctx.host);
     if (!profile) {
       // GitHub-hosted jobs (no `self-hosted`) are not ours to mention; unknown self-hosted labels are.
       if (job.labels.some((l) => l.toLowerCase() === 'self-hosted')) {
@@ -216,71 +249,121 @@ function admit(
     byProfile.set(profile.name, [...(byProfile.get(profile.name) ?? []), job]);
   }
 
-  // This plan's own deletions count at once: the tick that deletes a job's last allowed attempt
-  // must not claim it again in the same breath.
-  const failedBoots = countingThisPlan(observed.failedBoots, actions, 'bootFailed');
-  const unusedRunners = countingThisPlan(observed.unusedRunners, actions, 'runnerUnused');
-
-  // Runners that can still take a job, per profile, any Mac: registered (booting) or idle, not being reaped.
-  const live = new Set(gh.runners.filter((r) => !r.busy && !deletedRunnerIds.has(r.id) && (r.status === 'online' || !r.everConnected)));
-  const runnerNames = new Set(gh.runners.map((r) => r.name));
+  const gaveUp = giveUps(ctx, actions);
+  const live = new Set(gh.runners.filter((r) => canTakeJob(r, ctx, deletedRunnerIds)));
+  const listedRunners = new Set(gh.runners.map((r) => r.name));
   const claimsByKey = new Map<string, Runner[]>();
   for (const r of gh.runners) {
     const c = parseRunnerName(r.name);
     if (c) claimsByKey.set(claimKey(c), [...(claimsByKey.get(claimKey(c)) ?? []), r]);
   }
-  const candidates: Array<{ job: Job; profile: Profile; claim: Claim }> = [];
 
+  const candidates: Array<{ job: Job; profile: Profile; claim: Claim; note?: string }> = [];
   for (const [profileName, jobs] of byProfile) {
     const profile = config.profiles[profileName]!;
-    const liveHere = [...live].filter((r) => parseRunnerName(r.name)?.profile === profileName);
-    const creatingHere = [...observed.creating.values()].filter((c) => c.claim.profile === profileName && !runnerNames.has(c.runnerName));
-    let unserved = jobs.length - liveHere.length - creatingHere.length;
-    for (const job of jobs) {
-      const key = claimKey({ profile: profileName, jobId: job.id });
-      const claims = claimsByKey.get(key) ?? [];
-      const liveClaim = claims.find((r) => live.has(r));
-      if (observed.creating.has(key)) {
-        queue.push(entry(job, profileName, now, 'claimed by this Mac; VM being created'));
-      } else if (liveClaim) {
-        const whose = isOurs(liveClaim, config) ? 'this Mac' : 'another Mac';
-        queue.push(entry(job, profileName, now, `claimed by ${liveClaim.name} (${whose}); waiting for its runner`));
-      } else if ((failedBoots.get(key) ?? 0) >= config.vm.max_boot_attempts) {
-        queue.push(entry(job, profileName, now, `gave up after ${config.vm.max_boot_attempts} failed boots on this Mac`));
-      } else if ((unusedRunners.get(key) ?? 0) >= MAX_UNUSED_RUNNERS) {
-        queue.push(entry(job, profileName, now, `gave up: ${MAX_UNUSED_RUNNERS} runners made for it got no job; GitHub does not route it to runner group ${config.github.runner_group_id} (public repository? selected repositories or workflows? see tart-fleet validate)`));
-      } else if (unserved <= 0) {
-        queue.push(entry(job, profileName, now, 'an idle or booting runner will take it'));
-      } else {
-        unserved -= 1;
-        const attempt = 1 + Math.max(0, ...claims.map((r) => parseRunnerName(r.name)!.attempt));
-        candidates.push({ job, profile, claim: { profile: profileName, jobId: job.id, attempt } });
-      }
+    const standings = demandFor({
+      queued: jobs,
+      claimsOf: (jobId) => claimsByKey.get(claimKey({ profile: profileName, jobId })) ?? [],
+      canTakeJob: new Set([...live].filter((r) => parseRunnerName(r.name)?.profile === profileName)),
+      creatingHere: (jobId) => memory.creating.has(claimKey({ profile: profileName, jobId })),
+      creatingNotYetListed: [...memory.creating.values()].filter((c) => c.claim.profile === profileName && !listedRunners.has(c.runnerName)).length,
+      ownedHere: (r) => isOurs(r, config),
+      gaveUp: (jobId) => gaveUp.get(claimKey({ profile: profileName, jobId })),
+    });
+    for (const s of standings) {
+      if (s.kind === 'wait') queue.push(entry(s.job, profileName, now, s.reason));
+      else candidates.push({ job: s.job, profile, claim: { profile: profileName, jobId: s.job.id, attempt: s.attempt }, ...(s.note ? { note: s.note } : {}) });
     }
   }
 
+  const diskFloor = diskFloorReason(ctx);
+  if (diskFloor && candidates.length > 0) blocked.push(diskFloor);
+  const vmsPerRepo = countVmsPerRepo(ctx, jobIndex);
   candidates.sort((a, b) => byAge(a.job, b.job));
   let head: { job: Job; waitedS: number } | undefined;
-  for (const { job, profile, claim } of candidates) {
-    if (observed.admissionPausedUntil && now < observed.admissionPausedUntil.until) {
-      queue.push(entry(job, profile.name, now, `new VMs paused: ${observed.admissionPausedUntil.reason}`));
+  for (const { job, profile, claim, note } of candidates) {
+    const wait = (reason: string) => queue.push(entry(job, profile.name, now, reason));
+    if (memory.admissionPausedUntil && now < memory.admissionPausedUntil.until) {
+      wait(`new VMs paused: ${memory.admissionPausedUntil.reason}`);
+      continue;
+    }
+    if (diskFloor) {
+      wait(diskFloor);
+      continue;
+    }
+    const cap = config.host.max_vms_per_repo;
+    const repoVms = vmsPerRepo.get(job.repo) ?? 0;
+    // Fair share holds only while another repository's job waits here: a lone repository may use
+    // an otherwise idle Mac. A capped job never becomes the head that holds back everyone else.
+    if (cap !== undefined && repoVms >= cap && candidates.some((c) => c.job.repo !== job.repo && !admitted(actions, c.job))) {
+      wait(`fair share: ${job.repo} has ${repoVms} VMs on this Mac (host.max_vms_per_repo: ${cap}) while other repositories wait`);
       continue;
     }
     if (head && head.waitedS >= config.host.backfill_max_wait_seconds) {
-      queue.push(entry(job, profile.name, now, `held for older job ${head.job.id} (waiting ${head.waitedS} s)`));
+      wait(`held for older job ${head.job.id} (waiting ${head.waitedS} s)`);
       continue;
     }
     const why = ledger.whyNot(profile);
     if (why) {
-      queue.push(entry(job, profile.name, now, why));
+      wait(why);
       head ??= { job, waitedS: waitedSeconds(job, now) };
       continue;
     }
     ledger.reserve(profile);
-    const reason = head ? `fits ${profile.ram_mb} MB while older job ${head.job.id} waits (backfill)` : `fits: ${profile.ram_mb} MB, ${profile.cpu} CPU`;
-    actions.push({ kind: 'create', claim, job, vmName: vmNameOf(config.github.runner_name, claim), runnerName: runnerNameOf(claim), reason });
-    queue.push(entry(job, profile.name, now, 'starting a VM now'));
+    vmsPerRepo.set(job.repo, repoVms + 1);
+    const fit = head ? `fits ${profile.ram_mb} MB while older job ${head.job.id} waits (backfill)` : `fits: ${profile.ram_mb} MB, ${profile.cpu} CPU`;
+    actions.push({ kind: 'create', claim, job, vmName: vmNameOf(config.github.runner_name, claim), runnerName: runnerNameOf(claim), reason: note ? `${fit}; ${note}` : fit });
+    wait(note ? `starting a VM now (${note})` : 'starting a VM now');
   }
+}
+
+function admitted(actions: Action[], job: Job): boolean {
+  return actions.some((a) => a.kind === 'create' && a.job.id === job.id);
+}
+
+/**
+ * Jobs this Mac leaves alone, with the reason: failed attempts from memory plus this plan's own
+ * deletions (the tick that deletes a job's last allowed attempt must not claim it again).
+ */
+function giveUps(ctx: PlanContext, actions: Action[]): Map<string, string> {
+  const causes = new Map([...ctx.memory.failures].map(([k, f]) => [k, [...f.causes]]));
+  for (const a of actions) {
+    if (a.kind === 'delete-vm' && a.failure) causes.set(claimKey(a.claim), [...(causes.get(claimKey(a.claim)) ?? []), a.failure]);
+  }
+  const max = ctx.config.vm.max_boot_attempts;
+  const out = new Map<string, string>();
+  for (const [key, list] of causes) {
+    if (list.length < max) continue;
+    const hint = list.includes('runner-unused')
+      ? '; runners made for it got no job, so GitHub may not route it to this runner group (public repository? selected repositories or workflows? see tart-fleet validate)'
+      : '';
+    out.set(key, `gave up after ${list.length} failed attempts on this Mac (${describeCauses(list)})${hint}`);
+  }
+  return out;
+}
+
+function diskFloorReason(ctx: PlanContext): string | undefined {
+  const free = ctx.world.freeDiskBytes;
+  const floorGb = ctx.config.host.min_free_disk_gb;
+  if (free === undefined || free >= floorGb * 1e9) return undefined;
+  return `no new VMs: ${(free / 1e9).toFixed(1)} GB free disk is below host.min_free_disk_gb (${floorGb} GB)`;
+}
+
+/** Our VMs and creations per repository (a VM's repository comes from the job it serves). */
+function countVmsPerRepo(ctx: PlanContext, jobIndex: JobIndex): Map<string, number> {
+  const counts = new Map<string, number>();
+  const add = (repo: string | undefined) => {
+    if (repo) counts.set(repo, (counts.get(repo) ?? 0) + 1);
+  };
+  const creatingVms = new Set<string>();
+  for (const c of ctx.memory.creating.values()) {
+    creatingVms.add(c.vmName);
+    add(c.repo);
+  }
+  if (ctx.world.tart.ok) {
+    for (const vm of ctx.world.tart.value.ours) if (!creatingVms.has(vm.name)) add(jobIndex.byId.get(vm.claim.jobId)?.repo);
+  }
+  return counts;
 }
 
 function byAge(a: Job, b: Job): number {

@@ -176,6 +176,14 @@ export interface Guest {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Host
+
+/** Free space on the volume that holds the VMs (`$TART_HOME`). */
+export interface DiskSpace {
+  freeBytes(): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Clock
 
 export interface Clock {

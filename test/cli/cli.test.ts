@@ -96,7 +96,7 @@ describe('against the simulated world', () => {
   });
 
   test('run --dry-run prints the plan and changes nothing; run --once carries it out', async () => {
-    const id = world.queue('coder', { durationS: 400 });
+    const id = world.queue('coder', { durationS: 6000 }); // 5 real minutes: outlives a loaded machine's slow CLI runs
     const dry = await inWorld(['run', '--dry-run']);
     expect(dry.code).toBe(0);
     const plan = JSON.parse(dry.stdout);

@@ -1,42 +1,42 @@
 import { decide, JOB_PHASES, RUNNER_PHASES, VM_PHASES, type JobPhase, type RunnerPhase, type VmPhase } from '../../src/core/lifecycle.js';
 
 // The whole transition table, written out: one letter per runner phase, in RUNNER_PHASES order
-// (unknown absent registered idle idle-expired busy lost).
+// (unknown absent registered idle idle-expired busy updating lost).
 // k = keep, V = delete the VM, R = delete the runner, B = both. Column order is checked below, so a new
 // phase (of any of the three kinds) without a row here fails this test.
 const EXPECTED: Record<JobPhase, Record<VmPhase, string>> = {
   queued: {
-    absent:   'kkRRRRR',
-    creating: 'kkkkkkk',
-    stopped:  'VVBBBBB',
-    booting:  'kVkkBkB',
-    running:  'kVBkBkB',
-    overdue:  'VVBBBBB',
+    absent:   'kkRRRRRR',
+    creating: 'kkkkkkkk',
+    stopped:  'VVBBBBBB',
+    booting:  'kVkkBkkB',
+    running:  'kVBkBkkB',
+    overdue:  'VVBBBBBB',
   },
   started: {
-    absent:   'kkRRRRR',
-    creating: 'kkkkkkk',
-    stopped:  'VVBBBBB',
-    booting:  'kVkkBkB',
-    running:  'kVBkBkB',
-    overdue:  'VVBBBBB',
+    absent:   'kkRRRRRR',
+    creating: 'kkkkkkkk',
+    stopped:  'VVBBBBBB',
+    booting:  'kVkkBkkB',
+    running:  'kVBkBkkB',
+    overdue:  'VVBBBBBB',
   },
   // Ghost demand: the claim's job vanished and nothing of its profile is queued.
   gone: {
-    absent:   'kkRRRRR',
-    creating: 'kkkkkkk',
-    stopped:  'VVBBBBB',
-    booting:  'kVBBBkB',
-    running:  'kVBBBkB',
-    overdue:  'VVBBBBB',
+    absent:   'kkRRRRRR',
+    creating: 'kkkkkkkk',
+    stopped:  'VVBBBBBB',
+    booting:  'kVBBBkkB',
+    running:  'kVBBBkkB',
+    overdue:  'VVBBBBBB',
   },
   unknown: {
-    absent:   'kkRRRRR',
-    creating: 'kkkkkkk',
-    stopped:  'VVBBBBB',
-    booting:  'kVkkBkB',
-    running:  'kVBkBkB',
-    overdue:  'VVBBBBB',
+    absent:   'kkRRRRRR',
+    creating: 'kkkkkkkk',
+    stopped:  'VVBBBBBB',
+    booting:  'kVkkBkkB',
+    running:  'kVBkBkkB',
+    overdue:  'VVBBBBBB',
   },
 };
 
@@ -47,7 +47,7 @@ function code(vm: VmPhase, runner: RunnerPhase, job: JobPhase): string {
 }
 
 test('the table covers every VM phase x runner phase x job phase, exactly as written out', () => {
-  expect(RUNNER_PHASES).toEqual(['unknown', 'absent', 'registered', 'idle', 'idle-expired', 'busy', 'lost']);
+  expect(RUNNER_PHASES).toEqual(['unknown', 'absent', 'registered', 'idle', 'idle-expired', 'busy', 'updating', 'lost']);
   expect(Object.keys(EXPECTED).sort()).toEqual([...JOB_PHASES].sort());
   for (const job of JOB_PHASES) {
     expect(Object.keys(EXPECTED[job]).sort()).toEqual([...VM_PHASES].sort());

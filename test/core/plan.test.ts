@@ -1,6 +1,5 @@
-import { plan } from '../../src/core/plan.js';
 import type { Action } from '../../src/core/model.js';
-import { creating, job, NOW, observed, runner, seedConfig, vm } from './world.js';
+import { creating, job, NOW, observed, plan, runner, seedConfig, vm } from './world.js';
 
 const creates = (actions: Action[]) => actions.filter((a) => a.kind === 'create').map((a) => (a.kind === 'create' ? a.job.id : 0));
 const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : `delete-runner ${a.runnerName}`));
@@ -85,15 +84,18 @@ describe('admission', () => {
     expect(p.ledger).toMatchObject({ used_mb: 4096 + 2048, foreign_mb: 4096, vms: 2 });
   });
 
-  test('a job that failed to boot max_boot_attempts times is left alone', () => {
+  test('a job whose VMs went max_boot_attempts times before it ran is left alone, whatever the causes', () => {
     const j = job('coder');
-    const p = plan(observed({ jobs: [j], failedBoots: [[`coder-${j.id}`, 3]] }), seedConfig());
+    const p = plan(observed({ jobs: [j], failures: [[`coder-${j.id}`, ['boot-failed', 'runner-lost', 'boot-failed']]] }), seedConfig());
     expect(creates(p.actions)).toEqual([]);
-    expect(p.queue[0]?.reason).toBe('gave up after 3 failed boots on this Mac');
+    expect(p.queue[0]?.reason).toBe('gave up after 3 failed attempts on this Mac (2× boot failed, 1× runner lost)');
+    // One fewer: it is tried again.
+    const q = plan(observed({ jobs: [j], failures: [[`coder-${j.id}`, ['boot-failed', 'runner-unused']]] }), seedConfig());
+    expect(creates(q.actions)).toHaveLength(1);
   });
 
   test('admission paused after a VZ limit error', () => {
-    const o = { ...observed({ jobs: [job('coder')] }), admissionPausedUntil: { until: NOW + 60_000, reason: 'VZ limit reached' } };
+    const o = observed({ jobs: [job('coder')], admissionPausedUntil: { until: NOW + 60_000, reason: 'VZ limit reached' } });
     const p = plan(o, seedConfig());
     expect(creates(p.actions)).toEqual([]);
     expect(p.queue[0]?.reason).toBe('new VMs paused: VZ limit reached');
@@ -159,7 +161,7 @@ describe('garbage collection', () => {
     const j = job('coder', { id: 6 });
     const p = plan(observed({ jobs: [j], vms: [vm('coder', 6, { startedAt: NOW - 301_000 })], runners: [r] }), seedConfig());
     expect(kinds(p.actions).slice(0, 2)).toEqual([`delete-runner ${r.name}`, 'delete-vm tf-mac-a-coder-6 (stop)']);
-    expect(p.actions[1]).toMatchObject({ keepIfRunnerBusy: r.id, runnerUnused: true });
+    expect(p.actions[1]).toMatchObject({ keepIfRunnerBusy: r.id, failure: 'runner-unused' });
   });
 
   test('VM past the boot timeout whose runner never connected → both go, and the still-queued job is claimed afresh', () => {
@@ -168,7 +170,7 @@ describe('garbage collection', () => {
     const p = plan(observed({ jobs: [j], vms: [vm('coder', 7, { startedAt: NOW - 181_000 })], runners: [r] }), seedConfig());
     // The old VM's RAM is still counted (its deletion may fail), but with 10 GB free the retry fits now.
     expect(kinds(p.actions)).toEqual([`delete-runner ${r.name}`, 'delete-vm tf-mac-a-coder-7 (stop)', 'create tf-mac-a-coder-7-2']);
-    expect(p.actions[1]).toMatchObject({ bootFailed: true });
+    expect(p.actions[1]).toMatchObject({ failure: 'boot-failed' });
   });
 
   test('our runner with no VM (crash after the claim) is deleted and the job claimed again as the next attempt', () => {
@@ -215,9 +217,9 @@ describe('after a restart', () => {
     const j = job('coder', { id: 12 });
     const r = runner('coder', 12);
     const v = vm('coder', 12, { startedAt: NOW - 40_000 });
-    const fresh = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 10_000 };
+    const fresh = observed({ jobs: [j], runners: [r], vms: [v], processStartedAt: NOW - 10_000 });
     expect(plan(fresh, seedConfig()).actions).toEqual([]);
-    const later = { ...observed({ jobs: [j], runners: [r], vms: [v] }), processStartedAt: NOW - 31_000 };
+    const later = observed({ jobs: [j], runners: [r], vms: [v], processStartedAt: NOW - 31_000 });
     expect(kinds(plan(later, seedConfig()).actions)).toEqual(['delete-runner tf-coder-12', 'delete-vm tf-mac-a-coder-12 (stop)', 'create tf-mac-a-coder-12-2']);
   });
 });

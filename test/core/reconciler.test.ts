@@ -1,13 +1,20 @@
 import { Reconciler } from '../../src/reconciler.js';
 import { memoryLogger } from '../../src/core/logger.js';
+import { HostMemory, VolatileStore, type MemoryStore } from '../../src/host-memory.js';
 import { MemoryWorld, type Session } from './memory-world.js';
 import { seedConfig } from './world.js';
 
-function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host)) {
+function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore()) {
   const config = { ...seedConfig(), github: { ...seedConfig().github, runner_name: host } };
   const logger = memoryLogger();
-  const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger });
+  const memory = new HostMemory(world.now, store, logger);
+  const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger, memory });
   return { reconciler, session, logger };
+}
+
+async function planNow(d: ReturnType<typeof daemon>) {
+  const { world, memory } = await d.reconciler.observe();
+  return d.reconciler.plan(world, memory);
 }
 
 /** Ticks (and lets creations finish) until `done()` or the step budget runs out; time moves 30 s a step. */
@@ -70,23 +77,32 @@ test('a running VM is read with tart get once, not every tick; the ledger still 
   expect(world.ourVms('mac-a')).toEqual([]);
 });
 
-test('a job GitHub never routes to our runners gets two VMs at most, then is left alone with the reason; others still run', async () => {
+test('a job GitHub never routes to our runners gets max_boot_attempts VMs at most, then is left alone with the reason, also after a restart; others still run', async () => {
   const world = new MemoryWorld();
   const stuck = world.queue('coder', 120);
   world.unroutable.add(stuck.id);
-  const d = daemon(world);
-  await settle(world, [d], () => (d.reconciler.unusedRunners.get(`coder-${stuck.id}`) ?? 0) >= 2, 60);
+  const store = new VolatileStore();
+  const d = daemon(world, 'mac-a', world.session('mac-a'), store);
+  const failures = () => d.reconciler.memory.snapshot().failures.get(`coder-${stuck.id}`)?.count ?? 0;
+  await settle(world, [d], () => failures() >= 3, 90);
   await settle(world, [d], () => false, 30); // 15 more simulated minutes
-  expect(admissions(d, stuck.id)).toBe(2);
+  expect(admissions(d, stuck.id)).toBe(3);
   expect(world.ourVms('mac-a')).toEqual([]);
   expect(runnersLeft(world)).toEqual([]);
-  const plan = d.reconciler.plan(await d.reconciler.observe());
-  expect(plan.queue.find((q) => q.job_id === stuck.id)?.reason).toMatch(/^gave up: 2 runners made for it got no job; GitHub does not route it to runner group 1/);
+  const plan = await planNow(d);
+  expect(plan.queue.find((q) => q.job_id === stuck.id)?.reason).toMatch(/^gave up after 3 failed attempts on this Mac \(3× runner got no job\); runners made for it got no job, so GitHub may not route it to this runner group/);
+
+  // A restart remembers the give-up (the store outlives the process): no new VM for that job.
+  d.session.crash();
+  const again = daemon(world, 'mac-a', world.session('mac-a'), store);
+  await settle(world, [again], () => false, 10);
+  expect(admissions(again, stuck.id)).toBe(0);
+  expect((await planNow(again)).queue.find((q) => q.job_id === stuck.id)?.reason).toMatch(/^gave up after 3 failed attempts/);
   expect(d.logger.entries.filter((e) => e.level === 'warn' && /leaving a job alone/.test(e.msg))).toHaveLength(1);
 
   // A routable job of the same profile is not held back by it.
   const fine = world.queue('coder', 10);
-  await settle(world, [d], () => world.assignments.some((a) => a.jobId === fine.id));
+  await settle(world, [again], () => world.assignments.some((a) => a.jobId === fine.id));
   expect(world.assignments.map((a) => a.jobId)).toEqual([fine.id]);
 });
 

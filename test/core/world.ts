@@ -3,7 +3,9 @@
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import type { Job, Runner } from '../../src/core/ports.js';
-import type { Creating, Observed, OurVm } from '../../src/core/model.js';
+import type { Observed, OurVm, Plan } from '../../src/core/model.js';
+import type { Creating, FailureCause, Memory } from '../../src/core/memory.js';
+import { plan as corePlan } from '../../src/core/plan.js';
 import { parseVmName, runnerName, vmName } from '../../src/core/names.js';
 
 export const NOW = 1_800_000_000_000;
@@ -52,19 +54,51 @@ export function vm(profile: string, jobId: number, fields: Partial<OurVm> & { at
 
 export function creating(profile: string, jobId: number, memoryMb = 2048): Creating {
   const claim = { profile, jobId, attempt: 1 };
-  return { claim, vmName: vmName(HOST, claim), runnerName: runnerName(claim), memoryMb, os: 'macos', startedAt: NOW - 5_000 };
+  return { claim, vmName: vmName(HOST, claim), runnerName: runnerName(claim), repo: 'acme/app', memoryMb, os: 'macos', startedAt: NOW - 5_000 };
 }
 
-export function observed(parts: { jobs?: Job[]; runners?: Runner[]; vms?: OurVm[]; creating?: Creating[]; githubDown?: boolean; tartDown?: boolean; failedBoots?: Array<[string, number]>; unusedRunners?: Array<[string, number]> } = {}): Observed {
+/** One tick's input: what was observed, and what the host remembers (`memory`). */
+export type Scene = Observed & { memory: Memory };
+
+export interface SceneParts {
+  jobs?: Job[];
+  runners?: Runner[];
+  vms?: OurVm[];
+  creating?: Creating[];
+  githubDown?: boolean;
+  tartDown?: boolean;
+  freeDiskBytes?: number;
+  /** claimKey → the causes of its failed attempts so far. */
+  failures?: Array<[string, FailureCause[]]>;
+  processStartedAt?: number;
+  admissionPausedUntil?: { until: number; reason: string };
+  runnerFirstSeen?: Array<[string, number]>;
+  runnerLastOnline?: Array<[string, number]>;
+  vmFirstSeen?: Array<[string, number]>;
+}
+
+export function observed(parts: SceneParts = {}): Scene {
   return {
     now: NOW,
-    processStartedAt: NOW - 3_600_000,
     tart: parts.tartDown ? { ok: false, error: 'tart list timed out' } : { ok: true, value: { ours: parts.vms ?? [], foreign: [] } },
     github: parts.githubDown
       ? { ok: false, error: 'HTTP 502' }
       : { ok: true, value: { jobs: parts.jobs ?? [], runners: parts.runners ?? [], stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1 } } },
-    creating: new Map((parts.creating ?? []).map((c) => [`${c.claim.profile}-${c.claim.jobId}`, c])),
-    failedBoots: new Map(parts.failedBoots ?? []),
-    unusedRunners: new Map(parts.unusedRunners ?? []),
+    ...(parts.freeDiskBytes !== undefined ? { freeDiskBytes: parts.freeDiskBytes } : {}),
+    memory: {
+      processStartedAt: parts.processStartedAt ?? NOW - 3_600_000,
+      creating: new Map((parts.creating ?? []).map((c) => [`${c.claim.profile}-${c.claim.jobId}`, c])),
+      failures: new Map((parts.failures ?? []).map(([key, causes]) => [key, { count: causes.length, causes, lastAt: NOW - 60_000 }])),
+      runnerFirstSeen: new Map(parts.runnerFirstSeen ?? []),
+      runnerLastOnline: new Map(parts.runnerLastOnline ?? []),
+      vmFirstSeen: new Map(parts.vmFirstSeen ?? []),
+      ...(parts.admissionPausedUntil ? { admissionPausedUntil: parts.admissionPausedUntil } : {}),
+    },
   };
+}
+
+/** plan() of a scene: the world and the memory as the planner's two inputs. */
+export function plan(scene: Scene, config: Config): Plan {
+  const { memory, ...world } = scene;
+  return corePlan(world, memory, config);
 }
