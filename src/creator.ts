@@ -10,7 +10,11 @@
  *    once more. 3. Boot a VM `tf-<host>-<profile>-<job>[-n]` and hand the JIT config to the guest.
  *    A boot that fails or times out deletes its VM and retries on a fresh VM with the next suffix,
  *    reusing the runner (it never started), up to `vm.max_boot_attempts` failed attempts of the job
- *    in all (HostMemory counts them, whichever path removed the VM).
+ *    in all (HostMemory counts them, whichever path removed the VM). 4. The runner is started when
+ *    the guest accepted its command and the command exited 0 or GitHub shows the runner online; a
+ *    command that stays in the foreground (the runner run directly) is not a failure, and the VM is
+ *    bounded by its profile's timeout like any other (plan.ts).
+ * - The guest is told the profile's tier: `TF_TRUST` and `TF_CACHE` exported before the command.
  *
  * ## Gotchas
  * - Every step is safe to repeat, and a crash between any two leaves something the planner's
@@ -27,7 +31,7 @@ import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/nam
 import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from './core/match.js';
 import type { Action } from './core/model.js';
-import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type Tart } from './core/ports.js';
+import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type Tart } from './core/ports.js';
 import type { HostMemory } from './host-memory.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
@@ -166,8 +170,9 @@ export class Creator {
       log.info('VM booting');
       const ip = await tart.ip(vmName, Math.max(1, Math.ceil((deadline - clock.now()) / 1000)));
       sentToGuest = true;
-      await guest.startRunner(ip, jit.encodedJitConfig, deadline);
-      log.info('runner started in the VM', { ip });
+      const launch = await guest.launchRunner(ip, jit.encodedJitConfig, deadline, { TF_TRUST: profile.trust, TF_CACHE: profile.cache });
+      const how = await this.untilRunnerStarted(launch, jit.runner.name, deadline);
+      log.info('runner started in the VM', { ip, how });
       return 'started';
     } catch (err) {
       if (err instanceof TartError && err.kind === 'vz-limit') {
@@ -178,6 +183,30 @@ export class Creator {
       log.warn('boot failed', { error: (err as Error).message });
       const commandSent = err instanceof GuestError && err.kind === 'command-failed';
       return sentToGuest && commandSent ? 'runner-may-have-started' : 'retry';
+    }
+  }
+
+  /**
+   * The runner counts as started once its command exited 0 (a start script that detaches it) or
+   * GitHub shows it online or busy (a runner run in the foreground; the ticks record what GitHub
+   * shows in HostMemory). A command still running at the boot deadline is no failure either: the
+   * planner then judges the runner by what GitHub shows, as for any VM.
+   */
+  private async untilRunnerStarted(launch: RunnerLaunch, runnerName: string, deadline: number): Promise<'command exited 0' | 'online' | 'command still running'> {
+    const { clock, memory } = this.deps;
+    const since = clock.now();
+    let settled = false;
+    const watch = async (): Promise<'online' | 'command still running'> => {
+      while (!settled && clock.now() < deadline) {
+        if ((memory.lastOnline(runnerName) ?? 0) >= since) return 'online';
+        await clock.sleep(1000);
+      }
+      return 'command still running';
+    };
+    try {
+      return await Promise.race([launch.exited.then(() => 'command exited 0' as const), watch()]);
+    } finally {
+      settled = true;
     }
   }
 

@@ -81,6 +81,11 @@ export class HostMemory {
     };
   }
 
+  /** When GitHub last showed this runner online or busy (the creator waits for it). */
+  lastOnline(runnerName: string): number | undefined {
+    return this.runnerLastOnline.get(runnerName);
+  }
+
   // -- creations -------------------------------------------------------------------------------
 
   creationStarted(key: string, creating: Creating): void {

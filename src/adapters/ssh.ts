@@ -3,11 +3,13 @@
  * `vm.runner_command` once with the encoded JIT config on the command's stdin (node-ssh over ssh2).
  *
  * ## Lifecycle
- * 1. `startRunner(ip, jit, deadline)` connects in a loop, a fresh `NodeSSH` per attempt with a short
- *    `readyTimeout`, until the handshake and authentication succeed or `deadline` passes.
- * 2. It then runs the runner command exactly once (`execCommand(cmd, { stdin })`), bounded by
- *    `commandTimeoutMs`; the command is expected to start the runner in the background and return.
- * 3. The connection is disposed in every case; nothing is kept between calls.
+ * 1. `launchRunner(ip, jit, deadline, env)` connects in a loop, a fresh `NodeSSH` per attempt with a
+ *    short `readyTimeout`, until the handshake and authentication succeed or `deadline` passes.
+ * 2. It then runs the runner command exactly once (`export K=V …; <runner_command>`, the JIT config
+ *    on stdin) and resolves as soon as the guest opened the channel: the command is accepted.
+ * 3. `exited` settles when the command ends. The connection is kept until then, because closing it
+ *    would hang up a runner that runs in the foreground (sshd sends SIGHUP); it goes when the command
+ *    ends or the VM does. `startRunner` waits for the end too (for `selftest` and tests).
  *
  * ## Gotchas
  * - The JIT config is a credential: it goes only to the channel's stdin (followed by one newline, so a
@@ -25,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NodeSSH, type Config as NodeSshConfig } from 'node-ssh';
-import { GuestError, type Guest } from '../core/ports.js';
+import { GuestError, type Guest, type RunnerLaunch } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import { Secrets } from '../logging/redact.js';
 
@@ -50,8 +52,6 @@ export interface SshGuestOptions {
   retryDelayMs?: number;
   /** How long after the first handshake an authentication failure is still retried. */
   authGraceMs?: number;
-  /** Bound on the runner command (it should only start the runner in the background). */
-  commandTimeoutMs?: number;
 }
 
 /** Credentials for `SshGuestOptions`, built by `sshCredentials`. */
@@ -133,7 +133,6 @@ export class SshGuest implements Guest {
   private readonly readyTimeoutMs: number;
   private readonly retryDelayMs: number;
   private readonly authGraceMs: number;
-  private readonly commandTimeoutMs: number;
   private readonly log: Logger;
 
   constructor(private readonly opts: SshGuestOptions) {
@@ -148,20 +147,26 @@ export class SshGuest implements Guest {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 5000;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
     this.authGraceMs = opts.authGraceMs ?? 20_000;
-    this.commandTimeoutMs = opts.commandTimeoutMs ?? 120_000;
     this.log = opts.logger.child({ component: 'ssh' });
   }
 
-  async startRunner(ip: string, encodedJitConfig: string, deadline: number): Promise<void> {
+  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<RunnerLaunch> {
+    const command = withExports(env, this.opts.runnerCommand);
     const secrets = new Secrets();
     secrets.add(encodedJitConfig);
     secrets.add(this.opts.password);
     const ssh = await this.connect(ip, deadline, secrets);
     try {
-      await this.runOnce(ssh, ip, encodedJitConfig, secrets);
-    } finally {
+      return await this.launch(ssh, ip, command, encodedJitConfig, secrets);
+    } catch (err) {
       ssh.dispose();
+      throw err;
     }
+  }
+
+  /** Launches and waits for the command to end: exit 0 resolves, anything else rejects. */
+  async startRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
+    await (await this.launchRunner(ip, encodedJitConfig, deadline, env)).exited;
   }
 
   /** Connects with bounded retries; resolves with a connected, authenticated client. */
@@ -232,34 +237,49 @@ export class SshGuest implements Guest {
     }
   }
 
-  /** Runs the runner command once; rejects with `command-failed` on a non-zero exit or a timeout. */
-  private async runOnce(ssh: NodeSSH, ip: string, encodedJitConfig: string, secrets: Secrets): Promise<void> {
-    const cmd = this.opts.runnerCommand;
-    this.log.debug('starting runner', { ip, command: cmd });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new GuestError('command-failed', `runner command did not exit within ${this.commandTimeoutMs / 1000} s (it should start the runner in the background and return)`));
-      }, this.commandTimeoutMs);
+  /**
+   * Runs the command once. Resolves when the guest opened the channel (stdin is written right
+   * after); `exited` then follows the command to its end and disposes of the connection.
+   */
+  private launch(ssh: NodeSSH, ip: string, command: string, encodedJitConfig: string, secrets: Secrets): Promise<RunnerLaunch> {
+    this.log.debug('starting runner', { ip, command });
+    return new Promise<RunnerLaunch>((resolve, reject) => {
+      let accepted = false;
+      const exec = ssh.execCommand(command, {
+        stdin: `${encodedJitConfig}\n`,
+        onChannel: () => {
+          accepted = true;
+          resolve({ exited });
+        },
+      });
+      const exited = exec.then(
+        (result) => {
+          if (result.code === 0) {
+            this.log.info('runner command exited 0', { ip });
+            return;
+          }
+          const firstLine = secrets.redactText((result.stderr.split('\n').find((l) => l.trim() !== '') ?? '').trim()).slice(0, 300);
+          const status = result.code === null ? `was killed by signal ${result.signal ?? 'unknown'}` : `exited ${result.code}`;
+          throw new GuestError('command-failed', `runner command ${status}: ${firstLine || '(no stderr)'}`);
+        },
+        (err: unknown) => {
+          const error = new GuestError('command-failed', `runner command could not be run: ${secrets.redactText((err as Error).message ?? String(err))}`);
+          if (!accepted) reject(error);
+          throw error;
+        },
+      ).finally(() => ssh.dispose());
+      // Whoever launched may stop listening once the runner is up; an end after that is not an error here.
+      exited.catch(() => undefined);
     });
-    let result: Awaited<ReturnType<NodeSSH['execCommand']>>;
-    try {
-      const exec = ssh.execCommand(cmd, { stdin: `${encodedJitConfig}\n` });
-      // If the timeout wins, dispose() ends the channel later; that outcome is no longer awaited.
-      exec.catch(() => undefined);
-      result = await Promise.race([exec, timeout]);
-    } catch (err) {
-      if (err instanceof GuestError) throw err;
-      throw new GuestError('command-failed', `runner command could not be run: ${secrets.redactText((err as Error).message ?? String(err))}`);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (result.code === 0) {
-      this.log.info('runner started', { ip });
-      return;
-    }
-    const firstLine = secrets.redactText((result.stderr.split('\n').find((l) => l.trim() !== '') ?? '').trim()).slice(0, 300);
-    const status = result.code === null ? `was killed by signal ${result.signal ?? 'unknown'}` : `exited ${result.code}`;
-    throw new GuestError('command-failed', `runner command ${status}: ${firstLine || '(no stderr)'}`);
   }
+}
+
+/** `export A=1 B=2; <command>`: the variables reach every part of a compound command. */
+function withExports(env: Record<string, string>, command: string): string {
+  const pairs = Object.entries(env);
+  for (const [k, v] of pairs) {
+    // Only names and plain words: these are tier settings, never secrets, and need no quoting.
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || !/^[A-Za-z0-9._-]*$/.test(v)) throw new Error(`runner environment ${k}: not a plain name=word pair`);
+  }
+  return pairs.length === 0 ? command : `export ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}; ${command}`;
 }

@@ -95,7 +95,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
   return { github, githubAccess: github, tart: buildTart(ctx, logger), guest, clock: systemClock, logger, secrets };
 }
 
-const noGuest: Guest = { startRunner: () => Promise.reject(new Error('this command starts no runners')) };
+const noGuest: Guest = { launchRunner: () => Promise.reject(new Error('this command starts no runners')) };
 
 function unavailableGitHub(message: string): GitHub {
   const fail = () => Promise.reject(new Error(message));

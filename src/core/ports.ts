@@ -167,12 +167,23 @@ export class TartError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Guest
 
+/** A runner command the guest accepted. */
+export interface RunnerLaunch {
+  /**
+   * Settles when the command ends: resolves on exit 0, rejects with a GuestError otherwise (also
+   * when the connection drops). A runner run in the foreground keeps it pending for the whole job:
+   * that is not a failure, and nobody has to wait for it.
+   */
+  exited: Promise<void>;
+}
+
 export interface Guest {
   /**
-   * Waits until SSH on `ip` answers (bounded by `deadline`, epoch ms), then runs `vm.runner_command`
-   * once with `encodedJitConfig` on its stdin. Resolves when the command exited 0; rejects otherwise.
+   * Waits until the guest answers on `ip` (bounded by `deadline`, epoch ms), then runs
+   * `vm.runner_command` once with `encodedJitConfig` on its stdin and `env` exported in front of it.
+   * Resolves as soon as the guest accepted the command; rejects if it could not be started.
    */
-  startRunner(ip: string, encodedJitConfig: string, deadline: number): Promise<void>;
+  launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ test('retries while the port is closed, succeeds once the guest boots, runs the 
 
   expect(attempts()).toBeGreaterThan(1);
   expect(entries.some((e) => e.msg === 'ssh not ready, retrying' && String(e.ctx.reason).includes('ECONNREFUSED'))).toBe(true);
-  expect(entries.some((e) => e.msg === 'runner started')).toBe(true);
+  expect(entries.some((e) => e.msg === 'runner command exited 0')).toBe(true);
   // Exactly one exec, of exactly the configured command.
   expect(execLog()).toBe(`${RUNNER}\n`);
   // The guest received it on stdin (the runner tried to decode it and gave up: not a real JIT).

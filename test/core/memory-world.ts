@@ -229,12 +229,13 @@ export class Session {
   guest(): Guest {
     const w = this.world;
     return {
-      startRunner: (ip, jit) => this.call('startRunner', () => {
+      launchRunner: (ip, jit) => this.call('startRunner', () => {
         const vm = w.vmByIp(ip);
         const runner = [...w.runners.values()].find((r) => r.jit === jit);
         if (!vm || !runner) throw new Error('guest unreachable');
         w.guestRunner.set(vm.name, runner.name);
         w.connect(runner);
+        return { exited: Promise.resolve() };
       }),
     };
   }

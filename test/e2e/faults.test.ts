@@ -1,10 +1,10 @@
 // End-to-end fault scenarios: crashes, GitHub outages and rate limits, planted orphans.
 import { execFileSync } from 'node:child_process';
 import { SimWorld } from '../../src/sim/world.js';
-import { expectRanOnceOnProfile, jobsDone, ourVms, waitFor } from './helpers.js';
+import { expectRanOnceOnProfile, jobsDone, ourVms, scaledTimeout, waitFor } from './helpers.js';
 import { jest } from '@jest/globals';
 
-jest.setTimeout(90_000);
+jest.setTimeout(scaledTimeout(150_000));
 
 let world: SimWorld;
 afterEach(async () => {

@@ -1,10 +1,10 @@
 // End-to-end: the real CLI (`node bin/tart-fleet.js run`) against the simulated world.
 import { readFileSync } from 'node:fs';
 import { SimWorld, peakUsage } from '../../src/sim/world.js';
-import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, waitFor } from './helpers.js';
+import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, scaledTimeout, waitFor } from './helpers.js';
 import { jest } from '@jest/globals';
 
-jest.setTimeout(90_000);
+jest.setTimeout(scaledTimeout(150_000));
 
 let world: SimWorld;
 afterEach(async () => {

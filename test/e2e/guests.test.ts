@@ -1,9 +1,9 @@
 // End-to-end: misbehaving guests, jobs past their timeout, and two Macs on one org.
 import { SimWorld } from '../../src/sim/world.js';
-import { expectRanOnceOnProfile, jobsDone, ourVms, waitFor } from './helpers.js';
+import { expectRanOnceOnProfile, jobsDone, ourVms, scaledTimeout, waitFor } from './helpers.js';
 import { jest } from '@jest/globals';
 
-jest.setTimeout(90_000);
+jest.setTimeout(scaledTimeout(150_000));
 
 const worlds: SimWorld[] = [];
 afterEach(async () => {
@@ -53,7 +53,7 @@ test('two daemons with different runner_name on one org: every job runs exactly 
   expect(b.tartEvents().some((e) => e.event === 'clone')).toBe(true);
 });
 
-test('a public repository whose jobs the runner group refuses: two VMs at most, then the daemon leaves it alone and says why; private jobs still run', async () => {
+test('a public repository whose jobs the runner group refuses: max_boot_attempts VMs at most, then the daemon leaves it alone and says why, also after a restart; private jobs still run', async () => {
   // Short enough to give up within seconds, long enough that a loaded CI machine still hands the
   // private job to its runner in time (at 2 s a slow delivery read as "unused" there).
   const world = await newWorld({ speed: 40, config: { vm: { registration_timeout_seconds: 8 } } });
@@ -66,7 +66,16 @@ test('a public repository whose jobs the runner group refuses: two VMs at most, 
   const private_ = world.queue('coder', { durationS: 20 });
   await waitFor('the private job ran and everything is clean', async () => jobsDone(world, [private_]) && (await ourVms(world)).length === 0, 40_000);
   expect(world.github.job(refused).status).toBe('queued');
-  const clonesForRefused = world.tartEvents().filter((e) => e.event === 'clone' && e.vm.includes(`-${refused}`));
-  expect(clonesForRefused).toHaveLength(2);
+  const clonesForRefused = () => world.tartEvents().filter((e) => e.event === 'clone' && e.vm.includes(`-${refused}`));
+  expect(clonesForRefused()).toHaveLength(3);
   expect(world.logLines().filter((l) => String(l.msg).startsWith('leaving a job alone'))).toHaveLength(1);
+
+  // The give-up survives a restart (host.state_dir), and ls says why the job waits.
+  await world.stopDaemon();
+  const ticksBefore = world.logLines().filter((l) => l.msg === 'tick done').length;
+  world.startDaemon();
+  await waitFor('three ticks of the restarted daemon', () => world.logLines().filter((l) => l.msg === 'tick done').length >= ticksBefore + 3, 60_000);
+  expect(clonesForRefused()).toHaveLength(3);
+  const ls = await world.ls();
+  expect(ls.queue.find((q) => q.job_id === refused)?.reason).toMatch(/^gave up after 3 failed attempts on this Mac \(3× runner got no job\)/);
 });

@@ -1,16 +1,37 @@
 // Shared checks for the end-to-end scenarios: they run the real CLI against the simulated world and
 // assert from the world's own records (fake GitHub's job history, the fake tart's event log).
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import type { SimWorld } from '../../src/sim/world.js';
 import { encodeJitConfig } from '../../src/sim/github/broker.js';
 
+/**
+ * How contended this machine is when the test file loads: the 1-minute load average per core
+ * (`TF_TEST_SLOWDOWN` overrides it). Wall-clock bounds in these tests are multiplied by it, so a
+ * loaded CI machine gets more time instead of a red run; a passing wait still returns as soon as
+ * its condition holds. Never below 1, capped at 6 (a hang still fails).
+ */
+export const MACHINE_FACTOR = slowdown();
+
+function slowdown(): number {
+  const forced = Number(process.env.TF_TEST_SLOWDOWN);
+  if (Number.isFinite(forced) && forced > 0) return forced;
+  return Math.min(6, Math.max(1, loadavg()[0]! / availableParallelism()));
+}
+
+/** A jest timeout for a test whose waits add up to `ms` on an idle machine. */
+export function scaledTimeout(ms: number): number {
+  return Math.round(ms * MACHINE_FACTOR);
+}
+
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 100): Promise<void> {
+  timeoutMs = Math.round(timeoutMs * MACHINE_FACTOR);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, stepMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+  throw new Error(`timed out after ${timeoutMs} ms (machine factor ${MACHINE_FACTOR.toFixed(1)}) waiting for: ${what}`);
 }
 
 export function jobsDone(world: SimWorld, ids: number[]): boolean {

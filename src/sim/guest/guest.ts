@@ -17,6 +17,8 @@
  * - `TART_SIM_SPEED` (default 1): job durations are divided by it.
  * - `TART_SIM_GUEST_STAYS_UP=1`: do not power off after the runner exits.
  * - `TART_SIM_JOB_HANG=1`: the job never finishes.
+ * - `TART_SIM_RUNNER_FOREGROUND=1`: the runner command stays in the foreground until the runner
+ *   exits (a start script that runs `./run.sh` directly instead of detaching it).
  *
  * ## Gotchas
  * - The JIT config is never logged or written anywhere; `.sim-exec.log` holds commands only.
@@ -68,6 +70,7 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
   const speed = speedRaw > 0 ? speedRaw : 1;
   const staysUp = env.TART_SIM_GUEST_STAYS_UP === '1';
   const jobHangs = env.TART_SIM_JOB_HANG === '1';
+  const foreground = env.TART_SIM_RUNNER_FOREGROUND === '1';
 
   // Create (or load) the host key now, so its fingerprint is fixed before sshd answers.
   hostKeyFingerprint(opts.vmDir);
@@ -91,9 +94,10 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
     resolveOff();
   };
 
-  const onRunnerCommand = (encodedJitConfig: string): void => {
-    log('guest: runner starting');
-    void runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal })
+  const onRunnerCommand = (encodedJitConfig: string, tier: Record<string, string>): Promise<void> => {
+    log(`guest: runner starting${Object.keys(tier).length ? ` (${Object.entries(tier).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`);
+    const exited = runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal });
+    void exited
       .then(async (exit) => {
         log(`guest: runner exited (${exit})`);
         if (exit === 'aborted' || off) return;
@@ -106,6 +110,7 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
         await powerOff('runner finished');
       })
       .catch((err: unknown) => log(`guest: runner crashed: ${(err as Error).message}`));
+    return exited.then(() => undefined);
   };
 
   bootTimer = setTimeout(() => {
@@ -119,6 +124,7 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
       authFailUntil: Date.now() + authFailMs,
       runnerCommand,
       onRunnerCommand,
+      foreground,
       log,
     }).then(
       (handle) => {

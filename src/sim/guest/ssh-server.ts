@@ -99,8 +99,13 @@ export interface SshServerOptions {
   /** Reject valid credentials until this epoch ms (accounts not ready yet). */
   authFailUntil: number;
   runnerCommand: string;
-  /** Called with the stdin of the runner command (the encoded JIT config). */
-  onRunnerCommand: (encodedJitConfig: string) => void;
+  /**
+   * Called with the stdin of the runner command (the encoded JIT config) and the variables the host
+   * exported in front of it; resolves when the runner exits.
+   */
+  onRunnerCommand: (encodedJitConfig: string, env: Record<string, string>) => Promise<void>;
+  /** The command stays in the foreground until the runner exits (`TART_SIM_RUNNER_FOREGROUND=1`). */
+  foreground: boolean;
   log: (line: string) => void;
 }
 
@@ -172,6 +177,14 @@ function authenticate(ctx: AuthContext, opts: SshServerOptions): void {
   ctx.accept();
 }
 
+/** `export A=1 B=2; cmd` → ({A: '1', B: '2'}, 'cmd'), the way the SSH adapter sends tier variables. */
+function splitExports(command: string): { env: Record<string, string>; rest: string } {
+  const m = /^export ((?:[A-Z_][A-Z0-9_]*=[A-Za-z0-9._-]* ?)+); (.*)$/s.exec(command);
+  if (!m) return { env: {}, rest: command };
+  const env = Object.fromEntries(m[1]!.trim().split(' ').map((pair) => pair.split('=') as [string, string]));
+  return { env, rest: m[2]! };
+}
+
 function handleExec(stream: ServerChannel, command: string, opts: SshServerOptions): void {
   appendFileSync(join(opts.vmDir, EXEC_LOG), `${command.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`);
   opts.log(`sshd: exec ${JSON.stringify(command)}`);
@@ -181,12 +194,15 @@ function handleExec(stream: ServerChannel, command: string, opts: SshServerOptio
     stream.exit(code);
     stream.end();
   };
-  if (command === opts.runnerCommand) {
+  const { env, rest } = splitExports(command);
+  if (rest === opts.runnerCommand) {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.once('end', () => {
-      opts.onRunnerCommand(Buffer.concat(chunks).toString('utf8').trim());
-      finish(0, 'runner started\n');
+      const runnerExited = opts.onRunnerCommand(Buffer.concat(chunks).toString('utf8').trim(), env);
+      if (!opts.foreground) return finish(0, 'runner started\n');
+      // Like `./run.sh` started directly: the session lasts as long as the runner.
+      void runnerExited.then(() => finish(0, 'runner finished\n'), () => finish(1, '', 'runner crashed\n'));
     });
     return;
   }
