@@ -5,7 +5,9 @@
 # tart-fleet runs it once over SSH with the encoded JIT runner config on stdin. It:
 #   1. reads the config from stdin (never argv: argv shows up in `ps` for every user);
 #   2. starts run.sh detached, with the config only in the runner process's environment as
-#      ACTIONS_RUNNER_INPUT_JITCONFIG (Runner.Listener clears it from its own environment only: run.sh keeps it, and job steps run as the same user, so a job can read its own runner's config; bounded to that one job);
+#      ACTIONS_RUNNER_INPUT_JITCONFIG (Runner.Listener clears it from its own environment only:
+#      run.sh keeps it, and job steps run as the same user, so a job can read its own runner's
+#      config; that credential is good for that one job only);
 #   3. returns at once with exit 0, so the SSH session ends;
 #   4. when the runner exits (job done, or tart-fleet deleted the runner), powers the guest off,
 #      which tart-fleet sees as the VM stopping.
