@@ -104,6 +104,8 @@ export class Secrets {
   private readonly values = new Set<string>();
   /** Long values that may be wrapped across lines: first characters → a whitespace-tolerant pattern. */
   private readonly wrapped = new Map<string, RegExp>();
+  /** `values`, longest first; rebuilt only after an add (redaction runs on every log line). */
+  private byLength: string[] | undefined;
 
   /** Remembers a secret so that it is removed from every later log line. */
   add(value: string | undefined | null): void {
@@ -112,6 +114,7 @@ export class Secrets {
 
   private addOne(value: string | undefined | null, derive: boolean): void {
     if (!value || value.length < 3) return;
+    this.byLength = undefined;
     this.values.add(value);
     const escaped = JSON.stringify(value).slice(1, -1);
     if (escaped !== value) this.values.add(escaped);
@@ -132,8 +135,8 @@ export class Secrets {
   /** Redacts a string: registered values first (longest first), their encoded forms, then known shapes. */
   redactText(text: string): string {
     let out = text;
-    const byLength = [...this.values].sort((a, b) => b.length - a.length);
-    for (const v of byLength) if (out.includes(v)) out = out.split(v).join(REDACTED);
+    this.byLength ??= [...this.values].sort((a, b) => b.length - a.length);
+    for (const v of this.byLength) if (out.includes(v)) out = out.split(v).join(REDACTED);
     // A wrapped value still has its first characters in one piece: only then try the slow pattern.
     for (const [head, pattern] of this.wrapped) if (out.includes(head)) out = out.replace(pattern, REDACTED);
     if (out.includes('%')) {
