@@ -1,6 +1,8 @@
 // images/: the golden-image scripts cannot run on Linux, so they are linted (shellcheck), their pins
 // checked, the Packer template cross-checked against the scripts, and start-jit-runner.sh is actually
-// executed here against a fake run.sh to prove the contract tart-fleet relies on.
+// executed here against a fake run.sh to prove the contract tart-fleet relies on (per trust tier too).
+// job-started-hook.sh is run by real bash (and jq) against crafted event payloads. Without shellcheck
+// or jq those tests are reported as skipped; under CI they fail.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
