@@ -1,6 +1,7 @@
 #!/bin/bash
 # 30-actions-runner.sh: installs the GitHub Actions runner at a pinned version, checksum-verified,
-# into /Users/admin/actions-runner, plus tart-fleet's start-jit-runner.sh beside it.
+# into /Users/admin/actions-runner, plus tart-fleet's start-jit-runner.sh and job-started-hook.sh
+# (the pre-job guard of the trusted tier) beside it.
 #
 # GitHub refuses to register runners older than 2.329.0 (enforced from 25 Sep 2026) and expects each
 # new release to be installed within 30 days: re-bake the image when the runner is released
@@ -25,6 +26,7 @@ fi
 RUNNER_DIR="/Users/admin/actions-runner"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_SCRIPT="$HERE/../guest/start-jit-runner.sh"
+HOOK_SCRIPT="$HERE/../guest/job-started-hook.sh"
 URL="https://github.com/actions/runner/releases/download/v${RUNNER_VERSION}/actions-runner-osx-arm64-${RUNNER_VERSION}.tar.gz"
 
 tmp="$(mktemp -d)"
@@ -42,14 +44,18 @@ rm -rf "$RUNNER_DIR"
 mkdir -p "$RUNNER_DIR"
 tar -xzf "$tmp/runner.tar.gz" -C "$RUNNER_DIR"
 
-# Job steps get these through the runner's .env file.
+# Job steps get these through the runner's .env file (Runner.Listener applies it at start). PATH is
+# here because tart-fleet starts the runner from a non-login SSH session, whose PATH lacks Homebrew
+# (~/.zprofile, where the base image sets it, is read by login shells only).
 cat >"$RUNNER_DIR/.env" <<ENV
 LANG=en_US.UTF-8
+PATH=/opt/homebrew/bin:/opt/homebrew/sbin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 HOMEBREW_NO_AUTO_UPDATE=1
 HOMEBREW_NO_INSTALL_CLEANUP=1
 ENV
 
-echo "==> start-jit-runner.sh: installing"
+echo "==> start-jit-runner.sh, job-started-hook.sh: installing"
 install -m 0755 "$START_SCRIPT" "$RUNNER_DIR/start-jit-runner.sh"
+install -m 0755 "$HOOK_SCRIPT" "$RUNNER_DIR/job-started-hook.sh"
 "$RUNNER_DIR/bin/Runner.Listener" --version
 echo "==> 30-actions-runner done"

@@ -7,7 +7,7 @@ export PATH="/opt/homebrew/bin:$PATH"
 
 echo "==> caches and history"
 brew cleanup --prune=all -s >/dev/null 2>&1 || true
-rm -rf "$HOME/Library/Caches/Homebrew" "$HOME/.npm/_cacache" "$HOME/.cache/pip"
+rm -rf "$HOME/Library/Caches/Homebrew" "$HOME/.npm/_cacache" "$HOME/.npm/_npx" "$HOME/.npm/_logs" "$HOME/.cache/pip"
 rm -f "$HOME/.bash_history" "$HOME/.zsh_history"
 rm -rf /Users/admin/actions-runner/_diag /Users/admin/actions-runner/_work
 rm -rf /tmp/tf-provision

@@ -295,11 +295,30 @@ function crossFieldChecks(config: Config, envPaths: Map<string, string>, problem
     }
   }
   trustTierChecks(config, name, problems, warnings);
+  apiUrlChecks(config, name, problems);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
   }
   if (config.host.max_vms > 2 && Object.values(config.profiles).some((p) => p.os === 'macos')) {
     warnings.push(`${name('/host/max_vms')}: ${config.host.max_vms} macOS guests exceeds Apple's licence (2 per Mac) and Virtualization.framework's limit`);
+  }
+}
+
+/**
+ * `https://user:pass@host` is refused: the URL is logged in error messages (undici quotes it when it
+ * refuses a URL with credentials) and copied into the launchd plist, so a password in it would leak.
+ * The value is never echoed back, only the field that holds it.
+ */
+function apiUrlChecks(config: Config, name: (pointer: string) => string, problems: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(config.github.api_url);
+  } catch {
+    problems.push(`${name('/github/api_url')}: is not a valid URL (expected https://HOST or https://HOST/api/v3)`);
+    return;
+  }
+  if (url.username !== '' || url.password !== '') {
+    problems.push(`${name('/github/api_url')}: contains a user name or password (user:password@); remove it: tart-fleet authenticates with the GitHub App or token, and credentials in the URL would be logged`);
   }
 }
 

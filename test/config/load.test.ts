@@ -162,6 +162,20 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toMatch(/ghp_|hunter22/);
   });
 
+  test('an api_url with user:password is refused, from the file or the environment, without echoing it', () => {
+    const p = write('urlcred.yml', 'github: { org: acme, api_url: "https://proxyuser:S3cretPass@ghe.example.com/api/v3" }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const problems = problemsOf(() => load(p));
+    expect(problems).toEqual([expect.stringMatching(/^github\.api_url: .*user name or password/)]);
+    expect(problems.join('\n')).not.toMatch(/proxyuser|S3cretPass/);
+
+    const ok = write('urlok.yml', 'github: { org: acme }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
+    const fromEnv = problemsOf(() => load(ok, { TART_FLEET_GITHUB_API_URL: 'http://onlyuser@127.0.0.1:8080' }));
+    expect(fromEnv).toEqual([expect.stringMatching(/^TART_FLEET_GITHUB_API_URL: .*user name or password/)]);
+    expect(fromEnv.join('\n')).not.toContain('onlyuser');
+    // A plain URL with a port and a path is fine.
+    expect(load(ok, { TART_FLEET_GITHUB_API_URL: 'https://ghe.example.com:8443/api/v3' }).config.github.api_url).toBe('https://ghe.example.com:8443/api/v3');
+  });
+
   test('the path comes from --config, else TART_FLEET_CONFIG, else ./pipeline.yml', () => {
     write('pipeline.yml', 'github: { org: from-cwd }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
     const other = write('other.yml', 'github: { org: from-env }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');

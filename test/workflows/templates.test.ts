@@ -104,4 +104,61 @@ describe('workflow templates', () => {
     expect(codex).toContain('@codex');
     expect(codex).toContain('${{ secrets.OPENAI_API_KEY }}');
   });
+
+  test('no template is triggered by pull_request_target (it runs a pull request with the base repository\'s secrets)', () => {
+    for (const t of templates) {
+      const on = t.doc.on;
+      const events = typeof on === 'string' ? [on] : Array.isArray(on) ? on : Object.keys((on ?? {}) as object);
+      expect({ file: t.file, events }).toEqual({ file: t.file, events: expect.not.arrayContaining(['pull_request_target']) });
+      expect(t.text).not.toMatch(/^\s*pull_request_target\s*:/m);
+    }
+  });
+
+  test('official actions are on their node24 majors (checkout and upload-artifact v5 or later)', () => {
+    const uses = templates.flatMap((t) => strings(t.doc).filter(([k]) => k === 'uses').map(([, v]) => ({ file: t.file, v })));
+    const official = uses.filter((u) => /^actions\/(checkout|upload-artifact|download-artifact|setup-node)@/.test(u.v));
+    expect(official.length).toBeGreaterThan(0);
+    for (const u of official) {
+      const major = Number(/@v(\d+)$/.exec(u.v)?.[1] ?? NaN);
+      expect({ ...u, major: major >= 5 }).toEqual({ ...u, major: true });
+    }
+  });
+
+  test('a workflow with push and pull_request limits push to named branches, so a same-repository pull request runs once', () => {
+    for (const t of templates) {
+      const on = (t.doc.on ?? {}) as Record<string, unknown>;
+      if (typeof on !== 'object' || !('push' in on) || !('pull_request' in on)) continue;
+      const push = on.push as { branches?: string[] } | null;
+      expect({ file: t.file, branches: push?.branches }).toEqual({ file: t.file, branches: expect.any(Array) });
+      for (const b of push!.branches!) expect({ file: t.file, branch: b }).toEqual({ file: t.file, branch: expect.stringMatching(/^[^*]+$/) });
+    }
+    const coder = templates.find((t) => t.file === 'coder.yml')!.doc.on as Record<string, { branches?: string[] }>;
+    expect(coder.push?.branches).toEqual(['main']);
+  });
+
+  test("codex runs with a safety strategy that works on the guest (drop-sudo hard-codes the user 'runner')", () => {
+    const codex = templates.find((t) => t.file === 'codex-agent.yml')!;
+    const step = Object.values(codex.doc.jobs!).flatMap((j) => j.steps ?? []).find((st) => String(st.uses).startsWith('openai/codex-action@'))!;
+    const withs = (step.with ?? {}) as Record<string, string>;
+    expect(withs['safety-strategy']).toMatch(/^(read-only|unprivileged-user)$/);
+    if (withs['safety-strategy'] === 'unprivileged-user') expect(withs['codex-user']).toMatch(/^(?!runner$).+/);
+    // The header says why, for the next person who wonders.
+    expect(codex.text).toMatch(/^# .*drop-sudo/m);
+  });
+
+  test('the self-test checks that Homebrew tools are on PATH, each on its own, and the share against the tier', () => {
+    const selftest = templates.find((t) => t.file === 'pipeline-selftest.yml')!;
+    for (const job of Object.values(selftest.doc.jobs!)) {
+      const script = (job.steps ?? []).map((st) => String(st.run ?? '')).join('\n');
+      expect(script).toContain('command -v node brew');
+      expect(script).toMatch(/for tool in node npm brew; do\s+command -v "\$tool"/);
+      expect(script).toMatch(/case "\$\{TF_CACHE:-rw\}" in/);
+    }
+  });
+
+  test('marketer runs the image\'s Playwright, not npx (npx reads npm\'s shared _npx cache)', () => {
+    const marketer = templates.find((t) => t.file === 'marketer.yml')!.text;
+    expect(marketer).not.toMatch(/^\s*npx /m);
+    expect(marketer).toMatch(/^\s*playwright screenshot/m);
+  });
 });
