@@ -178,7 +178,6 @@ export class TartAdapter implements Tart {
       await appendFile(opts.logFile, `${HEADER_PREFIX}${name} started ${new Date().toISOString()}\n`);
       offset = (await stat(opts.logFile)).size;
       fd = openSync(opts.logFile, 'a');
-      this.runLogs.set(name, { file: opts.logFile, offset });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const line = `cannot write the run log ${opts.logFile}: ${e.message}`;
@@ -215,6 +214,8 @@ export class TartAdapter implements Tart {
       // Still running: let it live on without keeping our event loop alive.
       p.child?.unref();
       this.log.debug('tart command', { command: args, pid: p.pid, exitCode: null, durationMs: Date.now() - started, detached: true });
+      // Only a run that got past the watch: a run that failed at once has already said why.
+      this.runLogs.set(name, { file: opts.logFile, offset });
       return;
     }
     this.log.debug('tart command', { command: args, exitCode: exited.exitCode, signal: exited.signal, durationMs: exited.duration });
@@ -281,7 +282,8 @@ export class TartAdapter implements Tart {
       return undefined; // no log to read: the ip error stands
     }
     const known = knownFailureIn(text);
-    if (!known) return undefined;
+    // Only failures that end a VM; `already running` and the like come from other invocations.
+    if (!known || !['vz-limit', 'out-of-disk', 'other'].includes(known.kind)) return undefined;
     this.log.debug('tart run died after its startup watch', { vm: name, kind: known.kind, line: known.line });
     return new TartError(known.kind, args, err.exitCode, `tart run ${name} died: ${known.line}`, known.advice);
   }
