@@ -274,22 +274,25 @@ export function parseLogLines(text: string): Array<Record<string, unknown>> {
 }
 
 /**
- * Replays the simulated Mac's event log: the most RAM and the most VMs running at any one moment.
- * A VM runs from `run-start` until `run-exit`, `stop` or `delete`, with the memory its last `set` gave it.
+ * Replays the simulated Mac's event log: the most RAM, the most VMs and the most macOS VMs (what
+ * `max_vms` and Apple's limit of 2 bind) running at any one moment. A VM runs from `run-start` until
+ * `run-exit`, `stop` or `delete`, with the memory its last `set` gave it.
  */
-export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number } {
+export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number; macosVms: number } {
   const memory = new Map<string, number>();
-  const running = new Map<string, number>();
+  const running = new Map<string, { mb: number; macos: boolean }>();
   let ramMb = 0;
   let vms = 0;
+  let macosVms = 0;
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
     if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
-    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
+    if (e.event === 'run-start') running.set(e.vm, { mb: memory.get(e.vm) ?? 0, macos: e.os !== 'linux' });
     if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
-    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
+    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b.mb, 0));
     vms = Math.max(vms, running.size);
+    macosVms = Math.max(macosVms, [...running.values()].filter((r) => r.macos).length);
   }
-  return { ramMb, vms };
+  return { ramMb, vms, macosVms };
 }
 
 async function freePort(): Promise<number> {
