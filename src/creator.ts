@@ -160,7 +160,7 @@ export class Creator {
       await tart.clone(imageOf(profile, config), vmName);
       await tart.set(vmName, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
       await tart.run(vmName, {
-        cacheDir: config.host.cache_dir,
+        cache: { dir: config.host.cache_dir, readOnly: false },
         logFile: this.logFileFor(vmName),
         netSoftnet: config.vm.net_softnet,
         netSoftnetAllow: config.vm.net_softnet_allow,

@@ -25,10 +25,17 @@
  *   `tart stop` (SIGINT, then SIGKILL after its timeout).
  * - `tart run`'s stderr goes to the run log, so a startup failure is classified from what the log
  *   gained after the header.
- * - A startup failure later than `runStartupMs` (default 2 s) is not reported by `run`: the VM then
- *   simply shows up as stopped on the next `list`, and the reason is in its run log.
- * - `--dir cache:<cacheDir>`: tart splits `[name:]path[:options]` on colons, so the cache dir must not
- *   contain `:`.
+ * - A startup failure later than `runStartupMs` (default 2 s) is not reported by `run` (a `tart run`
+ *   can wait silently behind a clone's lock on TART_HOME, and Softnet can die a moment after the VM
+ *   started). `run` remembers where its log started; when `ip` then fails, the log written since is
+ *   classified and a recognised failure (VZ limit, out of disk, missing share dir, Softnet) is thrown
+ *   instead of `no-ip`, so the VZ-limit pause and the operator advice still happen (audit tart.md #5).
+ * - `--dir cache:<dir>[:ro]`: tart splits `[name:]path[:options]` at the first `:` and reads the
+ *   comma-separated options `ro` and `tag=` from the last `:`-segment only, so a cache dir whose last
+ *   segment looks like options is refused (audit #10). The dir is created (`mkdir -p`) before every
+ *   run: tart fails at once on a missing share path (`VZErrorDomain Code=2`, audit #2).
+ * - Children get an allow-listed environment (see `tartChildEnv`): the daemon's secrets
+ *   (`TART_FLEET_*`, `GITHUB_TOKEN`, …) never reach tart, its log or `ps eww`.
  * - `list` parses JSON and ignores key order, whitespace and `\/` escaping; OCI cache entries are
  *   dropped even though `--source local` is asked for. Anything unexpected throws (fail closed):
  *   an unparseable list must never read as "no VMs".
@@ -39,7 +46,7 @@ import { dirname } from 'node:path';
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { Logger } from '../core/logger.js';
 import { TartError, type RunOptions, type Tart, type TartVm, type TartVmDetails, type VmState } from '../core/ports.js';
-import { classifyTartFailure, firstLine } from './tart-errors.js';
+import { classifyTartFailure, firstLine, knownFailureIn } from './tart-errors.js';
 
 export interface TartTimeouts {
   /** list, get, set, delete, --version. */
@@ -66,9 +73,27 @@ export interface TartAdapterOptions {
   /** TART_FLEET_TART_BIN, or 'tart' to find it on PATH. */
   tartBin: string;
   logger: Logger;
-  /** Environment of the tart child processes (default process.env). */
+  /** Environment the tart child processes are drawn from (default process.env); see `tartChildEnv`. */
   env?: NodeJS.ProcessEnv;
   timeouts?: Partial<TartTimeouts>;
+}
+
+/**
+ * The only variables tart children see. tart reads `TART_*` (TART_HOME, TART_NO_AUTO_PRUNE,
+ * TART_REGISTRY_USERNAME/PASSWORD for its own pulls); locale and the user's identity are what
+ * Foundation, bash and `exec` need. Everything else (`TART_FLEET_*`, `GITHUB_TOKEN`, cloud keys) stays
+ * in the daemon.
+ */
+const CHILD_ENV_NAMES = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'TMPDIR', 'LANG', 'TZ']);
+
+export function tartChildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    const tartOwn = k.startsWith('TART_') && !k.startsWith('TART_FLEET_');
+    if (CHILD_ENV_NAMES.has(k) || k.startsWith('LC_') || tartOwn) out[k] = v;
+  }
+  return out;
 }
 
 const HEADER_PREFIX = '# tart-fleet: tart run ';
@@ -79,11 +104,13 @@ export class TartAdapter implements Tart {
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
   private readonly timeouts: TartTimeouts;
+  /** Where each VM's latest `run` started writing its log: `ip` reads it back when it fails. */
+  private readonly runLogs = new Map<string, { file: string; offset: number }>();
 
   constructor(opts: TartAdapterOptions) {
     this.bin = opts.tartBin;
     this.log = opts.logger.child({ component: 'tart' });
-    this.env = opts.env ?? process.env;
+    this.env = tartChildEnv(opts.env ?? process.env);
     this.timeouts = { ...DEFAULT_TART_TIMEOUTS, ...opts.timeouts };
   }
 
@@ -107,7 +134,7 @@ export class TartAdapter implements Tart {
     const args = ['get', name, '--format', 'json'];
     const e = asRecord(args, parseJson(args, await this.exec(args, this.timeouts.defaultMs)));
     if (typeof e.CPU !== 'number' || typeof e.Memory !== 'number') throw bad(args, 'tart get: CPU or Memory missing');
-    // `OS` exists since tart 2.10.0; older versions only ran macOS guests for us.
+    // `OS` exists since tart 2.8.0 (audit tart.md #15); older versions only ran macOS guests for us.
     const os = e.OS === undefined ? 'darwin' : e.OS;
     if (os !== 'darwin' && os !== 'linux') throw bad(args, `tart get: unknown OS ${String(os)}`);
     return { name, state: parseState(args, e), os, cpu: e.CPU, memoryMb: e.Memory };
@@ -124,7 +151,12 @@ export class TartAdapter implements Tart {
   }
 
   async run(name: string, opts: RunOptions): Promise<void> {
-    const args = ['run', name, '--no-graphics', '--no-audio', '--no-clipboard', '--dir', `cache:${opts.cacheDir}`];
+    const args = ['run', name, '--no-graphics', '--no-audio', '--no-clipboard'];
+    if (opts.cache) {
+      const problem = shareDirProblem(opts.cache.dir);
+      if (problem) throw new TartError('usage', args, null, problem);
+      args.push('--dir', `cache:${opts.cache.dir}${opts.cache.readOnly ? ':ro' : ''}`);
+    }
     if (opts.netSoftnet) args.push('--net-softnet');
     if (opts.netSoftnetAllow.length > 0) args.push('--net-softnet-allow', opts.netSoftnetAllow.join(','));
     if (opts.netSoftnetBlock.length > 0) args.push('--net-softnet-block', opts.netSoftnetBlock.join(','));
@@ -132,6 +164,14 @@ export class TartAdapter implements Tart {
 
     let offset: number;
     let fd: number;
+    if (opts.cache) {
+      try {
+        await mkdir(opts.cache.dir, { recursive: true });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new TartError(e.code === 'ENOSPC' ? 'out-of-disk' : 'other', args, null, `cannot create the cache dir ${opts.cache.dir}: ${e.message}`);
+      }
+    }
     try {
       await mkdir(dirname(opts.logFile), { recursive: true });
       // The header goes in before tart starts, so startedAt works even if tart dies at once.
@@ -174,6 +214,8 @@ export class TartAdapter implements Tart {
       // Still running: let it live on without keeping our event loop alive.
       p.child?.unref();
       this.log.debug('tart command', { command: args, pid: p.pid, exitCode: null, durationMs: Date.now() - started, detached: true });
+      // Only a run that got past the watch: a run that failed at once has already said why.
+      this.runLogs.set(name, { file: opts.logFile, offset });
       return;
     }
     this.log.debug('tart command', { command: args, exitCode: exited.exitCode, signal: exited.signal, durationMs: exited.duration });
@@ -205,7 +247,12 @@ export class TartAdapter implements Tart {
   async ip(name: string, waitSeconds: number): Promise<string> {
     const wait = Math.min(65_535, Math.max(0, Math.floor(waitSeconds))); // tart parses a UInt16
     const args = ['ip', name, '--wait', String(wait)];
-    const stdout = await this.exec(args, wait * 1000 + this.timeouts.ipMarginMs);
+    let stdout: string;
+    try {
+      stdout = await this.exec(args, wait * 1000 + this.timeouts.ipMarginMs);
+    } catch (err) {
+      throw (await this.diedAfterStart(name, args, err)) ?? err;
+    }
     const ip = stdout.trim();
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new TartError('no-ip', args, 0, `unexpected output: ${firstLine(stdout)}`);
     return ip;
@@ -218,6 +265,27 @@ export class TartAdapter implements Tart {
 
   async delete(name: string): Promise<void> {
     await this.exec(['delete', name], this.timeouts.defaultMs);
+  }
+
+  /**
+   * When `ip` failed, the VM may have died after `run` stopped watching it: the run log written
+   * since that run started says why. Returns the recognised failure as a TartError, else undefined.
+   */
+  private async diedAfterStart(name: string, args: string[], err: unknown): Promise<TartError | undefined> {
+    if (!(err instanceof TartError) || (err.kind !== 'no-ip' && err.kind !== 'timeout')) return undefined;
+    const run = this.runLogs.get(name);
+    if (!run) return undefined;
+    let text: string;
+    try {
+      text = await readFrom(run.file, run.offset);
+    } catch {
+      return undefined; // no log to read: the ip error stands
+    }
+    const known = knownFailureIn(text);
+    // Only failures that end a VM; `already running` and the like come from other invocations.
+    if (!known || !['vz-limit', 'out-of-disk', 'other'].includes(known.kind)) return undefined;
+    this.log.debug('tart run died after its startup watch', { vm: name, kind: known.kind, line: known.line });
+    return new TartError(known.kind, args, err.exitCode, `tart run ${name} died: ${known.line}`, known.advice);
   }
 
   async version(): Promise<string> {
@@ -263,6 +331,21 @@ export class TartAdapter implements Tart {
     const cls = classifyTartFailure(out.exitCode, out.stderr, spawnErrorCode(out));
     throw new TartError(cls.kind, args, out.exitCode, firstLine(out.stderr) || describeExit(out), cls.advice);
   }
+}
+
+/**
+ * Why `dir` cannot be passed as `--dir cache:<dir>`, or undefined. tart reads `ro` and `tag=` from the
+ * last `:`-separated segment (Run.swift), so `/a:b,ro` would silently become a read-only share of `/a`.
+ */
+function shareDirProblem(dir: string): string | undefined {
+  if (dir === '') return 'the cache dir is empty';
+  if (!dir.includes(':')) return undefined;
+  const last = dir.slice(dir.lastIndexOf(':') + 1);
+  const words = last.split(',');
+  if (words.some((w) => w === 'ro' || w.startsWith('tag='))) {
+    return `the cache dir ${dir} ends in ":${last}", which tart would read as share options (ro, tag=); rename it`;
+  }
+  return undefined;
 }
 
 function spawnErrorCode(out: ProcessOutput): string | undefined {

@@ -128,7 +128,7 @@ function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total
       return queued !== undefined && ran !== undefined ? (ran - queued) / 1000 : undefined;
     })
     .filter((w): w is number => w !== undefined);
-  const { ramMb, vms } = peakUsage(world.tartEvents());
+  const { ramMb, vms, macosVms } = peakUsage(world.tartEvents());
   const ceiling = (world.opts.ramGb - world.opts.reservedGb) * 1024;
   const done = jobs.filter((j) => j.status === 'completed').length;
   const progress = progressOf(world, matched, total, started);
@@ -137,7 +137,7 @@ function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total
     finished ? 'demo finished: every job ran in its own VM, and every VM is gone' : 'demo stopped before every job finished',
     `  jobs        ${progressBar(progress)}`,
     `  runners     ${world.github.runners().length} JIT runners created for ${done} jobs done; ignored: 1 job no profile matches, 1 GitHub-hosted job`,
-    `  peak RAM    ${ramMb} MB of a ${ceiling} MB ceiling; peak VMs ${vms} (max 2)`,
+    `  peak RAM    ${ramMb} MB of a ${ceiling} MB ceiling; peak VMs ${vms}, of them macOS ${macosVms} (max 2)`,
     `  queue wait  ${waits.length ? `min ${Math.min(...waits).toFixed(1)} s, mean ${(waits.reduce((a, b) => a + b, 0) / waits.length).toFixed(1)} s, max ${Math.max(...waits).toFixed(1)} s` : 'n/a'}`,
     `  GitHub API  ${world.github.requestCount()} requests`,
     `  daemon      exited ${daemonExit ?? 'by signal'} after SIGTERM; ${((Date.now() - started) / 1000).toFixed(1)} s in all`,

@@ -10,7 +10,10 @@
  *   `$TART_HOME/vms/<image>/` (facts sheet §3, tart's VMConfig.swift). Reading that file is
  *   read-only and works while `run` runs. An image pulled but not cloned locally (OCI cache only)
  *   has no such directory: the golden-image check already fails for it, so this one stays quiet.
- * - tart enforces the minimums only for macOS guests; Linux images get the OS check alone.
+ * - tart enforces the minimums only for macOS guests; Linux images get the OS check alone. A config
+ *   without `os` (very old images) is macOS, as tart reads it (audit tart.md #14).
+ * - Every current macOS image says 2 CPUs and 4 GiB ("memorySizeMin" : 4294967296), so the seed's
+ *   2048 MB `coder` fails here on a macOS image: it needs ram_mb >= 4096 or a Linux image.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +40,8 @@ export function imageFitChecks(tartHome: string, config: Config): CheckResult[] 
       continue;
     }
     const problems: string[] = [];
-    const imageOs = cfg.os === 'darwin' ? 'macos' : cfg.os === 'linux' ? 'linux' : undefined;
+    // tart decodes a config without `os` as darwin (VMConfig.swift:110) and enforces the minimums.
+    const imageOs = cfg.os === undefined || cfg.os === 'darwin' ? 'macos' : cfg.os === 'linux' ? 'linux' : undefined;
     if (imageOs === 'macos') {
       if (cfg.cpuCountMin !== undefined && profile.cpu < cfg.cpuCountMin) {
         problems.push(`cpu ${profile.cpu} is below ${image}'s minimum of ${cfg.cpuCountMin}`);

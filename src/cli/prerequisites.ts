@@ -5,15 +5,23 @@
  * the DHCP lease time and the login keychain.
  *
  * ## Gotchas
+ * - tart's version floors come from `git log -S` on tart's source (audit tart.md #7): the adapter
+ *   always passes `--no-clipboard` and by default `--random-mac` (both since 2.10.0, older tart exits
+ *   64 `Unknown option`), `--root-disk-opts` needs 2.16.0, `--net-softnet-block` 2.30.0. A source
+ *   build prints `SNAPSHOT`: unknown, so a warning. tart has only `--version`, no `version` command.
+ * - Softnet under a daemon (audit #1): tart offers to make softnet setuid root only when its stdout
+ *   is a TTY, never under launchd, so every Softnet VM fails unless `softnet` is on the daemon's PATH
+ *   and is root-owned with the setuid bit (or runs under passwordless `sudo -n`). The check resolves
+ *   brew's symlink, because the bit must be on the Cellar file, and brew upgrades drop it.
  * - Mac-only checks (DHCP lease, keychain) say "skipped (not macOS)" elsewhere rather than pass.
  * - Nothing here changes the world: GitHub is only read (listing runners proves the org-runner
  *   permission for reading; creating a runner would be the only proof of write, and is not done:
  *   an App's installation permissions and a classic PAT's scopes are read instead).
  */
 import { execFile } from 'node:child_process';
-import { statfsSync, existsSync } from 'node:fs';
+import { statfsSync, existsSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { homedir, platform } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { goldenImages, type Config } from '../config/types.js';
 import { TartError } from '../core/ports.js';
@@ -37,7 +45,8 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   const results: CheckResult[] = [];
 
   try {
-    results.push({ status: 'ok', what: 'tart', detail: `version ${(await tart.version()).trim()} (${ctx.env.TART_FLEET_TART_BIN || 'tart on PATH'})` });
+    const version = (await tart.version()).trim();
+    results.push(tartVersionCheck(version, config, ctx.env.TART_FLEET_TART_BIN || 'tart on PATH'));
     const names = new Set((await tart.list()).map((v) => v.name));
     for (const image of goldenImages(config)) {
       results.push(
@@ -51,6 +60,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     results.push({ status: 'fail', what: 'tart', detail: `${(err as Error).message}${advice}` });
   }
   results.push(...imageFitChecks(tartHomeOf(ctx), config));
+  if (usesSoftnet(config)) results.push(await softnetCheck(ctx.env.PATH ?? ''));
 
   results.push(diskCheck(tartHomeOf(ctx)));
 
@@ -78,6 +88,112 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
 
   results.push(...(await macChecks()));
   return results;
+}
+
+/** [major, minor, patch] of a tart version string, or undefined (SNAPSHOT, garbage). */
+export function parseTartVersion(v: string): [number, number, number] | undefined {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
+}
+
+function below(v: [number, number, number], floor: [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) if ((v[i] ?? 0) !== floor[i]) return (v[i] ?? 0) < (floor[i] ?? 0);
+  return false;
+}
+
+/** True when any VM of this config would run with Softnet (block/allow lists imply `--net-softnet`). */
+export function usesSoftnet(config: Config): boolean {
+  const vm = config.vm;
+  if (vm.net_softnet || vm.net_softnet_allow.length > 0 || vm.net_softnet_block.length > 0) return true;
+  return Object.values(config.profiles).some((p) => {
+    const q = p as unknown as Record<string, unknown>;
+    return q.network === 'softnet' || (Array.isArray(q.net_softnet_block) && q.net_softnet_block.length > 0) || (Array.isArray(q.net_softnet_allow) && q.net_softnet_allow.length > 0);
+  });
+}
+
+function usesSoftnetBlock(config: Config): boolean {
+  if (config.vm.net_softnet_block.length > 0) return true;
+  return Object.values(config.profiles).some((p) => {
+    const q = p as unknown as Record<string, unknown>;
+    return Array.isArray(q.net_softnet_block) && q.net_softnet_block.length > 0;
+  });
+}
+
+/** tart's version against the features this config makes the adapter use. */
+export function tartVersionCheck(version: string, config: Config, where: string): CheckResult {
+  const v = parseTartVersion(version);
+  if (!v) {
+    return { status: 'warn', what: 'tart', detail: `version ${version || '(none)'} is unknown (a source build prints SNAPSHOT): cannot tell whether it has --no-clipboard/--random-mac (2.10.0)${config.vm.root_disk_opts !== '' ? ', --root-disk-opts (2.16.0)' : ''}${usesSoftnetBlock(config) ? ', --net-softnet-block (2.30.0)' : ''} (${where})` };
+  }
+  const needs: string[] = [];
+  if (below(v, [2, 10, 0])) needs.push('2.10.0 for --no-clipboard and --random-mac, which every VM start uses');
+  if (config.vm.root_disk_opts !== '' && below(v, [2, 16, 0])) needs.push('2.16.0 for --root-disk-opts (vm.root_disk_opts is set)');
+  if (usesSoftnetBlock(config) && below(v, [2, 30, 0])) needs.push('2.30.0 for --net-softnet-block (a Softnet block list is set)');
+  if (needs.length > 0) {
+    return { status: 'fail', what: 'tart', detail: `version ${version} is too old: needs ${needs.join('; ')} (brew upgrade cirruslabs/cli/tart) (${where})` };
+  }
+  return { status: 'ok', what: 'tart', detail: `version ${version} (${where})` };
+}
+
+/** The fix commands for Softnet under a daemon, for a softnet at `path` (the resolved Cellar file). */
+export function softnetFix(path: string | undefined): string {
+  const p = path ?? '"$(realpath "$(which softnet)")"';
+  return `sudo chown root ${p} && sudo chmod u+s ${p} (redo after every brew upgrade of softnet)`;
+}
+
+export interface SoftnetProbes {
+  stat(path: string): Stats;
+  realpath(path: string): string;
+  /** Resolves true when `sudo -n <path> --help` succeeds (passwordless sudo). */
+  sudoOk(path: string): Promise<boolean>;
+}
+
+const realProbes: SoftnetProbes = {
+  stat: (p) => statSync(p),
+  realpath: (p) => realpathSync(p),
+  sudoOk: async (p) => {
+    try {
+      await run('sudo', ['-n', p, '--help'], { timeout: 5000 });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/**
+ * Softnet for a daemon's `tart run`: on PATH, root-owned and setuid (or runnable by `sudo -n`),
+ * with the exact fix commands when not.
+ */
+export async function softnetCheck(path: string, probes: SoftnetProbes = realProbes): Promise<CheckResult> {
+  let found: string | undefined;
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    try {
+      const candidate = join(dir, 'softnet');
+      if (probes.stat(candidate).isFile()) {
+        found = candidate;
+        break;
+      }
+    } catch {
+      // not in this dir
+    }
+  }
+  if (!found) {
+    return { status: 'fail', what: 'softnet', detail: `Softnet is configured but softnet is not on PATH (${path || 'empty'}): tart run fails with "softnet not found in PATH". Install it: brew install cirruslabs/cli/softnet, then ${softnetFix(undefined)}` };
+  }
+  const real = probes.realpath(found);
+  const st = probes.stat(real);
+  if (st.uid === 0 && (st.mode & 0o4000) !== 0) {
+    return { status: 'ok', what: 'softnet', detail: `${real} is setuid root` };
+  }
+  if (await probes.sudoOk(real)) {
+    return { status: 'ok', what: 'softnet', detail: `${real} runs under passwordless sudo` };
+  }
+  return {
+    status: 'fail',
+    what: 'softnet',
+    detail: `${real} is not setuid root and passwordless sudo cannot run it: under the daemon tart never sets it up, so every Softnet VM dies ("Softnet process terminated prematurely"). Fix: ${softnetFix(real)}`,
+  };
 }
 
 function diskCheck(tartHome: string): CheckResult {

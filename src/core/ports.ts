@@ -109,8 +109,11 @@ export interface TartVmDetails {
 }
 
 export interface RunOptions {
-  /** Host directory shared into the guest as `cache`. */
-  cacheDir: string;
+  /**
+   * Host directory shared into the guest as `cache` (`/Volumes/My Shared Files/cache`), read-only
+   * when `readOnly`; undefined = no share at all (the guest sees no cache).
+   */
+  cache: { dir: string; readOnly: boolean } | undefined;
   /** File that receives tart run's stdout and stderr. */
   logFile: string;
   netSoftnet: boolean;

@@ -9,6 +9,15 @@
  * `stopDaemon()` → `destroy()`, which stops every VM left, stops the fake GitHub and removes the
  * temp dir. `destroy()` is safe to call twice and after failures.
  *
+ * The simulated Mac holds two golden images: `workhorse` (macOS: Apple's minimums of 2 CPUs and
+ * 4 GiB, as on a real Mac) and `workhorse-linux` (a Linux guest). The seed's `coder` profile (2048 MB)
+ * is below any macOS image's minimum, so here it runs the Linux image (`os: linux`); a macOS coder
+ * needs ram_mb >= 4096 (pipeline.yml says so).
+ *
+ * Softnet: the Mac has softnet installed setuid root (`TART_SIM_SOFTNET=setuid`, as the real-Mac guide
+ * sets it up) only when the config uses Softnet (`vm.net_softnet*` or a profile with
+ * `network: softnet`); otherwise softnet is missing, as on a fresh Mac. `simEnv` overrides either way.
+ *
  * ## Gotchas
  * - Each world picks its own free SSH port: guests of two worlds (two test files at once) would
  *   otherwise collide on the same loopback address and port.
@@ -46,11 +55,23 @@ export interface SimWorldOptions {
   github?: { server: FakeGitHub; apiUrl: string; token: string };
 }
 
+/** The Linux golden image of the simulated Mac. */
+export const LINUX_IMAGE = 'workhorse-linux';
+
+/** The seed's profiles; coder's 2048 MB fits a Linux guest only (macOS images need 4096 MB). */
 export const SEED_PROFILES = {
   developer: { ram_mb: 8192, cpu: 6, timeout_minutes: 60 },
-  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 },
+  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: LINUX_IMAGE },
   marketer: { ram_mb: 5120, cpu: 4, timeout_minutes: 30 },
 };
+
+/** True when the config would start a VM with Softnet. */
+function usesSoftnet(config: SimWorldOptions['config']): boolean {
+  const vm = config?.vm ?? {};
+  const listed = (v: unknown) => Array.isArray(v) && v.length > 0;
+  if (vm.net_softnet === true || listed(vm.net_softnet_allow) || listed(vm.net_softnet_block)) return true;
+  return Object.values(config?.profiles ?? {}).some((p) => typeof p === 'object' && p !== null && (p as Record<string, unknown>).network === 'softnet');
+}
 
 export interface LsJson {
   runner_name: string;
@@ -110,6 +131,7 @@ export class SimWorld {
       mkdirSync(tartHome, { recursive: true });
       const tartBin = installFakeTart(join(dir, 'bin'));
       createGoldenImage(tartHome, 'workhorse', { cpu: 4, memoryMb: 4096, os: 'darwin' });
+      createGoldenImage(tartHome, LINUX_IMAGE, { cpu: 2, memoryMb: 2048, os: 'linux' });
       const sshPort = await freePort();
       const configPath = join(dir, 'pipeline.yml');
       writeFileSync(
@@ -153,6 +175,7 @@ export class SimWorld {
       TART_SIM_BOOT_MS: String(Math.round((this.opts.bootSeconds * 1000) / this.opts.speed)),
       TART_SIM_SSH_PORT: String(this.sshPort),
       TART_SIM_SSH_PASSWORD: this.sshPassword,
+      TART_SIM_SOFTNET: usesSoftnet(this.opts.config) ? 'setuid' : 'missing',
       ...this.opts.simEnv,
     };
   }
@@ -251,22 +274,25 @@ export function parseLogLines(text: string): Array<Record<string, unknown>> {
 }
 
 /**
- * Replays the simulated Mac's event log: the most RAM and the most VMs running at any one moment.
- * A VM runs from `run-start` until `run-exit`, `stop` or `delete`, with the memory its last `set` gave it.
+ * Replays the simulated Mac's event log: the most RAM, the most VMs and the most macOS VMs (what
+ * `max_vms` and Apple's limit of 2 bind) running at any one moment. A VM runs from `run-start` until
+ * `run-exit`, `stop` or `delete`, with the memory its last `set` gave it.
  */
-export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number } {
+export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number; macosVms: number } {
   const memory = new Map<string, number>();
-  const running = new Map<string, number>();
+  const running = new Map<string, { mb: number; macos: boolean }>();
   let ramMb = 0;
   let vms = 0;
+  let macosVms = 0;
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
     if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
-    if (e.event === 'run-start') running.set(e.vm, memory.get(e.vm) ?? 0);
+    if (e.event === 'run-start') running.set(e.vm, { mb: memory.get(e.vm) ?? 0, macos: e.os !== 'linux' });
     if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
-    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b, 0));
+    ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b.mb, 0));
     vms = Math.max(vms, running.size);
+    macosVms = Math.max(macosVms, [...running.values()].filter((r) => r.macos).length);
   }
-  return { ramMb, vms };
+  return { ramMb, vms, macosVms };
 }
 
 async function freePort(): Promise<number> {

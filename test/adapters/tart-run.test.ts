@@ -71,12 +71,14 @@ test('run is detached, logs a header for startedAt; already-running, is-running,
 
 test('argv elements reach tart unchanged (no shell injection through names or paths)', async () => {
   await tart.clone('gold', 'vm-q');
-  const opts = { ...runOpts('vm-q'), cacheDir: join(w.dir, "cache dir $(touch pwned) 'q'"), netSoftnetAllow: ['10.0.0.0/8', '192.168.0.0/16'] };
-  // --net-softnet-allow implies softnet; the fake accepts it, and the cache path with spaces survives.
-  await tart.run('vm-q', opts);
+  const cacheDir = join(w.dir, "cache dir $(touch pwned) 'q'");
+  const opts = { ...runOpts('vm-q'), cache: { dir: cacheDir, readOnly: false }, netSoftnetAllow: ['10.0.0.0/8', '192.168.0.0/16'] };
+  // --net-softnet-allow implies softnet (this Mac has it installed setuid), and the cache path with spaces survives.
+  const withSoftnet = new TartAdapter({ tartBin: w.bin, logger, env: { ...w.env, TART_SIM_SOFTNET: 'setuid' }, timeouts: { runStartupMs: 1500 } });
+  await withSoftnet.run('vm-q', opts);
   const pid = runPid('vm-q');
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  expect(argv).toEqual(expect.arrayContaining(['run', 'vm-q', '--no-graphics', '--no-audio', '--no-clipboard', '--dir', `cache:${opts.cacheDir}`, '--net-softnet-allow', '10.0.0.0/8,192.168.0.0/16']));
+  expect(argv).toEqual(expect.arrayContaining(['run', 'vm-q', '--no-graphics', '--no-audio', '--no-clipboard', '--dir', `cache:${cacheDir}`, '--net-softnet-allow', '10.0.0.0/8,192.168.0.0/16']));
   expect(() => readFileSync(resolve('pwned'))).toThrow();
   await tart.stop('vm-q', 5);
   await tart.delete('vm-q');

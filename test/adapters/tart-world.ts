@@ -98,7 +98,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000)
 
 /** tart run options whose cache and log live in `dir`. */
 export function runOptsIn(dir: string, name: string): RunOptions {
-  return { cacheDir: join(dir, 'cache'), logFile: join(dir, 'logs', `${name}.log`), netSoftnet: false, netSoftnetAllow: [], netSoftnetBlock: [], rootDiskOpts: '' };
+  return { cache: { dir: join(dir, 'cache'), readOnly: false }, logFile: join(dir, 'logs', `${name}.log`), netSoftnet: false, netSoftnetAllow: [], netSoftnetBlock: [], rootDiskOpts: '' };
 }
 
 /** The TartError `p` rejects with (fails the test if it resolves or rejects with anything else). */

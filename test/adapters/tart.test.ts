@@ -33,11 +33,11 @@ test('version, and each command is logged at debug with exit code and duration',
 
 test('clone, set, get and list', async () => {
   await tart.clone('gold', 'vm-a');
-  await tart.set('vm-a', { cpu: 3, memoryMb: 3072, randomMac: true });
-  expect(await tart.get('vm-a')).toEqual({ name: 'vm-a', state: 'stopped', os: 'darwin', cpu: 3, memoryMb: 3072 });
+  await tart.set('vm-a', { cpu: 3, memoryMb: 5120, randomMac: true });
+  expect(await tart.get('vm-a')).toEqual({ name: 'vm-a', state: 'stopped', os: 'darwin', cpu: 3, memoryMb: 5120 });
   const list = await tart.list();
   expect(list).toEqual(expect.arrayContaining([{ name: 'gold', state: 'stopped' }, { name: 'vm-a', state: 'stopped' }]));
-  expect(w.events().filter((e) => e.event === 'set')).toEqual([expect.objectContaining({ vm: 'vm-a', cpu: 3, memoryMb: 3072, randomMac: true })]);
+  expect(w.events().filter((e) => e.event === 'set')).toEqual([expect.objectContaining({ vm: 'vm-a', cpu: 3, memoryMb: 5120, randomMac: true })]);
   await tart.delete('vm-a');
   expect((await tart.list()).map((v) => v.name)).toEqual(['gold']);
 });
@@ -95,7 +95,8 @@ test('vm-missing from run (exit 1 with the Error: prefix of the validate path)',
 test('the raw VZErrorDomain Code=6 text and out-of-disk come through the faults file', async () => {
   w.faults({ run: { error: 'vz-limit-raw', times: 1 }, clone: { error: 'out-of-disk', times: 1 } });
   const disk = await expectKind(tart.clone('gold', 'vm-d'), 'out-of-disk');
-  expect(disk.stderrLine).toContain('No space left on device');
+  // Cocoa's wording, as swift-argument-parser prints an NSError (audit tart.md #6).
+  expect(disk.stderrLine).toContain('isn’t enough space');
   await tart.clone('gold', 'vm-d'); // the fault was used up
   await expectKind(tart.run('vm-d', runOpts('vm-d')), 'vz-limit');
   await tart.delete('vm-d');

@@ -2,7 +2,7 @@
  * validate's profile-vs-image fit: golden images are written by the fake tart's own store (the
  * same config.json layout tart uses), and the checks read them back as they would on a Mac.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
@@ -46,7 +46,7 @@ test('Linux images have no minimums that tart enforces, but an os mismatch warns
     configWith({
       small: { ram_mb: 1024, cpu: 1, timeout_minutes: 10, image: 'ubuntu', os: 'linux' },
       wrong: { ram_mb: 2048, cpu: 2, timeout_minutes: 10, image: 'ubuntu' },
-      escaping: { ram_mb: 2048, cpu: 2, timeout_minutes: 10, image: 'sequoia', os: 'linux' },
+      escaping: { ram_mb: 4096, cpu: 2, timeout_minutes: 10, image: 'sequoia', os: 'linux' },
     }),
   );
   expect(results.map((r) => [r.what, r.status])).toEqual([
@@ -71,4 +71,24 @@ test('an image that is not a local VM is left to the golden-image check; a corru
     }, 'absent'),
   );
   expect(results).toEqual([{ status: 'warn', what: 'profile corrupt', detail: expect.stringMatching(/^cannot read broken's config\.json: /) }]);
+});
+
+test('a config.json without "os" is a macOS image, as tart decodes it: its minimums apply', () => {
+  const home = tartHome();
+  const dir = createGoldenImage(home, 'old', { cpu: 4, memoryMb: 8192, os: 'darwin' });
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  delete cfg.os;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+  const results = imageFitChecks(home, configWith({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 10 } }, 'old'));
+  expect(results).toEqual([{ status: 'fail', what: 'profile coder', detail: expect.stringMatching(/ram_mb 2048 is below old's minimum of 4096 MB/) }]);
+});
+
+test("the fake's macOS images carry the real minimums: the seed's 2048 MB coder does not fit, 4096 MB does", () => {
+  const home = tartHome();
+  createGoldenImage(home, 'golden', { cpu: 4, memoryMb: 8192, os: 'darwin' });
+  const results = imageFitChecks(home, configWith({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }, roomy: { ram_mb: 4096, cpu: 2, timeout_minutes: 60 } }));
+  expect(results.map((r) => [r.what, r.status])).toEqual([
+    ['profile coder', 'fail'],
+    ['profile roomy', 'ok'],
+  ]);
 });

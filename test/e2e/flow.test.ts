@@ -35,10 +35,11 @@ test("a realistic mix: every job runs once on its profile's VM, within the RAM c
 
   expectRanOnceOnProfile(world, ids);
   for (const id of ignored) expect(world.github.job(id).history.some((h) => h.status === 'in_progress')).toBe(false);
-  const { ramMb, vms } = peakUsage(world.tartEvents());
+  const { ramMb, vms, macosVms } = peakUsage(world.tartEvents());
   expect(ramMb).toBeLessThanOrEqual(12288);
-  expect(vms).toBeLessThanOrEqual(2);
-  expect(vms).toBe(2);
+  // max_vms binds macOS guests; the seed's coder runs on the world's Linux image.
+  expect(macosVms).toBeLessThanOrEqual(2);
+  expect(vms).toBeGreaterThanOrEqual(2);
   expect(world.github.runners().filter((r) => r.deletedAt === null)).toEqual([]);
 
   const ls = await world.ls();

@@ -28,7 +28,7 @@ test("a job that outlives its profile's timeout: the VM is stopped and deleted, 
   const world = await newWorld({
     speed: 40,
     simEnv: { TART_SIM_JOB_HANG: '1' },
-    config: { profiles: { coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 0.05 } } },
+    config: { profiles: { coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 0.05, os: 'linux', image: 'workhorse-linux' } } },
   });
   world.queue('coder');
   world.startDaemon();

@@ -4,10 +4,14 @@
  * the facts sheet (§1, §2, Appendix A) on a simulated TART_HOME (see store.ts for the layout, the
  * events file and the faults file).
  *
- * Subcommands: `--version`, `list [--format text|json] [--source local|oci] [-q]`,
- * `get <name> [--format]`, `clone <src> <new>`, `set <name> [--cpu N] [--memory MB] [--random-mac]`,
- * `run <name> [flags]` (blocks for the VM's life, see vm-process.ts), `ip <name> [--wait N]`,
- * `stop <name> [--timeout N]`, `delete <name>...`, and a sim-only
+ * Subcommands: `--version` (there is no `version` subcommand in real tart, Root.swift),
+ * `list [--format text|json] [--source local|oci] [-q]`, `get <name> [--format]`,
+ * `clone <src> <new>` (a remote OCI ref is pulled first from the simulated registry, registry.ts),
+ * `set <name> [--cpu N] [--memory MB] [--disk-size GB] [--random-mac]` (macOS minimums enforced with
+ * tart's LessThanMinimalResourcesError texts; the disk only grows), `run <name> [flags]` (blocks for
+ * the VM's life, see vm-process.ts; `--dir` shares, see shares.ts), `ip <name> [--wait N]`,
+ * `stop <name> [--timeout N]`, `delete <name>...`, `exec [-i] [-t] <name> <command...>` (through
+ * the VM's control socket, once its guest agent is up), and a sim-only
  * `create <name> [--linux] [--cpu N] [--memory MB] [--disk-size GB]` that makes a golden image.
  *
  * Environment switches:
@@ -18,7 +22,12 @@
  * - `TART_SIM_SSH_PORT` (default 2222): passed to the guest
  * - `TART_SIM_GUEST=none`: a stub guest instead of src/sim/guest; `TART_SIM_STUB_POWEROFF_MS` makes
  *   the stub power off by itself after that (scaled) time
- * - `TART_SIM_VERSION` (default 2.32.1)
+ * - `TART_SIM_VERSION` (default 2.32.1; `SNAPSHOT` is what a source build prints)
+ * - `TART_SIM_SOFTNET`: `setuid` (softnet installed, setuid root: Softnet runs work), `no-suid`
+ *   (installed but tart cannot get root for it: the VM dies half a second in), unset/`missing`
+ *   (not in PATH: every Softnet run fails at once). Real tart only offers to fix the SUID bit when
+ *   its stdout is a TTY, never under a daemon (audit tart.md #1).
+ * - `TART_SIM_GUEST_AGENT=none`: the guest has no Tart Guest Agent, so `tart exec` cannot connect.
  *
  * ## Lifecycle
  * One process per invocation. It takes the fault for its subcommand (if any), then does its work,
@@ -28,14 +37,19 @@
  * - JSON output imitates Swift's JSONEncoder(.prettyPrinted): `"key" : value`, `\/` escaping,
  *   `[\n\n]` for an empty array and a key order that changes from process to process, so consumers
  *   that depend on key order or on whitespace fail in tests, as they would against real tart.
- * - Usage errors (exit 64) print `Error: …` plus a usage line, like swift-argument-parser.
+ * - Usage errors (exit 64) print `Error: …` plus a usage line, like swift-argument-parser. A repeated
+ *   single-value option takes its last value (swift-argument-parser has no "more than once" error).
  * - `stop --timeout` is in real seconds (not scaled): it bounds a real process's exit.
  */
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { createGoldenImage, randomMac, SimStore, type Fault } from './store.js';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createGoldenImage, MISSING_FILES_TEXT, randomMac, SimStore, type Fault } from './store.js';
 import { runVm, runningDarwin, simSettings, vzLimitText } from './vm-process.js';
+import { isRemoteRef, pull } from './registry.js';
+import { parseDirs } from './shares.js';
 
 const VERSION_DEFAULT = '2.32.1';
 
@@ -58,11 +72,12 @@ const USAGES: Record<string, string> = {
   list: '[--source <source>] [--format <format>] [--quiet]',
   get: '<name> [--format <format>]',
   clone: '<source-name> <new-name> [--insecure] [--concurrency <concurrency>] [--prune-limit <n>]',
-  set: '<name> [--cpu <cpu>] [--memory <memory>] [--random-mac]',
+  set: '<name> [--cpu <cpu>] [--memory <memory>] [--disk-size <disk-size>] [--random-mac]',
   run: '<name> [--no-graphics] [--no-audio] [--no-clipboard] [--dir <dir> ...] [--net-softnet] ...',
   ip: '<name> [--wait <wait>] [--resolver <resolver>]',
   stop: '<name> [--timeout <timeout>]',
   delete: '<name> ...',
+  exec: '[-i] [-t] <name> <command> ...',
   create: '<name> [--linux] [--disk-size <disk-size>]',
 };
 
@@ -97,8 +112,8 @@ function parse(cmd: string, argv: string[], spec: Spec): Parsed {
       } else if (spec.values.includes(key)) {
         const v = inline ?? argv[++i];
         if (v === undefined) usage(cmd, `Missing value for '${key} <${key.replace(/^--/, '')}>'`);
-        if (values.has(key) && !spec.repeat?.includes(key)) usage(cmd, `The option '${key}' was specified more than once`);
-        values.set(key, [...(values.get(key) ?? []), v]);
+        // A repeated single-value option takes the last value, as in swift-argument-parser.
+        values.set(key, spec.repeat?.includes(key) ? [...(values.get(key) ?? []), v] : [v]);
       } else {
         usage(cmd, `Unknown option '${a}'`);
       }
@@ -174,6 +189,16 @@ function vmMissing(name: string): never {
   throw new Exit(2);
 }
 
+/** Throws tart's error unless `name` is a complete local VM (VMDirectory.validate()). */
+function requireVm(store: SimStore, name: string): void {
+  if (store.exists(name)) return;
+  if (store.incomplete(name)) {
+    err(MISSING_FILES_TEXT);
+    throw new Exit(1);
+  }
+  vmMissing(name);
+}
+
 function stateOf(store: SimStore, name: string): 'running' | 'stopped' {
   return store.isRunning(name) ? 'running' : 'stopped';
 }
@@ -211,7 +236,7 @@ function cmdGet(store: SimStore, argv: string[]): number {
   const name = p.pos[0] as string;
   const format = one(p, '--format') ?? 'text';
   if (format !== 'text' && format !== 'json') usage('get', `'${format}' is not a valid <format>`);
-  if (!store.exists(name)) vmMissing(name);
+  requireVm(store, name);
   const cfg = store.readConfig(name);
   const img = store.readImage(name);
   const state = stateOf(store, name);
@@ -235,7 +260,7 @@ function cmdGet(store: SimStore, argv: string[]): number {
   return 0;
 }
 
-async function cmdClone(store: SimStore, argv: string[]): Promise<number> {
+async function cmdClone(store: SimStore, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const p = parse('clone', argv, {
     flags: ['--insecure', '--deduplicate'],
     values: ['--concurrency', '--prune-limit'],
@@ -245,9 +270,20 @@ async function cmdClone(store: SimStore, argv: string[]): Promise<number> {
   if (name.includes('/')) usage('clone', '<new-name> should be a local name');
   const concurrency = intOpt('clone', p, '--concurrency');
   if (concurrency !== undefined && concurrency < 1) usage('clone', 'network concurrency cannot be less than 1');
+  let srcDir: string | undefined;
+  if (isRemoteRef(source)) {
+    // Real tart pulls without the TART_HOME lock, then copies under it (Clone.swift).
+    const pulled = await pull(store, source, simSettings(env).speed);
+    if ('text' in pulled) {
+      err(pulled.text);
+      return pulled.code;
+    }
+    srcDir = pulled.dir;
+    store.event({ event: 'pull', vm: name, source });
+  }
   await store.withLock(() => {
-    if (!store.exists(source)) vmMissing(source);
-    store.cloneVm(source, name);
+    if (srcDir === undefined) requireVm(store, source);
+    store.cloneVm(source, name, srcDir);
   });
   store.event({ event: 'clone', vm: name, source });
   return 0;
@@ -262,12 +298,15 @@ async function cmdSet(store: SimStore, argv: string[]): Promise<number> {
   const name = p.pos[0] as string;
   const cpu = intOpt('set', p, '--cpu');
   const memoryMb = intOpt('set', p, '--memory');
+  const diskGb = intOpt('set', p, '--disk-size');
+  if (diskGb !== undefined && diskGb > 65_535) usage('set', `The value '${diskGb}' is invalid for '--disk-size <disk-size>'`); // UInt16
   const result = await store.withLock(() => {
-    if (!store.exists(name)) vmMissing(name);
+    requireVm(store, name);
     const cfg = store.readConfig(name);
+    // VMConfig.swift: the minimums bind macOS guests only; the texts are tart's, memory in bytes.
     if (cpu !== undefined) {
       if (cfg.os === 'darwin' && cpu < cfg.cpuCountMin) {
-        err(`Error: LessThanMinimalResourcesError: VM should have ${cfg.cpuCountMin} CPU cores at minimum (requested: ${cpu})`);
+        err(`Error: LessThanMinimalResourcesError: VM should have ${cfg.cpuCountMin} CPU cores at minimum (requested ${cpu})`);
         throw new Exit(1);
       }
       cfg.cpuCount = cpu;
@@ -275,13 +314,22 @@ async function cmdSet(store: SimStore, argv: string[]): Promise<number> {
     if (memoryMb !== undefined) {
       const bytes = memoryMb * 1024 * 1024;
       if (cfg.os === 'darwin' && bytes < cfg.memorySizeMin) {
-        err(`Error: LessThanMinimalResourcesError: VM should have ${cfg.memorySizeMin / (1024 * 1024)} megabytes of memory at minimum (requested: ${memoryMb})`);
+        err(`Error: LessThanMinimalResourcesError: VM should have ${cfg.memorySizeMin} bytes of memory at minimum (requested ${bytes})`);
         throw new Exit(1);
       }
       cfg.memorySize = bytes;
     }
     if (p.flags.has('--random-mac')) cfg.macAddress = randomMac();
     store.writeConfig(name, cfg);
+    if (diskGb !== undefined) {
+      // A raw disk only grows, in 10^9-byte GB (VMDirectory.swift); a RuntimeError: no prefix, exit 1.
+      const img = store.readImage(name);
+      if (diskGb < img.diskGb) {
+        err(`new disk size of ${diskGb} GB should be larger than the current disk size of ${img.diskGb} GB`);
+        throw new Exit(1);
+      }
+      store.writeImage(name, { ...img, diskGb });
+    }
     return { cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   store.event({ event: 'set', vm: name, ...result, randomMac: p.flags.has('--random-mac') });
@@ -308,7 +356,14 @@ async function cmdRun(store: SimStore, argv: string[], env: NodeJS.ProcessEnv, f
   if (dirs.length > 1 && dirs.some((d) => !/^[^/:][^:]*:/.test(d))) {
     usage('run', 'invalid --dir syntax: for multiple directory shares each one of them should be named');
   }
-  return runVm(store, p.pos[0] as string, env, fault);
+  const die = fault?.dieAfterMs !== undefined ? { afterMs: fault.dieAfterMs, text: fault.stderr ?? faultText(store, 'run', p.pos[0], fault)[0] } : undefined;
+  return runVm(store, p.pos[0] as string, env, {
+    shares: parseDirs(dirs),
+    softnet,
+    ...(fault?.crashAfterMs !== undefined ? { crashAfterMs: fault.crashAfterMs } : {}),
+    ...(die ? { die } : {}),
+    ...(fault?.stuckOnStop ? { stuckOnStop: true } : {}),
+  });
 }
 
 async function cmdIp(store: SimStore, argv: string[], env: NodeJS.ProcessEnv, fault: Fault | undefined): Promise<number> {
@@ -317,7 +372,7 @@ async function cmdIp(store: SimStore, argv: string[], env: NodeJS.ProcessEnv, fa
   const wait = intOpt('ip', p, '--wait') ?? 0;
   const resolver = one(p, '--resolver') ?? 'dhcp';
   if (!['dhcp', 'arp', 'agent'].includes(resolver)) usage('ip', `'${resolver}' is not a valid <resolver>`);
-  if (!store.exists(name)) vmMissing(name);
+  requireVm(store, name);
   const { speed } = simSettings(env);
   const deadline = Date.now() + (wait * 1000) / speed;
   for (;;) {
@@ -337,7 +392,7 @@ async function cmdStop(store: SimStore, argv: string[]): Promise<number> {
   const p = parse('stop', argv, { flags: [], values: ['--timeout'], aliases: { '-t': '--timeout' }, positionals: ['name'] });
   const name = p.pos[0] as string;
   const timeoutS = intOpt('stop', p, '--timeout') ?? 30;
-  if (!store.exists(name)) vmMissing(name);
+  requireVm(store, name);
   const pid = store.runningPid(name);
   if (pid === undefined) {
     err(`VM "${name}" is not running`);
@@ -358,11 +413,9 @@ async function cmdStop(store: SimStore, argv: string[]): Promise<number> {
       err(`failed to forcefully terminate the VM "${name}": ${(e as Error).message}`);
       return 1;
     }
-    await gone(5000);
-    // A SIGKILLed run cannot unregister itself.
-    await store.withLock(() => {
-      if (store.exists(name) && store.runState(name).pid === pid) store.writeRunState(name, { ip: store.runState(name).ip });
-    });
+    // Real tart returns right after kill(SIGKILL) (Stop.swift:67-73): a `delete` straight after can
+    // still find the VM running for a moment. The dead run's pid stays in sim-run.json; liveness
+    // checks ignore it once the process is gone.
   }
   store.event({ event: 'stop', vm: name, pid, forced });
   return 0;
@@ -372,7 +425,7 @@ async function cmdDelete(store: SimStore, argv: string[]): Promise<number> {
   const p = parse('delete', argv, { flags: [], values: [], positionals: ['name'], variadic: true });
   for (const name of p.pos) {
     const code = await store.withLock(() => {
-      if (!store.exists(name)) vmMissing(name);
+      requireVm(store, name);
       if (store.isRunning(name)) {
         err(`VM "${name}" is running`);
         return 1;
@@ -399,13 +452,18 @@ function cmdCreate(store: SimStore, argv: string[]): number {
   return 0;
 }
 
-/** Prints the failure a fault asks for; returns its exit code. */
-function failWith(store: SimStore, cmd: string, vm: string | undefined, fault: Fault): number {
+/** The text and exit code of a fault's `error` kind, as real tart prints them. */
+function faultText(store: SimStore, cmd: string, vm: string | undefined, fault: Fault): [string, number] {
   let text: string;
   let code: number;
   switch (fault.error) {
     case 'out-of-disk':
-      [text, code] = ['Error: Error Domain=NSPOSIXErrorDomain Code=28 "No space left on device"', 1];
+      // ArgumentParser prints an NSError's localizedDescription (audit tart.md #6); `run` dies on
+      // the task path, which prints the debug form.
+      [text, code] =
+        cmd === 'run'
+          ? ['Error Domain=VZErrorDomain Code=8 "The virtual machine ran out of disk space." UserInfo={NSLocalizedFailure=The virtual machine stopped unexpectedly.}', 1]
+          : ['Error: “disk.img” couldn’t be copied to “tmp” because there isn’t enough space.', 1];
       break;
     case 'vz-limit':
       [text, code] = [vzLimitText(runningDarwin(store, vm)), 1];
@@ -419,15 +477,79 @@ function failWith(store: SimStore, cmd: string, vm: string | undefined, fault: F
     default:
       [text, code] = ['Error: simulated failure (faults.json)', 1];
   }
+  return [text, code];
+}
+
+/** Prints the failure a fault asks for; returns its exit code. */
+function failWith(store: SimStore, cmd: string, vm: string | undefined, fault: Fault): number {
+  const [text, code] = faultText(store, cmd, vm, fault);
   err(fault.stderr ?? text);
   return fault.exitCode ?? code;
 }
 
-const COMMANDS = new Set(['list', 'get', 'clone', 'set', 'run', 'ip', 'stop', 'delete', 'create']);
+/**
+ * `tart exec [-i] [-t] <name> <command...>`: runs the command in the guest through the VM's control
+ * socket (vm-process.ts) and exits with the guest command's exit code. With `-i` our stdin goes to
+ * the guest command.
+ */
+async function cmdExec(store: SimStore, argv: string[]): Promise<number> {
+  const flags = new Set<string>();
+  let i = 0;
+  for (; i < argv.length && (argv[i] as string).startsWith('-'); i++) {
+    const f = argv[i] as string;
+    if (f !== '-i' && f !== '-t' && f !== '--interactive' && f !== '--tty') usage('exec', `Unknown option '${f}'`);
+    flags.add(f === '--interactive' ? '-i' : f === '--tty' ? '-t' : f);
+  }
+  const [name, ...command] = argv.slice(i);
+  if (name === undefined) usage('exec', "Missing expected argument '<name>'");
+  if (command.length === 0) usage('exec', "Missing expected argument '<command> ...'");
+  requireVm(store, name);
+  if (!store.isRunning(name)) {
+    err(`VM "${name}" is not running`);
+    return 2;
+  }
+  const stdin = flags.has('-i') ? await readStdin() : '';
+  const agentDown = (why: string): number => {
+    err(`Error: Failed to connect to the VM using its control socket: ${why}, is the Tart Guest Agent running?`);
+    return 1;
+  };
+  let reply: { stdout?: string; stderr?: string; code?: number; agent?: boolean };
+  try {
+    reply = await new Promise((resolve, reject) => {
+      const sock = connect(join(store.vmDir(name), 'control.sock'));
+      let buf = '';
+      sock.setEncoding('utf8');
+      sock.on('connect', () => sock.write(`${JSON.stringify({ argv: command, stdin })}\n`));
+      sock.on('data', (d: string) => (buf += d));
+      sock.on('end', () => {
+        try {
+          resolve(JSON.parse(buf) as typeof reply);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+      sock.on('error', reject);
+    });
+  } catch (e) {
+    return agentDown((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+  }
+  if (reply.agent === false) return agentDown('Connection refused');
+  process.stdout.write(reply.stdout ?? '');
+  process.stderr.write(reply.stderr ?? '');
+  return reply.code ?? 1;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const COMMANDS = new Set(['list', 'get', 'clone', 'set', 'run', 'ip', 'stop', 'delete', 'exec', 'create']);
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === '--version' || cmd === 'version') {
+  if (cmd === '--version') {
     out(env.TART_SIM_VERSION || VERSION_DEFAULT);
     return 0;
   }
@@ -448,6 +570,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     // For clone the fault's `vm` is the new name (the VM being made); otherwise the first positional.
     const positional = rest.filter((a) => !a.startsWith('-'));
+    // (exec's flags come first too, so its first positional is the VM as well.)
     const vm = cmd === 'clone' ? positional[1] : positional[0];
     const fault = await store.takeFault(cmd, vm);
     if (fault?.delayMs) await sleep(fault.delayMs);
@@ -455,7 +578,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       setInterval(() => undefined, 1 << 30); // keep the process alive until killed
       await new Promise(() => undefined);
     }
-    if (fault && (fault.error !== undefined || fault.stderr !== undefined || fault.exitCode !== undefined)) {
+    const diesLater = cmd === 'run' && fault?.dieAfterMs !== undefined;
+    if (fault && !diesLater && (fault.error !== undefined || fault.stderr !== undefined || fault.exitCode !== undefined)) {
       return failWith(store, cmd, vm, fault);
     }
     switch (cmd) {
@@ -464,7 +588,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       case 'get':
         return cmdGet(store, rest);
       case 'clone':
-        return await cmdClone(store, rest);
+        return await cmdClone(store, rest, env);
       case 'set':
         return await cmdSet(store, rest);
       case 'run':
@@ -475,6 +599,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         return await cmdStop(store, rest);
       case 'delete':
         return await cmdDelete(store, rest);
+      case 'exec':
+        return await cmdExec(store, rest);
       default:
         return cmdCreate(store, rest);
     }

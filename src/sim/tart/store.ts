@@ -6,6 +6,14 @@
  * - `vms/<name>/config.json` — `version`, `os`, `arch`, `cpuCountMin`, `cpuCount`, `memorySizeMin`,
  *   `memorySize` (bytes), `macAddress`, `display`; `disk.img`, `nvram.bin` are tiny placeholder files.
  * - `vms/<name>/sim-image.json` — sim-only image facts (`diskGb`, `sizeGb` reported by list/get).
+ * - A VM exists only when `config.json`, `disk.img` and `nvram.bin` are all there (VMDirectory.swift);
+ *   a directory missing one of them answers `VM is missing some of its files (…)`, exit 1, and is
+ *   not listed.
+ * - `vms/<name>/sim-shares.json` — the `--dir` shares of the running VM (shares.ts), never cloned.
+ * - `cache/OCIs/<ref>/` — images pulled from the simulated registry by `clone <remote ref>`.
+ * - `.sim/registry.json` — the simulated OCI registry: `{ "<ref>": { "os"?, "cpu"?, "memoryMb"?,
+ *   "pullMs"? (scaled), "status"?: HTTP code (a registry error instead of the image), "details"? } }`;
+ *   a ref not listed answers 404 `MANIFEST_UNKNOWN`.
  * - `vms/<name>/sim-run.json` — runtime state, never cloned: `ip` (kept across runs), `pid`,
  *   `startedAt`, `bootedAt` (epoch ms) while `tart run` lives. A VM is running iff that pid is alive.
  * - `tmp/` — clones are assembled here, then renamed into `vms/`.
@@ -27,6 +35,8 @@
  *      "hang"?: true,                            // never answer (to test timeouts)
  *      "never"?: true,                           // ip only: no lease ever (`no IP address found` after --wait)
  *      "crashAfterMs"?: number,                  // run only: the VM dies with an error after this (scaled) time
+ *      "dieAfterMs"?: number,                    // run only: the VM starts, then after this many real ms
+ *                                                //   `tart run` prints the fault's text and exits 1
  *      "stuckOnStop"?: true }                    // run only: SIGINT never completes, `tart stop` must SIGKILL
  *   e.g. `{"clone": {"error": "out-of-disk"}, "run": {"error": "vz-limit", "times": 1}, "ip": {"never": true}}`.
  *
@@ -88,18 +98,22 @@ export interface Fault {
   hang?: boolean;
   never?: boolean;
   crashAfterMs?: number;
+  dieAfterMs?: number;
   stuckOnStop?: boolean;
 }
 
 export interface SimEvent {
-  event: 'clone' | 'set' | 'run-start' | 'run-exit' | 'stop' | 'delete' | 'fault';
+  event: 'clone' | 'pull' | 'set' | 'run-start' | 'run-exit' | 'stop' | 'delete' | 'fault';
   vm?: string;
   [k: string]: unknown;
 }
 
 const MB = 1024 * 1024;
 /** Files that belong to one run of a VM, never copied by clone. */
-const RUNTIME_FILES = new Set(['sim-run.json', 'control.sock', '.sim-exec.log']);
+const RUNTIME_FILES = new Set(['sim-run.json', 'control.sock', '.sim-exec.log', 'sim-shares.json']);
+/** The files without which tart calls a VM directory incomplete (VMDirectory.swift). */
+export const VM_FILES = ['config.json', 'disk.img', 'nvram.bin'] as const;
+export const MISSING_FILES_TEXT = 'VM is missing some of its files (config.json, disk.img or nvram.bin)';
 
 export class SimStore {
   readonly home: string;
@@ -119,12 +133,17 @@ export class SimStore {
   }
 
   exists(name: string): boolean {
-    return existsSync(join(this.vmDir(name), 'config.json'));
+    return VM_FILES.every((f) => existsSync(join(this.vmDir(name), f)));
+  }
+
+  /** The directory is there but a file tart needs is not (a delete in progress, say). */
+  incomplete(name: string): boolean {
+    return existsSync(this.vmDir(name)) && !this.exists(name);
   }
 
   names(): string[] {
     return readdirSync(this.vmsDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(this.vmsDir, d.name, 'config.json')))
+      .filter((d) => d.isDirectory() && this.exists(d.name))
       .map((d) => d.name)
       .sort();
   }
@@ -143,6 +162,10 @@ export class SimStore {
     } catch {
       return { diskGb: 50, sizeGb: 25 };
     }
+  }
+
+  writeImage(name: string, img: SimImage): void {
+    writeAtomic(join(this.vmDir(name), 'sim-image.json'), JSON.stringify(img));
   }
 
   runState(name: string): RunState {
@@ -242,10 +265,10 @@ export class SimStore {
   }
 
   /** Copies `source` to `name` (replacing it, as tart does), minus runtime files. Call under the lock. */
-  cloneVm(source: string, name: string): void {
+  cloneVm(source: string, name: string, srcDir = this.vmDir(source)): void {
     const tmp = join(this.home, 'tmp', `clone-${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(join(this.home, 'tmp'), { recursive: true });
-    const src = this.vmDir(source);
+    const src = srcDir;
     cpSync(src, tmp, { recursive: true, filter: (from) => from === src || !RUNTIME_FILES.has(from.slice(src.length + 1)) });
     // tart gives the clone a new MAC only if another local VM already has the source's MAC.
     const cfg = JSON.parse(readFileSync(join(tmp, 'config.json'), 'utf8')) as VmConfig;
@@ -269,6 +292,9 @@ export function createGoldenImage(
   name: string,
   opts: { cpu: number; memoryMb: number; os: SimOs; diskGb?: number; cpuCountMin?: number; memoryMinMb?: number },
 ): string {
+  // macOS images carry Apple's minimums for their IPSW: 2 CPUs and 4 GiB on every current macOS
+  // (real configs say "memorySizeMin" : 4294967296; audit tart.md #3). tart does not enforce them for
+  // Linux guests; their config records VZ's floors.
   const store = new SimStore(tartHome);
   const dir = store.vmDir(name);
   mkdirSync(dir, { recursive: true });
@@ -276,9 +302,9 @@ export function createGoldenImage(
     version: 1,
     os: opts.os,
     arch: 'arm64',
-    cpuCountMin: opts.cpuCountMin ?? Math.min(opts.cpu, opts.os === 'darwin' ? 2 : 1),
+    cpuCountMin: opts.cpuCountMin ?? (opts.os === 'darwin' ? 2 : 1),
     cpuCount: opts.cpu,
-    memorySizeMin: (opts.memoryMinMb ?? Math.min(opts.memoryMb, opts.os === 'darwin' ? 2048 : 512)) * MB,
+    memorySizeMin: (opts.memoryMinMb ?? (opts.os === 'darwin' ? 4096 : 512)) * MB,
     memorySize: opts.memoryMb * MB,
     macAddress: randomMac(),
     display: { width: 1024, height: 768 },

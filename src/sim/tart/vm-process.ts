@@ -10,9 +10,18 @@
  *    IP and boot deadline go into `sim-run.json`.
  * 2. The guest starts (`startSimulatedGuest` from ../guest/guest.js, loaded dynamically; a stub with
  *    `TART_SIM_GUEST=none`). IP and SSH answer after `TART_SIM_BOOT_MS / TART_SIM_SPEED`.
+ *    Before that, like real tart: a `--dir` whose host path is missing fails with VZErrorDomain Code=2
+ *    (exit 1), and Softnet fails unless the simulated Mac has it installed setuid root
+ *    (`TART_SIM_SOFTNET`: unset/`missing` → `Error: InitializationFailed(why: "softnet not found in
+ *    PATH")` at once; `no-suid` → the VM starts, then `RuntimeFailed(why: "Softnet process terminated
+ *    prematurely")`, exit 1, as under a daemon where tart never offers to set the SUID bit;
+ *    `setuid` → works). The shares go into `sim-shares.json`; `control.sock` answers `tart exec`
+ *    once the guest has booted (its agent is up), unless `TART_SIM_GUEST_AGENT=none`.
  * 3. It ends when the guest powers off (`guest has stopped the virtual machine`, exit 0), on SIGINT
- *    or `tart stop` (`Stopping VM...`, hard power-off, exit 0), on SIGUSR2 (graceful request), or
- *    on an injected crash (`guest has stopped the virtual machine due to error: …`, still exit 0).
+ *    or `tart stop` (`Stopping VM...`, hard power-off, exit 0), on SIGUSR2 (a shutdown request: Linux
+ *    guests power off; macOS guests only show a dialog nobody answers, so nothing happens), on an
+ *    injected crash (`guest has stopped the virtual machine due to error: …`, still exit 0), or on an
+ *    injected late death (`dieAfterMs`: the fault's text on stderr, exit 1).
  *    SIGTERM has no handler, as in real tart: the process dies at once and leaves a stale pid that
  *    liveness checks ignore.
  *
@@ -21,8 +30,12 @@
  * - The guest module is imported through a computed specifier so that this file compiles and the
  *   stub works even when the guest module is absent.
  */
-import type { Fault, SimStore } from './store.js';
-import { isAlive } from './store.js';
+import { createServer, type Server } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SimStore } from './store.js';
+import { isAlive, MISSING_FILES_TEXT } from './store.js';
+import { guestShell, missingShareText, readShares as readSharesOf, writeShares, type Share } from './shares.js';
 import type { SimulatedGuest, SimulatedGuestOptions } from '../guest/guest.js';
 
 type StartGuest = (opts: SimulatedGuestOptions) => Promise<SimulatedGuest>;
@@ -88,13 +101,33 @@ function stubGuest(env: NodeJS.ProcessEnv): StartGuest {
   };
 }
 
-type ExitReason = 'guest-shutdown' | 'stopped' | 'guest-error';
+type ExitReason = 'guest-shutdown' | 'stopped' | 'guest-error' | 'died';
 
-export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEnv, fault: Fault | undefined): Promise<number> {
+export interface RunVmOptions {
+  shares: Share[];
+  softnet: boolean;
+  /** Injected crash: the guest stops with an error after this (scaled) time, tart exits 0. */
+  crashAfterMs?: number;
+  /** Injected late death: after this many real ms, `text` on stderr and exit 1. */
+  die?: { afterMs: number; text: string };
+  stuckOnStop?: boolean;
+}
+
+export const SOFTNET_MISSING_TEXT = 'Error: InitializationFailed(why: "softnet not found in PATH")';
+export const SOFTNET_DIED_TEXT = 'Error: root privileges are required to run and passwordless sudo was not available\nRuntimeFailed(why: "Softnet process terminated prematurely")';
+
+export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEnv, opts: RunVmOptions): Promise<number> {
   const sim = simSettings(env);
   const pid = process.pid;
+  const softnet = env.TART_SIM_SOFTNET || 'missing';
+  let die = opts.die;
+  if (opts.softnet && softnet === 'no-suid') die = { afterMs: 500, text: SOFTNET_DIED_TEXT };
 
   const registered = await store.withLock((): { code: number } | { ip: string; os: string; cpu: number; memoryMb: number } => {
+    if (store.incomplete(name)) {
+      err(`Error: ${MISSING_FILES_TEXT}`);
+      return { code: 1 };
+    }
     if (!store.exists(name)) {
       err(`Error: the specified VM "${name}" does not exist`);
       return { code: 1 };
@@ -102,6 +135,15 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     if (store.isRunning(name)) {
       err(`VM "${name}" is already running!`);
       return { code: 2 };
+    }
+    const missing = opts.shares.find((sh) => !existsSync(sh.hostPath));
+    if (missing) {
+      err(missingShareText());
+      return { code: 1 };
+    }
+    if (opts.softnet && softnet !== 'setuid' && softnet !== 'no-suid') {
+      err(SOFTNET_MISSING_TEXT);
+      return { code: 1 };
     }
     const cfg = store.readConfig(name);
     if (cfg.os === 'darwin') {
@@ -114,6 +156,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     const ip = store.allocateIp(name);
     const now = Date.now();
     store.writeRunState(name, { ip, pid, startedAt: now, bootedAt: now + sim.bootMs });
+    writeShares(store.vmDir(name), opts.shares);
     return { ip, os: cfg.os, cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   if ('code' in registered) return registered.code;
@@ -126,7 +169,8 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
   process.on('SIGINT', () => resolveEnd({ reason: 'stopped' }));
   process.on('SIGUSR2', () => {
     out('Requesting guest OS to stop...');
-    resolveEnd({ reason: 'guest-shutdown' });
+    // macOS answers with a "shut down?" dialog in the guest (Run.swift:584); nobody clicks it.
+    if (registered.os !== 'darwin') resolveEnd({ reason: 'guest-shutdown' });
   });
   process.on('SIGUSR1', () => out('suspend is not simulated'));
 
@@ -149,17 +193,30 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     return 1;
   }
   void guest.poweredOff.then(() => resolveEnd({ reason: 'guest-shutdown' }));
-  if (fault?.crashAfterMs !== undefined) {
-    setTimeout(() => resolveEnd({ reason: 'guest-error', detail: 'simulated VM crash (faults.json)' }), fault.crashAfterMs / sim.speed);
+  if (opts.crashAfterMs !== undefined) {
+    setTimeout(() => resolveEnd({ reason: 'guest-error', detail: 'simulated VM crash (faults.json)' }), opts.crashAfterMs / sim.speed);
   }
+  if (die) {
+    const text = die.text;
+    setTimeout(() => resolveEnd({ reason: 'died', detail: text }), die.afterMs);
+  }
+  const control = env.TART_SIM_GUEST_AGENT === 'none' ? undefined : await listenControl(store, name, () => Date.now() >= bootedAt(store, name));
 
   const end = await ended;
+  control?.close();
+  rmSync(join(store.vmDir(name), 'control.sock'), { force: true });
   if (end.reason === 'stopped') {
     out('Stopping VM...');
     // A VM that never finishes stopping, so that `tart stop` must SIGKILL it after its --timeout.
-    if (fault?.stuckOnStop) await new Promise(() => undefined);
+    if (opts.stuckOnStop) await new Promise(() => undefined);
     clearInterval(keepAlive);
     await guest.stop();
+  } else if (end.reason === 'died') {
+    clearInterval(keepAlive);
+    await guest.stop();
+    err(end.detail ?? 'Error: the VM died');
+    await unregister(store, name, pid, 'died');
+    return 1;
   } else if (end.reason === 'guest-error') {
     clearInterval(keepAlive);
     await guest.stop();
@@ -180,4 +237,45 @@ async function unregister(store: SimStore, name: string, pid: number, reason: st
     if (st.pid === pid || (st.pid !== undefined && !isAlive(st.pid))) store.writeRunState(name, { ip: st.ip });
   });
   store.event({ event: 'run-exit', vm: name, pid, reason });
+}
+
+function bootedAt(store: SimStore, name: string): number {
+  return store.runState(name).bootedAt ?? Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The VM's control socket (`vms/<name>/control.sock`), which `tart exec` talks to. Sim protocol: one
+ * JSON line in (`{argv, stdin}`), one JSON line out (`{stdout, stderr, code}` or `{agent: false}`
+ * while the guest agent is not up yet).
+ */
+async function listenControl(store: SimStore, name: string, agentUp: () => boolean): Promise<Server | undefined> {
+  const vmDir = store.vmDir(name);
+  const path = join(vmDir, 'control.sock');
+  rmSync(path, { force: true });
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let reply: unknown;
+      try {
+        const req = JSON.parse(buf.slice(0, nl)) as { argv: string[]; stdin?: string };
+        reply = agentUp() ? guestShell(vmDir, readSharesOf(vmDir), req.argv, req.stdin ?? '') : { agent: false };
+      } catch (e) {
+        reply = { stdout: '', stderr: `${(e as Error).message}\n`, code: 1 };
+      }
+      sock.end(`${JSON.stringify(reply)}\n`);
+    });
+    sock.on('error', () => undefined);
+  });
+  server.unref();
+  return new Promise((resolve) => {
+    server.once('error', (e) => {
+      err(`control socket: ${(e as Error).message}`);
+      resolve(undefined);
+    });
+    server.listen(path, () => resolve(server));
+  });
 }
