@@ -31,8 +31,9 @@ import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/nam
 import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from './core/match.js';
 import type { Action } from './core/model.js';
-import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type Tart } from './core/ports.js';
+import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type RunOptions, type Tart } from './core/ports.js';
 import type { HostMemory } from './host-memory.js';
+import type { CacheClones } from './adapters/cache-clone.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
 
@@ -45,6 +46,8 @@ export interface CreatorDeps {
   logger: Logger;
   /** Where creations under way, failed boots and the VZ pause are recorded (the only place). */
   memory: HostMemory;
+  /** Per-job copies of a cache dir for profiles with `cache: clone`. */
+  cacheClones: CacheClones;
 }
 
 export type CreationOutcome =
@@ -160,11 +163,11 @@ export class Creator {
       await tart.clone(imageOf(profile, config), vmName);
       await tart.set(vmName, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
       await tart.run(vmName, {
-        cache: { dir: config.host.cache_dir, readOnly: false },
+        cache: await this.cacheShareFor(profile, vmName),
         logFile: this.logFileFor(vmName),
-        netSoftnet: config.vm.net_softnet,
-        netSoftnetAllow: config.vm.net_softnet_allow,
-        netSoftnetBlock: config.vm.net_softnet_block,
+        netSoftnet: profile.network === 'softnet',
+        netSoftnetAllow: profile.net_softnet_allow,
+        netSoftnetBlock: profile.net_softnet_block,
         rootDiskOpts: config.vm.root_disk_opts,
       });
       log.info('VM booting');
@@ -183,6 +186,23 @@ export class Creator {
       log.warn('boot failed', { error: (err as Error).message });
       const commandSent = err instanceof GuestError && err.kind === 'command-failed';
       return sentToGuest && commandSent ? 'runner-may-have-started' : 'retry';
+    }
+  }
+
+  /**
+   * What the VM mounts as `cache`, by the profile's tier (config/types.ts CacheMode): the shared
+   * dir read-write or read-only, nothing, or a throw-away copy made now and deleted with the VM.
+   */
+  private async cacheShareFor(profile: Profile, vmName: string): Promise<RunOptions['cache']> {
+    switch (profile.cache) {
+      case 'rw':
+        return { dir: profile.cache_dir, readOnly: false };
+      case 'ro':
+        return { dir: profile.cache_dir, readOnly: true };
+      case 'none':
+        return undefined;
+      case 'clone':
+        return { dir: await this.deps.cacheClones.make(profile.cache_dir, vmName), readOnly: false };
     }
   }
 
@@ -212,7 +232,7 @@ export class Creator {
 
   private async removeVm(vmName: string, log: Logger): Promise<void> {
     try {
-      await stopAndDelete(this.deps.tart, vmName, { stop: true });
+      await stopAndDelete(this.deps.tart, vmName, { stop: true, cacheClones: this.deps.cacheClones });
     } catch (err) {
       log.warn('removing the failed VM failed; the next tick retries', { error: (err as Error).message });
     }

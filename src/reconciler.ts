@@ -19,7 +19,7 @@
  * - `runningDetails` is an observation cache (tart get of a running VM cannot change), not memory
  *   the planner reasons with.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from './core/logger.js';
 import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
 import type { Memory } from './core/memory.js';
@@ -29,11 +29,14 @@ import type { DiskSpace, SweepStats, TartVmDetails, VmState } from './core/ports
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { HostMemory } from './host-memory.js';
 import { JsonStateFile } from './adapters/state-file.js';
+import { CacheCloneDir } from './adapters/cache-clone.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 
-export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory'> {
+export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
   /** Default: persisted in `host.state_dir/memory.json`. */
   memory?: HostMemory;
+  /** Default: under `host.state_dir/cache-clones`. */
+  cacheClones?: CacheCloneDir;
   /** Free space where the VMs live; without it the disk floor is not checked. */
   disk?: DiskSpace;
 }
@@ -61,6 +64,7 @@ export interface TickReport {
 
 export class Reconciler {
   readonly memory: HostMemory;
+  private readonly cacheClones: CacheCloneDir;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private readonly creator: Creator;
   private ticks = 0;
@@ -70,7 +74,8 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     const { config, clock, logger } = deps;
     this.memory = deps.memory ?? new HostMemory(clock.now(), new JsonStateFile(memoryFile(config.host.state_dir)), logger);
-    this.creator = new Creator({ ...deps, memory: this.memory });
+    this.cacheClones = deps.cacheClones ?? new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
+    this.creator = new Creator({ ...deps, memory: this.memory, cacheClones: this.cacheClones });
   }
 
   /** Memory first (see the header), then the world. */
@@ -106,6 +111,7 @@ export class Reconciler {
     };
     const busyRunners = new Set<number>();
     for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
+    await this.collectOrphanClones(observed, memory, log, report);
     report.ok = failures.length === 0;
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
@@ -140,7 +146,7 @@ export class Reconciler {
             return;
           }
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
-          await stopAndDelete(tart, action.vmName, { stop: action.stop });
+          await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.cacheClones });
           if (action.failure) this.countFailure(action, log);
           report.deletedVms += 1;
           return;
@@ -161,6 +167,25 @@ export class Reconciler {
       const message = `${action.kind} failed: ${(err as Error).message}`;
       report.failures.push(message);
       log.error(message, { reason: action.reason });
+    }
+  }
+
+  /**
+   * Cache copies whose VM is gone (a crash between copy and VM removal): removed, but only on
+   * evidence — tart was read this tick and no creation under way owns the copy.
+   */
+  private async collectOrphanClones(world: Observed, memory: Memory, log: Logger, report: TickReport): Promise<void> {
+    if (!world.tart.ok) return;
+    const owners = new Set([...world.tart.value.ours.map((v) => v.name), ...[...memory.creating.values()].map((c) => c.vmName), ...[...this.memory.snapshot().creating.values()].map((c) => c.vmName)]);
+    try {
+      for (const path of await this.cacheClones.list()) {
+        const name = basename(path);
+        if (owners.has(name)) continue;
+        log.info('removing a cache copy whose VM is gone', { vm: name });
+        await this.cacheClones.remove(path);
+      }
+    } catch (err) {
+      report.failures.push(`cache copies: ${describe(err)}`);
     }
   }
 

@@ -35,6 +35,8 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 export interface CacheClones {
   /** Makes a private copy of `source` for one job; returns its path (mount it read-write). */
   make(source: string, jobKey: string): Promise<string>;
+  /** Removes the copy made for `jobKey`, if any. */
+  removeFor(jobKey: string): Promise<void>;
   /** Deletes a copy `make` returned. Refuses anything else. */
   remove(path: string): Promise<void>;
 }
@@ -129,6 +131,11 @@ export class CacheCloneDir implements CacheClones {
 
   async remove(path: string): Promise<void> {
     await removeCacheClone(this.root, path);
+  }
+
+  /** Removes the clone made for `jobKey`, if there is one (a VM of a profile without clones has none). */
+  async removeFor(jobKey: string): Promise<void> {
+    if (JOB_KEY.test(jobKey)) await removeCacheClone(this.root, join(this.root, jobKey));
   }
 
   /** The clones that exist now (e.g. left by a crash), as paths `remove` accepts. */

@@ -42,7 +42,8 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import { $, type ProcessOutput, type ProcessPromise } from 'zx';
 import type { Logger } from '../core/logger.js';
 import { TartError, type RunOptions, type Tart, type TartVm, type TartVmDetails, type VmState } from '../core/ports.js';
@@ -225,13 +226,18 @@ export class TartAdapter implements Tart {
     throw new TartError(cls.kind, args, exited.exitCode, firstLine(output) || describeExit(exited), cls.advice);
   }
 
+  /**
+   * When the VM was started: the last header of its run log, else the time tart last wrote its
+   * config.json (`tart set`, the step just before every `run`): a run log can be cleaned away by an
+   * operator, the VM's own files cannot while it exists. Undefined when neither is readable.
+   */
   async startedAt(name: string, logFile: string): Promise<number | undefined> {
     let text: string;
     try {
       text = await readFile(logFile, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return this.configWrittenAt(name);
     }
     let last: number | undefined;
     for (const line of text.split('\n')) {
@@ -241,7 +247,16 @@ export class TartAdapter implements Tart {
       const t = Date.parse(m[2] ?? '');
       if (Number.isFinite(t)) last = t; // the last header wins: the VM may have been run again
     }
-    return last;
+    return last ?? this.configWrittenAt(name);
+  }
+
+  private async configWrittenAt(name: string): Promise<number | undefined> {
+    const home = this.env.TART_HOME || join(homedir(), '.tart');
+    try {
+      return (await stat(join(home, 'vms', name, 'config.json'))).mtimeMs;
+    } catch {
+      return undefined;
+    }
   }
 
   async ip(name: string, waitSeconds: number): Promise<string> {
