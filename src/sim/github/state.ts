@@ -6,7 +6,10 @@
  *
  * ## Gotchas
  * - A run's status is derived from its jobs on every read, so a run whose first job runs while a later
- *   one is queued is `in_progress` and still holds demand (facts sheet §6).
+ *   one is queued is `in_progress` and still holds demand (facts sheet §6). A run with any job
+ *   `waiting` for environment approval is `waiting`, even while other jobs of it are queued or
+ *   running, as GitHub shows it (audit B1, ARC #2723; the real precedence over `in_progress` is
+ *   unverified, so the fake takes the strictest reading).
  * - Assignment is GitHub's, not tart-fleet's: an idle runner with an open session gets the **oldest**
  *   queued job whose labels it has (case-insensitive subset, facts §9), not the job it was made for.
  *   `waiting` jobs (environment approval) are never assigned.
@@ -263,9 +266,9 @@ export class WorldState {
         : done.some((j) => j.conclusion === 'failure') ? 'failure' : 'success';
       return { status: 'completed', conclusion };
     }
+    if (jobs.some((j) => j.status === 'waiting')) return { status: 'waiting', conclusion: null };
     if (jobs.some((j) => j.status === 'in_progress') || done.length > 0) return { status: 'in_progress', conclusion: null };
     if (jobs.some((j) => j.status === 'queued')) return { status: 'queued', conclusion: null };
-    if (jobs.some((j) => j.status === 'waiting')) return { status: 'waiting', conclusion: null };
     return { status: jobs[0]?.status ?? 'queued', conclusion: null };
   }
 
