@@ -73,6 +73,18 @@ interface ApiRunner {
   labels?: Array<{ name: string }>;
 }
 
+/**
+ * Whether the runner ever connected. The spec says only that `version` "is only set if the runner has
+ * connected"; absent, null and "" all read as never (audit W1: a "" taken as connected would count
+ * every booting runner as lost). `os` other than "unknown", online or busy also prove a connection.
+ */
+export function everConnected(r: Pick<ApiRunner, 'os' | 'version' | 'status' | 'busy'>): boolean {
+  return (typeof r.version === 'string' && r.version !== '')
+    || (typeof r.os === 'string' && r.os !== '' && r.os.toLowerCase() !== 'unknown')
+    || r.status === 'online'
+    || r.busy === true;
+}
+
 function toRunner(r: ApiRunner): Runner {
   return {
     id: r.id,
@@ -80,7 +92,7 @@ function toRunner(r: ApiRunner): Runner {
     labels: (r.labels ?? []).map((l) => l.name),
     status: r.status === 'online' ? 'online' : 'offline',
     busy: r.busy === true,
-    everConnected: (r.os !== undefined && r.os !== 'unknown') || (r.version !== undefined && r.version !== null),
+    everConnected: everConnected(r),
   };
 }
 
@@ -286,7 +298,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe {
     } catch (err) {
       const status = statusOf(err);
       if (status === 404) return 'not-found';
-      if (status === 422 && /still running|busy/i.test(describe(err))) return 'busy';
+      // The spec lists only 204 and 422 here; every 422 is "busy", whatever its text (ARC does the same).
+      if (status === 422) {
+        this.log.info('github runner not deleted: busy', { runnerId, message: describe(err) });
+        return 'busy';
+      }
       this.log.warn('github runner deletion failed', { runnerId, status, error: describe(err) });
       throw err;
     }
