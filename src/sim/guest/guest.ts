@@ -17,6 +17,8 @@
  * - `TART_SIM_SPEED` (default 1): job durations are divided by it.
  * - `TART_SIM_GUEST_STAYS_UP=1`: do not power off after the runner exits.
  * - `TART_SIM_JOB_HANG=1`: the job never finishes.
+ * - `TART_SIM_RUNNER_VERSION`, `TART_SIM_RUNNER_UPDATE_DOWNLOAD_MS`, `TART_SIM_RUNNER_UPDATE_OFFLINE_MS`:
+ *   the runner's version and self-update timing (runner.ts `runnerOptionsFromEnv`).
  *
  * ## Gotchas
  * - The JIT config is never logged or written anywhere; `.sim-exec.log` holds commands only.
@@ -24,7 +26,7 @@
  *   (session conflict), as GitHub does for a JIT config used twice.
  */
 import { EXEC_LOG, hostKeyFingerprint, startSshServer, type SshServerHandle } from './ssh-server.js';
-import { runSimulatedRunner } from './runner.js';
+import { runSimulatedRunner, runnerOptionsFromEnv } from './runner.js';
 
 export { EXEC_LOG, hostKeyFingerprint };
 
@@ -93,7 +95,7 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
 
   const onRunnerCommand = (encodedJitConfig: string): void => {
     log('guest: runner starting');
-    void runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal })
+    void runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal, ...runnerOptionsFromEnv(env) })
       .then(async (exit) => {
         log(`guest: runner exited (${exit})`);
         if (exit === 'aborted' || off) return;
