@@ -136,6 +136,35 @@ test('quiet repos are swept on a bounded schedule, active ones every call', asyn
   expect(fourth.stats.coldestRepoAgeSeconds).toBe(0);
 });
 
+test('a job from a non-push event (comment, dispatch, schedule) moves no pushed_at: found by the quiet sweep, not at once', async () => {
+  let t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now, quietRepoSweepSeconds: 60 });
+  for (let i = 1; i <= 10; i++) h.fake.addRepo(`r${i}`, { pushedAt: t - 86_400_000 });
+  await h.adapter.listJobs(); // every repo swept once; all quiet
+
+  /** Sweeps every 15 s (the default poll) until the job shows up; the simulated delay in seconds. */
+  const discoveryDelay = async (repo: string, event: string): Promise<number> => {
+    const queuedAt = t;
+    const { jobId } = h.fake.queueJob({ repo, labels: MAC, event });
+    for (let tick = 0; tick < 40; tick++) {
+      const demand = await h.adapter.listJobs();
+      if (demand.jobs.some((j) => j.id === jobId)) return (t - queuedAt) / 1000;
+      t += 15_000;
+    }
+    throw new Error('never found');
+  };
+
+  t += 1000;
+  // A push is seen on the very next sweep (the "recently pushed" page).
+  expect(await discoveryDelay('r2', 'push')).toBe(0);
+  // An @claude comment is not: it waits for r5's quiet sweep, at most the quiet interval (audit L2).
+  t += 1000;
+  const comment = await discoveryDelay('r5', 'issue_comment');
+  expect(comment).toBeGreaterThan(0);
+  expect(comment).toBeLessThanOrEqual(60);
+});
+
 test('low primary budget slows the quiet sweep down', async () => {
   let t = Date.parse('2026-01-01T00:00:00Z');
   const now = () => t;
