@@ -14,12 +14,12 @@
  *   the simulated world can pin them.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
-import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, type EnvSetting } from './schema.js';
+import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
 
 export interface LoadOptions {
   /** `--config` from the command line, if given. */
@@ -114,17 +114,20 @@ function findSecretKeys(node: unknown, path: string, problems: string[]): void {
   }
 }
 
-/** Applies TART_FLEET_<SECTION>_<KEY>; returns JSON pointer → variable name for error messages. */
+/** Applies TART_FLEET_<SECTION>_<KEY> and TART_FLEET_PROFILES_<NAME>_<KEY>; returns JSON pointer → variable name for error messages. */
 function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
   const envPaths = new Map<string, string>();
-  const known = new Set<string>([...ENV_SETTINGS.map((s) => s.variable), ...SECRET_ENV_VARS]);
+  const profiles = isObject(doc.profiles) ? (doc.profiles as Record<string, unknown>) : {};
+  const settings = [...ENV_SETTINGS, ...Object.keys(profiles).flatMap((name) => profileEnvSettings(name))];
+  const known = new Set<string>([...settings.map((s) => s.variable), ...SECRET_ENV_VARS]);
   for (const name of Object.keys(env)) {
     if (name.startsWith('TART_FLEET_') && !known.has(name)) {
       const hint = closestName(name, [...known]);
-      problems.push(`${name}: unknown setting${hint ? ` (did you mean ${hint}?)` : ''}`);
+      const profileHint = name.startsWith('TART_FLEET_PROFILES_') && !hint ? ' (profile variables exist only for profiles pipeline.yml names)' : '';
+      problems.push(`${name}: unknown setting${hint ? ` (did you mean ${hint}?)` : profileHint}`);
     }
   }
-  for (const setting of ENV_SETTINGS) {
+  for (const setting of settings) {
     const text = env[setting.variable];
     if (text === undefined) continue;
     const parsed = parseEnvValue(setting, text);
@@ -132,10 +135,14 @@ function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv,
       problems.push(`${setting.variable}: ${parsed.error}`);
       continue;
     }
-    const section = isObject(doc[setting.section]) ? (doc[setting.section] as Record<string, unknown>) : {};
+    const [parent, pointer] = typeof setting.section === 'string'
+      ? [doc, `/${setting.section}`] as const
+      : [profiles, `/profiles/${setting.section.profile}`] as const;
+    const sectionKey = typeof setting.section === 'string' ? setting.section : setting.section.profile;
+    const section = isObject(parent[sectionKey]) ? (parent[sectionKey] as Record<string, unknown>) : {};
     section[setting.key] = parsed.value;
-    doc[setting.section] = section;
-    envPaths.set(`/${setting.section}/${setting.key}`, setting.variable);
+    parent[sectionKey] = section;
+    envPaths.set(`${pointer}/${setting.key}`, setting.variable);
   }
   return envPaths;
 }
@@ -182,7 +189,7 @@ function formatAjvErrors(errors: ErrorObject[], envPaths: Map<string, string>): 
         break;
       case 'propertyNames':
         path = `${path}/${String(e.params.propertyName)}`;
-        message = 'profile names are lower case words joined by "-" (each word starts with a letter)';
+        message = 'profile names are lower case words joined by "-" (each word starts with a letter), at most 40 characters (runner names are limited to 64)';
         break;
       case 'pattern':
         message = `has an invalid format${describe(e)}`;
@@ -219,16 +226,40 @@ function pointerToField(pointer: string): string {
 function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<LoadOptions, 'hostname' | 'totalMemBytes'> & { cwd?: string }): Config {
   // ajv has validated the shape and filled every default, so these casts are sound.
   const d = doc as unknown as Omit<Config, 'source' | 'profiles' | 'host'> & {
-    profiles: Record<string, Omit<Profile, 'name'>>;
-    host: Omit<Config['host'], 'total_ram_mb'> & { total_ram_mb: number | 'auto' };
+    profiles: Record<string, Partial<Profile> & Pick<Profile, 'ram_mb' | 'cpu' | 'timeout_minutes' | 'labels' | 'os'>>;
+    host: Omit<Config['host'], 'total_ram_mb' | 'state_dir' | 'metrics_file'> & { total_ram_mb: number | 'auto'; state_dir?: string; metrics_file?: string };
   };
   const totalRam = d.host.total_ram_mb === 'auto' ? Math.floor(opts.totalMemBytes / (1024 * 1024)) : d.host.total_ram_mb;
-  const profiles: Record<string, Profile> = {};
-  for (const [name, p] of Object.entries(d.profiles)) profiles[name] = { name, ...p };
   const base = opts.cwd ?? process.cwd();
+  const logDir = resolve(base, d.host.log_dir);
+  const stateDir = d.host.state_dir ? resolve(base, d.host.state_dir) : join(dirname(logDir), 'state');
+  const host = {
+    ...d.host,
+    total_ram_mb: totalRam,
+    cache_dir: resolve(base, d.host.cache_dir),
+    log_dir: logDir,
+    state_dir: stateDir,
+    metrics_file: d.host.metrics_file ? resolve(base, d.host.metrics_file) : join(stateDir, 'tart-fleet.prom'),
+  };
+  const profiles: Record<string, Profile> = {};
+  for (const [name, p] of Object.entries(d.profiles)) {
+    const trust = p.trust ?? 'trusted';
+    const softnetByDefault = trust === 'untrusted' || d.vm.net_softnet;
+    profiles[name] = {
+      ...p,
+      name,
+      trust,
+      runner_group_id: p.runner_group_id ?? d.github.runner_group_id,
+      cache: p.cache ?? (trust === 'untrusted' ? 'none' : 'rw'),
+      cache_dir: p.cache_dir ? resolve(base, p.cache_dir) : host.cache_dir,
+      network: p.network ?? (softnetByDefault ? 'softnet' : 'nat'),
+      net_softnet_allow: p.net_softnet_allow ?? d.vm.net_softnet_allow,
+      net_softnet_block: p.net_softnet_block ?? d.vm.net_softnet_block,
+    };
+  }
   return {
     github: { ...d.github, runner_name: d.github.runner_name ?? defaultRunnerName(opts.hostname) },
-    host: { ...d.host, total_ram_mb: totalRam, cache_dir: resolve(base, d.host.cache_dir), log_dir: resolve(base, d.host.log_dir) },
+    host,
     vm: d.vm,
     profiles,
     source,
@@ -263,11 +294,46 @@ function crossFieldChecks(config: Config, envPaths: Map<string, string>, problem
       }
     }
   }
+  trustTierChecks(config, name, problems, warnings);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
   }
   if (config.host.max_vms > 2 && Object.values(config.profiles).some((p) => p.os === 'macos')) {
     warnings.push(`${name('/host/max_vms')}: ${config.host.max_vms} macOS guests exceeds Apple's licence (2 per Mac) and Virtualization.framework's limit`);
+  }
+}
+
+/**
+ * Tiers are kept apart by things a pull request cannot edit: a runner group and a cache directory
+ * each tier owns. Sharing either between a trusted and an untrusted profile defeats the tiers, so
+ * it is an error; unwise but self-contained untrusted settings are warnings.
+ */
+function trustTierChecks(config: Config, name: (pointer: string) => string, problems: string[], warnings: string[]): void {
+  const profiles = Object.values(config.profiles);
+  const trusted = profiles.filter((p) => p.trust === 'trusted');
+  for (const u of profiles.filter((p) => p.trust === 'untrusted')) {
+    const field = (key: string) => name(`/profiles/${u.name}/${key}`);
+    const sameGroup = trusted.find((t) => t.runner_group_id === u.runner_group_id);
+    if (sameGroup) {
+      problems.push(`${field('runner_group_id')}: untrusted profile ${u.name} uses runner group ${u.runner_group_id}, like trusted profile ${sameGroup.name}; GitHub routes any job of a group to any of its runners, so give the untrusted tier a group of its own`);
+    }
+    const sharesCache = u.cache !== 'none' && trusted.find((t) => t.cache !== 'none' && t.cache_dir === u.cache_dir);
+    if (sharesCache) {
+      problems.push(`${field('cache_dir')}: untrusted profile ${u.name} would see the cache dir of trusted profile ${sharesCache.name} (${u.cache_dir}); set profiles.${u.name}.cache_dir to a directory of its own, or cache: none`);
+    }
+    if (u.cache === 'rw') {
+      warnings.push(`${field('cache')}: rw lets one untrusted job plant files that later untrusted jobs run; ro, clone or none keep jobs apart`);
+    }
+    if (u.network === 'nat') {
+      warnings.push(`${field('network')}: nat lets a root job answer for its neighbour VM's address (ARP spoofing); softnet prevents it`);
+    }
+  }
+  for (const p of profiles) {
+    // tart reads the last ':'-segment of --dir for options: a path ending in ",ro" or ",tag=x" would be misread.
+    const last = p.cache_dir.split(':').pop() ?? '';
+    if (/,(ro|tag=)/.test(last)) {
+      problems.push(`${name(`/profiles/${p.name}/cache_dir`)}: ${p.cache_dir} ends in a tart --dir option (",ro" or ",tag="); rename the directory`);
+    }
   }
 }
 

@@ -4,7 +4,8 @@
  *
  * ## Gotchas
  * - The schema file is read from the package root, so it works from src/ (jest) and dist/ (the bin).
- * - Profiles are not settable from the environment: they are a map, not scalars.
+ * - Profiles are a map, so their variables exist only for the profiles the file names:
+ *   `TART_FLEET_PROFILES_<NAME>_<KEY>` (name upper-cased, `-` as `_`), e.g. TART_FLEET_PROFILES_CODER_TRUST.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,8 @@ export type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'auto-or-int
 
 export interface EnvSetting {
   variable: string;
-  section: 'github' | 'host' | 'vm';
+  /** Where the value goes: a section of the file, or one profile (`profiles.<name>`). */
+  section: 'github' | 'host' | 'vm' | { profile: string };
   key: string;
   kind: EnvKind;
 }
@@ -45,6 +47,7 @@ export function loadSchema(): Record<string, unknown> {
 
 interface PropertySchema {
   type?: string;
+  enum?: unknown[];
   anyOf?: unknown[];
   items?: { type?: string };
 }
@@ -52,6 +55,8 @@ interface PropertySchema {
 function kindOf(p: PropertySchema): EnvKind | undefined {
   if (p.anyOf) return 'auto-or-integer';
   switch (p.type) {
+    case undefined:
+      return p.enum?.every((v) => typeof v === 'string') ? 'string' : undefined;
     case 'string':
     case 'integer':
     case 'number':
@@ -77,3 +82,15 @@ function deriveEnvSettings(): EnvSetting[] {
 }
 
 export const ENV_SETTINGS: readonly EnvSetting[] = deriveEnvSettings();
+
+/** The variables that set one profile's scalar keys (the ones the environment can express). */
+export function profileEnvSettings(profile: string): EnvSetting[] {
+  const schema = loadSchema() as { properties: { profiles: { additionalProperties: { properties: Record<string, PropertySchema> } } } };
+  const settings: EnvSetting[] = [];
+  const stem = `TART_FLEET_PROFILES_${profile.toUpperCase().replace(/-/g, '_')}`;
+  for (const [key, prop] of Object.entries(schema.properties.profiles.additionalProperties.properties)) {
+    const kind = kindOf(prop);
+    if (kind) settings.push({ variable: `${stem}_${key.toUpperCase()}`, section: { profile }, key, kind });
+  }
+  return settings;
+}

@@ -9,6 +9,17 @@
 
 export type GuestOs = 'macos' | 'linux';
 
+/** Who may send this profile jobs: `untrusted` = strangers' pull requests (SECURITY.md). */
+export type Trust = 'trusted' | 'untrusted';
+
+/**
+ * How a profile's VMs see the cache: `rw` shared read-write, `ro` shared read-only, `none` no share,
+ * `clone` a throw-away per-job copy made on the host before boot and deleted with the VM.
+ */
+export type CacheMode = 'rw' | 'ro' | 'none' | 'clone';
+
+export type Network = 'nat' | 'softnet';
+
 export interface Profile {
   name: string;
   ram_mb: number;
@@ -17,6 +28,15 @@ export interface Profile {
   image?: string;
   labels: string[];
   os: GuestOs;
+  // The trust tier and what it decides; load.ts fills each from its tier's default.
+  trust: Trust;
+  runner_group_id: number;
+  cache: CacheMode;
+  /** Absolute path. */
+  cache_dir: string;
+  network: Network;
+  net_softnet_allow: string[];
+  net_softnet_block: string[];
 }
 
 export interface GitHubSettings {
@@ -25,6 +45,7 @@ export interface GitHubSettings {
   api_url: string;
   runner_group_id: number;
   repositories: string[];
+  max_requests_per_minute: number;
 }
 
 export interface HostSettings {
@@ -35,6 +56,14 @@ export interface HostSettings {
   cache_dir: string;
   log_dir: string;
   backfill_max_wait_seconds: number;
+  /** Absolute path; status snapshot, metrics, persisted give-ups. */
+  state_dir: string;
+  max_vms_per_repo?: number;
+  min_free_disk_gb: number;
+  cache_max_gb?: number;
+  /** Absolute path. */
+  metrics_file: string;
+  metrics_port?: number;
 }
 
 export interface VmSettings {
@@ -52,6 +81,7 @@ export interface VmSettings {
   net_softnet_allow: string[];
   net_softnet_block: string[];
   root_disk_opts: string;
+  runner_delivery: 'ssh' | 'exec';
 }
 
 export interface Config {

@@ -34,7 +34,13 @@ describe('loadConfig', () => {
     const { config } = load(example);
     expect(config.github).toEqual({
       org: 'your-org', runner_name: 'mac-mini-a', api_url: 'https://api.github.com', runner_group_id: 1, repositories: [],
+      max_requests_per_minute: 300,
     });
+    // The seed's profiles are the trusted tier: shared read-write cache, NAT, the org's runner group.
+    for (const p of Object.values(config.profiles)) {
+      expect(p).toMatchObject({ trust: 'trusted', cache: 'rw', cache_dir: join(dir, 'cache'), network: 'nat', runner_group_id: 1 });
+    }
+    expect(config.host).toMatchObject({ state_dir: join(dir, 'state'), metrics_file: join(dir, 'state', 'tart-fleet.prom'), min_free_disk_gb: 20 });
     expect(config.profiles.developer).toMatchObject({ ram_mb: 8192, cpu: 6, timeout_minutes: 60, os: 'macos', labels: [] });
     expect(config.profiles.coder).toMatchObject({ ram_mb: 2048, cpu: 2, timeout_minutes: 60 });
     expect(config.profiles.marketer).toMatchObject({ ram_mb: 5120, cpu: 4, timeout_minutes: 30 });
@@ -80,6 +86,65 @@ describe('loadConfig', () => {
     ]);
     const q = write('maxvms.yml', 'github: { org: acme }\nhost: { max_vms: 0 }\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }\n');
     expect(problemsOf(() => load(q))).toEqual(['host.max_vms: must be >= 1']);
+  });
+
+  test('an untrusted profile defaults to no cache and softnet; its own group and cache dir are kept', () => {
+    const p = write('tiers.yml', [
+      'github: { org: acme, runner_group_id: 3 }',
+      'profiles:',
+      '  coder: { ram_mb: 4096, cpu: 4, timeout_minutes: 60 }',
+      '  pr: { ram_mb: 4096, cpu: 4, timeout_minutes: 30, trust: untrusted, runner_group_id: 7 }',
+      '  pr-cached: { ram_mb: 4096, cpu: 4, timeout_minutes: 30, trust: untrusted, runner_group_id: 7, cache: clone, cache_dir: ./pr-cache }',
+      '',
+    ].join('\n'));
+    const { config, warnings } = load(p);
+    expect(config.profiles.coder).toMatchObject({ trust: 'trusted', runner_group_id: 3, cache: 'rw', network: 'nat' });
+    expect(config.profiles.pr).toMatchObject({ trust: 'untrusted', runner_group_id: 7, cache: 'none', network: 'softnet' });
+    expect(config.profiles['pr-cached']).toMatchObject({ cache: 'clone', cache_dir: join(dir, 'pr-cache') });
+    expect(warnings).toEqual([]);
+  });
+
+  test('tiers must not share a runner group or a cache dir; unwise untrusted settings warn', () => {
+    const p = write('tiers-bad.yml', [
+      'github: { org: acme }',
+      'profiles:',
+      '  coder: { ram_mb: 4096, cpu: 4, timeout_minutes: 60 }',
+      '  pr: { ram_mb: 4096, cpu: 4, timeout_minutes: 30, trust: untrusted, cache: ro }',
+      '',
+    ].join('\n'));
+    expect(problemsOf(() => load(p))).toEqual([
+      'profiles.pr.runner_group_id: untrusted profile pr uses runner group 1, like trusted profile coder; GitHub routes any job of a group to any of its runners, so give the untrusted tier a group of its own',
+      `profiles.pr.cache_dir: untrusted profile pr would see the cache dir of trusted profile coder (${join(dir, 'cache')}); set profiles.pr.cache_dir to a directory of its own, or cache: none`,
+    ]);
+    const q = write('tiers-warn.yml', [
+      'github: { org: acme }',
+      'profiles:',
+      '  coder: { ram_mb: 4096, cpu: 4, timeout_minutes: 60 }',
+      '  pr: { ram_mb: 4096, cpu: 4, timeout_minutes: 30, trust: untrusted, runner_group_id: 2, cache: rw, cache_dir: ./pr, network: nat }',
+      '',
+    ].join('\n'));
+    expect(load(q).warnings).toEqual([
+      'profiles.pr.cache: rw lets one untrusted job plant files that later untrusted jobs run; ro, clone or none keep jobs apart',
+      "profiles.pr.network: nat lets a root job answer for its neighbour VM's address (ARP spoofing); softnet prevents it",
+    ]);
+  });
+
+  test('profile keys can be set from TART_FLEET_PROFILES_<NAME>_<KEY>, named in errors', () => {
+    const p = write('penv.yml', 'github: { org: acme }\nprofiles:\n  coder: { ram_mb: 4096, cpu: 4, timeout_minutes: 60 }\n  pr-check: { ram_mb: 4096, cpu: 4, timeout_minutes: 30, trust: untrusted, runner_group_id: 2 }\n');
+    const { config } = load(p, { TART_FLEET_PROFILES_PR_CHECK_CACHE: 'clone', TART_FLEET_PROFILES_PR_CHECK_CACHE_DIR: '/tmp/pr', TART_FLEET_PROFILES_CODER_RAM_MB: '6144' });
+    expect(config.profiles['pr-check']).toMatchObject({ cache: 'clone', cache_dir: '/tmp/pr' });
+    expect(config.profiles.coder!.ram_mb).toBe(6144);
+    expect(problemsOf(() => load(p, { TART_FLEET_PROFILES_CODER_TRUST: 'maybe', TART_FLEET_PROFILES_MARKETING_CPU: '2' }))).toEqual([
+      'TART_FLEET_PROFILES_MARKETING_CPU: unknown setting (profile variables exist only for profiles pipeline.yml names)',
+      'TART_FLEET_PROFILES_CODER_TRUST: must be one of "trusted", "untrusted"',
+    ]);
+  });
+
+  test('a profile name longer than 40 characters is refused (runner names are limited to 64)', () => {
+    const p = write('long.yml', `github: { org: acme }\nprofiles:\n  ${'a'.repeat(41)}: { ram_mb: 4096, cpu: 4, timeout_minutes: 60 }\n`);
+    expect(problemsOf(() => load(p))).toEqual([
+      `profiles.${'a'.repeat(41)}: profile names are lower case words joined by "-" (each word starts with a letter), at most 40 characters (runner names are limited to 64)`,
+    ]);
   });
 
   test('YAML syntax errors and duplicate profiles give file:line:col', () => {
