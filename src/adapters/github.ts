@@ -19,7 +19,8 @@
  *   tests pass a unique id, or `enabled: false`, or POSTs are spaced 1 s apart across tests.
  * - Rate-limit handlers retry once, and only if the wait is ≤ `maxRetryAfterSeconds` (60 s); otherwise
  *   the call throws and the tick treats GitHub as unknown.
- * - `describeAccess` (github-access.ts) is for `validate` only and deliberately not on the port.
+ * - `describeAccess` (github-access.ts) and `describeFleet` (github-fleet.ts) are for `validate` only
+ *   and deliberately not on the port.
  * - Secrets: the token, each installation token, the App key and every `encoded_jit_config` go into
  *   `Secrets` as soon as we hold them; log lines carry method, route and status only.
  */
@@ -33,6 +34,7 @@ import { type GitHubAuth, type TokenSource, createTokenSource } from './github-a
 import { EtagCache, type Page, type RateSnapshot, Tracker, conditionalGet, getAllPages } from './github-etag-cache.js';
 import { DemandSweep, toJob } from './github-sweep.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
+import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -114,7 +116,7 @@ export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Prom
 
 const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
 
-export class GitHubAdapter implements GitHub, GitHubAccessProbe {
+export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe {
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
@@ -212,6 +214,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe {
   /** The token's kind and permissions, and the runner group: read only (github-access.ts). */
   describeAccess(runnerGroupId: number): Promise<GitHubAccess> {
     return describeAccess({ octokit: this.octokit, org: this.org, tokens: this.tokens }, runnerGroupId);
+  }
+
+  /** The profiles' runner groups, the org's public repositories, runner versions: read only (github-fleet.ts). */
+  describeFleet(groupIds: number[], hostLabel: string): Promise<FleetFacts> {
+    return describeFleet({ octokit: this.octokit, org: this.org }, groupIds, hostLabel);
   }
 
   private tracker(): Tracker {

@@ -111,7 +111,10 @@ export const ROUTES: Route[] = [
     method: 'GET', name: 'GET /orgs/{org}/repos', re: new RegExp(`^/orgs/${seg}/repos$`),
     handler: (ctx, [org], env) => {
       if (!orgOk(env, org!)) return notFound();
-      const repos = [...env.world.repos.values()].filter((r) => r.owner.toLowerCase() === env.world.org.toLowerCase());
+      const type = ctx.url.searchParams.get('type') ?? 'all';
+      const repos = [...env.world.repos.values()]
+        .filter((r) => r.owner.toLowerCase() === env.world.org.toLowerCase())
+        .filter((r) => (type === 'public' ? !r.private : type === 'private' ? r.private : true));
       return pagedReply(ctx, sortRepos(ctx, repos).map((r) => repoJson(r, ctx.base)));
     },
   },
@@ -193,6 +196,18 @@ export const ROUTES: Route[] = [
       const group = env.world.runnerGroups.get(Number(id));
       if (!group) return errorReply(404, 'Not Found', {}, '/actions/self-hosted-runner-groups#get-a-self-hosted-runner-group-for-an-organization');
       return json(200, runnerGroupJson(group, env.world.org, ctx.base));
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories',
+    re: new RegExp(`^/orgs/${seg}/actions/runner-groups/(\\d+)/repositories$`),
+    access: RUNNERS_READ,
+    handler: (ctx, [org, id], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const group = env.world.runnerGroups.get(Number(id));
+      if (!group) return notFound();
+      const repos = group.selectedRepositories.map((n) => env.world.repos.get(n)).filter((r): r is SimRepo => r !== undefined);
+      return pagedReply(ctx, repos.map((r) => repoJson(r, ctx.base)), 'repositories');
     },
   },
   {
