@@ -23,7 +23,10 @@
  *   that is `waiting`: GitHub shows the whole run `waiting` while one job awaits environment approval
  *   and others of it are queued (audit B1, ARC #2723). All three run statuses are polled; the third
  *   is one more conditional GET per polled repo, nearly always a free 304.
- * - Concurrency is bounded by the `get` function the adapter passes in (≤ 8 in flight).
+ * - Concurrency is bounded by the `get` function the adapter passes in (≤ 8 in flight). After the
+ *   first failure (not a 404) it sends none of the requests still waiting for a slot: the sweep is
+ *   lost anyway, and under a secondary rate limit they would only be refused and count against the
+ *   next minute.
  */
 import type { Job, JobStatus, SweepStats } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';

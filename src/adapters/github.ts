@@ -227,8 +227,21 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     }, this.timeoutMs);
   }
 
+  /**
+   * GETs of one call, through the concurrency limit. After the first failure (a 404 is an answer, not
+   * one) the requests still waiting for a slot are not sent: the call fails anyway (see github-sweep.ts).
+   */
   private getWith(tracker: Tracker): (url: string) => Promise<Page> {
-    return (url) => this.limit(() => conditionalGet(this.octokit, this.cache, url, tracker));
+    let failure: { err: unknown } | undefined;
+    return (url) => this.limit(async () => {
+      if (failure) throw failure.err;
+      try {
+        return await conditionalGet(this.octokit, this.cache, url, tracker);
+      } catch (err) {
+        if (statusOf(err) !== 404) failure ??= { err };
+        throw err;
+      }
+    });
   }
 
   listJobs(): Promise<Demand> {
