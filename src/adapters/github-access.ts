@@ -20,6 +20,7 @@
  */
 import type { Octokit } from '@octokit/rest';
 import type { TokenSource } from './github-auth.js';
+import type { GitHubFleetProbe } from './github-fleet.js';
 
 export type TokenAccess =
   | { kind: 'app'; permissions: Readonly<Record<string, string>>; repositorySelection: string }
@@ -53,12 +54,12 @@ export interface GitHubAccess {
   runnerGroup: RunnerGroupLookup;
 }
 
-/** What validate needs of the GitHub adapter (implemented by GitHubAdapter). */
-export interface GitHubAccessProbe {
+/** What validate needs of the GitHub adapter (implemented by GitHubAdapter); the fleet facts too (github-fleet.ts). */
+export interface GitHubAccessProbe extends GitHubFleetProbe {
   describeAccess(runnerGroupId: number): Promise<GitHubAccess>;
 }
 
-interface ApiRunnerGroup {
+export interface ApiRunnerGroup {
   id: number;
   name: string;
   visibility: string;
@@ -109,7 +110,7 @@ function tokenAccess(tokens: TokenSource, headers: Headers): TokenAccess {
   return { kind: 'classic', scopes: String(scopes).split(',').map((s) => s.trim()).filter((s) => s !== '') };
 }
 
-function toGroup(g: ApiRunnerGroup): RunnerGroupInfo {
+export function toGroup(g: ApiRunnerGroup): RunnerGroupInfo {
   return {
     id: g.id,
     name: g.name,

@@ -1,7 +1,7 @@
 /**
  * The demand sweep: GitHub has no org-wide "queued jobs" endpoint (facts §8), so we list the repos,
- * then each repo's `queued` and `in_progress` runs, then the jobs of those runs, and keep the jobs
- * that are `queued` or `in_progress` (`waiting`/`pending` are not demand).
+ * then each repo's `queued`, `in_progress` and `waiting` runs, then the jobs of those runs, and keep
+ * the jobs that are `queued` or `in_progress` (`waiting`/`pending` jobs are not demand).
  *
  * ## Lifecycle
  * One `DemandSweep` lives as long as the adapter and keeps per-repo state between calls:
@@ -19,9 +19,14 @@
  * - Fail closed: any failed request rejects the whole sweep; never a partial list as if complete.
  *   The exceptions are deliberate observations: a repo answering 404 is gone (no jobs; the repo list is
  *   re-read next call) and a run answering 404 was deleted.
- * - A run that is `in_progress` can still hold queued jobs (later jobs, matrix legs): both run
- *   statuses are polled.
- * - Concurrency is bounded by the `get` function the adapter passes in (≤ 8 in flight).
+ * - A run that is `in_progress` can still hold queued jobs (later jobs, matrix legs), and so can a run
+ *   that is `waiting`: GitHub shows the whole run `waiting` while one job awaits environment approval
+ *   and others of it are queued (audit B1, ARC #2723). All three run statuses are polled; the third
+ *   is one more conditional GET per polled repo, nearly always a free 304.
+ * - Concurrency is bounded by the `get` function the adapter passes in (≤ 8 in flight). After the
+ *   first failure (not a 404) it sends none of the requests still waiting for a slot: the sweep is
+ *   lost anyway, and under a secondary rate limit they would only be refused and count against the
+ *   next minute.
  */
 import type { Job, JobStatus, SweepStats } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
@@ -76,6 +81,8 @@ interface ApiJob {
 const LOW_BUDGET_FRACTION = 0.1;
 const LOW_BUDGET_SLOWDOWN = 4;
 const SMALL_ALLOW_LIST = 25;
+/** Run statuses that can hold queued jobs (see the header). */
+const RUN_STATUSES = ['queued', 'in_progress', 'waiting'] as const;
 
 function spreadOf(name: string): number {
   let h = 2166136261;
@@ -168,11 +175,10 @@ export class DemandSweep {
     const base = `${this.d.apiUrl}/repos/${r.fullName.split('/').map(encodeURIComponent).join('/')}/actions`;
     let runs: ApiRun[];
     try {
-      const [queued, running] = await Promise.all([
-        getAllPages<ApiRun>(get, `${base}/runs?status=queued&per_page=100`, 'workflow_runs'),
-        getAllPages<ApiRun>(get, `${base}/runs?status=in_progress&per_page=100`, 'workflow_runs'),
-      ]);
-      runs = [...new Map([...queued, ...running].map((run) => [run.id, run])).values()];
+      const lists = await Promise.all(
+        RUN_STATUSES.map((status) => getAllPages<ApiRun>(get, `${base}/runs?status=${status}&per_page=100`, 'workflow_runs')),
+      );
+      runs = [...new Map(lists.flat().map((run) => [run.id, run])).values()];
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       this.d.logger.warn('github repository not found; dropping it until the repository list is read again', { repo: r.fullName });

@@ -19,7 +19,8 @@
  *   tests pass a unique id, or `enabled: false`, or POSTs are spaced 1 s apart across tests.
  * - Rate-limit handlers retry once, and only if the wait is ≤ `maxRetryAfterSeconds` (60 s); otherwise
  *   the call throws and the tick treats GitHub as unknown.
- * - `describeAccess` (github-access.ts) is for `validate` only and deliberately not on the port.
+ * - `describeAccess` (github-access.ts) and `describeFleet` (github-fleet.ts) are for `validate` only
+ *   and deliberately not on the port.
  * - Secrets: the token, each installation token, the App key and every `encoded_jit_config` go into
  *   `Secrets` as soon as we hold them; log lines carry method, route and status only.
  */
@@ -33,6 +34,7 @@ import { type GitHubAuth, type TokenSource, createTokenSource } from './github-a
 import { EtagCache, type Page, type RateSnapshot, Tracker, conditionalGet, getAllPages } from './github-etag-cache.js';
 import { DemandSweep, toJob } from './github-sweep.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
+import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -73,6 +75,18 @@ interface ApiRunner {
   labels?: Array<{ name: string }>;
 }
 
+/**
+ * Whether the runner ever connected. The spec says only that `version` "is only set if the runner has
+ * connected"; absent, null and "" all read as never (audit W1: a "" taken as connected would count
+ * every booting runner as lost). `os` other than "unknown", online or busy also prove a connection.
+ */
+export function everConnected(r: Pick<ApiRunner, 'os' | 'version' | 'status' | 'busy'>): boolean {
+  return (typeof r.version === 'string' && r.version !== '')
+    || (typeof r.os === 'string' && r.os !== '' && r.os.toLowerCase() !== 'unknown')
+    || r.status === 'online'
+    || r.busy === true;
+}
+
 function toRunner(r: ApiRunner): Runner {
   return {
     id: r.id,
@@ -80,7 +94,7 @@ function toRunner(r: ApiRunner): Runner {
     labels: (r.labels ?? []).map((l) => l.name),
     status: r.status === 'online' ? 'online' : 'offline',
     busy: r.busy === true,
-    everConnected: (r.os !== undefined && r.os !== 'unknown') || (r.version !== undefined && r.version !== null),
+    everConnected: everConnected(r),
   };
 }
 
@@ -102,7 +116,7 @@ export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Prom
 
 const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
 
-export class GitHubAdapter implements GitHub, GitHubAccessProbe {
+export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe {
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
@@ -202,14 +216,32 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe {
     return describeAccess({ octokit: this.octokit, org: this.org, tokens: this.tokens }, runnerGroupId);
   }
 
+  /** The profiles' runner groups, the org's public repositories, runner versions: read only (github-fleet.ts). */
+  describeFleet(groupIds: number[], hostLabel: string): Promise<FleetFacts> {
+    return describeFleet({ octokit: this.octokit, org: this.org }, groupIds, hostLabel);
+  }
+
   private tracker(): Tracker {
     return new Tracker((rate) => {
       this.lastRate = rate;
     }, this.timeoutMs);
   }
 
+  /**
+   * GETs of one call, through the concurrency limit. After the first failure (a 404 is an answer, not
+   * one) the requests still waiting for a slot are not sent: the call fails anyway (see github-sweep.ts).
+   */
   private getWith(tracker: Tracker): (url: string) => Promise<Page> {
-    return (url) => this.limit(() => conditionalGet(this.octokit, this.cache, url, tracker));
+    let failure: { err: unknown } | undefined;
+    return (url) => this.limit(async () => {
+      if (failure) throw failure.err;
+      try {
+        return await conditionalGet(this.octokit, this.cache, url, tracker);
+      } catch (err) {
+        if (statusOf(err) !== 404) failure ??= { err };
+        throw err;
+      }
+    });
   }
 
   listJobs(): Promise<Demand> {
@@ -286,7 +318,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe {
     } catch (err) {
       const status = statusOf(err);
       if (status === 404) return 'not-found';
-      if (status === 422 && /still running|busy/i.test(describe(err))) return 'busy';
+      // The spec lists only 204 and 422 here; every 422 is "busy", whatever its text (ARC does the same).
+      if (status === 422) {
+        this.log.info('github runner not deleted: busy', { runnerId, message: describe(err) });
+        return 'busy';
+      }
       this.log.warn('github runner deletion failed', { runnerId, status, error: describe(err) });
       throw err;
     }

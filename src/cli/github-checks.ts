@@ -10,6 +10,9 @@
  * - A runner group that does not admit a repository's jobs fails nothing visibly: tart-fleet claims
  *   such a job and boots VMs whose runners never get it, two of them (plan.ts MAX_UNUSED_RUNNERS)
  *   before it leaves the job alone. Hence the warnings, before any VM is spent.
+ * - A group refusing public repositories is GitHub's default and the safe one for trusted profiles: it
+ *   is not warned about here (it used to be, #16). Public repositories, trust tiers, runner names and
+ *   the runner version are github-fleet-checks.ts's.
  * - No line carries a token: only permission names, scopes, group names and GitHub's own messages.
  */
 import type { GitHubAccess, GitHubAccessProbe, TokenAccess } from '../adapters/github-access.js';
@@ -112,9 +115,7 @@ export function runnerGroupChecks(access: GitHubAccess): CheckResult[] {
   if (g.visibility === 'selected') {
     out.push({ status: 'warn', what, detail: `${label} has visibility selected: only the repositories selected for it can use these runners; jobs of the others will not be routed here (${stranded})` });
   }
-  if (!g.allowsPublicRepositories) {
-    out.push({ status: 'warn', what, detail: `${label} does not allow public repositories: jobs from public repositories will not be routed to these runners (GitHub's default, and the safer one: a fork's pull request could run code on your Macs)` });
-  }
+  // Whether public repositories may use it is judged per profile and trust tier (github-fleet-checks.ts).
   if (g.restrictedToWorkflows) {
     out.push({ status: 'warn', what, detail: `${label} is restricted to ${g.selectedWorkflows.length} selected workflow(s): jobs of other workflows will not be routed here (${stranded})` });
   }

@@ -28,6 +28,8 @@ import { TartError } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
 import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
+import { githubFleetChecks } from './github-fleet-checks.js';
+import { hostLabel } from '../core/names.js';
 import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
 import type { CheckResult } from './validate.js';
@@ -77,6 +79,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   // Without credentials the `github` line above already says so.
   if (githubAccess) {
     results.push(...(await githubAccessChecks(githubAccess, config.github.runner_group_id, { githubFailed })));
+    results.push(...(await githubFleetChecks(githubAccess, config, hostLabel(config.github.runner_name), { githubFailed })));
   }
 
   try {

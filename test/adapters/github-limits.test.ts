@@ -100,3 +100,31 @@ test('bad credentials: 401 throws', async () => {
   const adapter = h.make({ auth: { kind: 'token', token: 'ghp_wrongwrongwrongwrongwrongwrong' } });
   await expect(adapter.listJobs()).rejects.toMatchObject({ status: 401 });
 });
+
+test('secondary limit by points per route: 80 active repos swept every 15 s pass 900 points a minute on the runs route, and the sweep fails closed', async () => {
+  // Audit L1: GitHub allows 900 points a minute (GET = 1); whether per route template is unverified,
+  // the fake takes that reading. Each sweep lists 3 run statuses per active repo: 240 GETs here.
+  let t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  // No retry: a retry-after wait would outlive the sweep's rejection (the fake clock does not move).
+  h = await harness({ now, secondaryPoints: { pointsPerMinute: 900 } }, { now, throttle: { id: `points-${Date.now()}`, maxRetries: 0 } });
+  for (let i = 1; i <= 80; i++) h.fake.addRepo(`r${i}`, { pushedAt: t });
+  for (let sweep = 0; sweep < 3; sweep++) {
+    await expect(h.adapter.listJobs()).resolves.toMatchObject({ jobs: [] });
+    t += 15_000;
+  }
+  expect(h.fake.secondaryRefusalCount).toBe(0);
+  // The fourth sweep within the minute would make 960 points: refused part-way, and the whole sweep throws.
+  h.fake.resetCounters();
+  await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 403 });
+  // Requests already in flight finish; the ones still queued are never sent (1 repo page + 240 would be).
+  const settled = async () => {
+    const before = h.fake.totalRequests;
+    await new Promise((r) => setTimeout(r, 300));
+    return h.fake.totalRequests === before;
+  };
+  for (let i = 0; i < 20 && !(await settled()); i++);
+  expect(h.fake.totalRequests).toBeLessThan(241);
+  expect(h.fake.secondaryRefusalCount).toBeGreaterThan(0);
+  expect(h.entries.some((e) => e.msg === 'github secondary rate limit')).toBe(true);
+});

@@ -77,6 +77,35 @@ test('deleteRunner: deleted, not-found, busy', async () => {
   expect(runners).toEqual([{ id: b.jit.runner.id, name: 'tf-coder-2', labels: LABELS, status: 'online', busy: true, everConnected: true }]);
 });
 
+test('a registered runner that never connected (version "", os unknown) is not everConnected', async () => {
+  h = await harness({}, noThrottle());
+  const res = await h.adapter.createJitRunner({ name: 'tf-coder-5', labels: LABELS, runnerGroupId: 1 });
+  if (res.kind !== 'created') throw new Error('setup');
+  // What the fake lists for it: the shape most likely to fool a client (audit W1).
+  const raw = (await (await fetch(`${h.url}/orgs/acme/actions/runners`, { headers: { authorization: `token ${TOKEN}` } })).json()) as { runners: Array<Record<string, unknown>> };
+  expect(raw.runners[0]).toMatchObject({ name: 'tf-coder-5', os: 'unknown', version: '', status: 'offline', busy: false });
+  expect(await h.adapter.listRunners()).toEqual([expect.objectContaining({ name: 'tf-coder-5', status: 'offline', everConnected: false })]);
+
+  // Once it connects it reports its version and counts as connected.
+  const { credentials } = decodeJitConfig(res.jit.encodedJitConfig);
+  const s = await fetch(`${h.url}/_sim/broker/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${credentials.data.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ runnerId: res.jit.runner.id }),
+  });
+  expect(s.status).toBe(201);
+  expect(await h.adapter.listRunners()).toEqual([expect.objectContaining({ name: 'tf-coder-5', status: 'online', everConnected: true })]);
+});
+
+test('deleteRunner: any 422 means busy, whatever its message', async () => {
+  h = await harness({}, noThrottle());
+  const res = await h.adapter.createJitRunner({ name: 'tf-coder-6', labels: LABELS, runnerGroupId: 1 });
+  if (res.kind !== 'created') throw new Error('setup');
+  h.fake.failNext(1, 422); // a 422 whose text says nothing about "busy"
+  expect(await h.adapter.deleteRunner(res.jit.runner.id)).toBe('busy');
+  expect(h.entries.some((e) => e.msg === 'github runner not deleted: busy')).toBe(true);
+});
+
 test('GitHub Enterprise Server: everything under /api/v3', async () => {
   h = await harness({ pathPrefix: '/api/v3' }, noThrottle());
   expect(h.url).toMatch(/\/api\/v3$/);

@@ -68,6 +68,25 @@ test('demand: queued and in-progress jobs; waiting, cancelled and completed jobs
   expect(h.fake.job(cancelled.jobId)).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
 });
 
+test('a run held `waiting` by one job still yields its queued jobs; the waiting job is not demand', async () => {
+  h = await harness();
+  h.fake.addRepo('app');
+  // A matrix deploy: staging needs no reviewer and is queued, production waits for approval.
+  const staging = h.fake.queueJob({ repo: 'app', labels: MAC, name: 'deploy (staging)' });
+  const prod = h.fake.queueJob({ repo: 'app', labels: MAC, name: 'deploy (production)', status: 'waiting', runId: staging.runId });
+  // GitHub shows the whole run as waiting (audit B1).
+  expect(h.fake.world.runStatus(h.fake.world.runs.get(staging.runId)!).status).toBe('waiting');
+
+  const demand = await h.adapter.listJobs();
+  expect(demand.jobs.map((j) => [j.id, j.status])).toEqual([[staging.jobId, 'queued']]);
+  expect(demand.jobs.some((j) => j.id === prod.jobId)).toBe(false);
+
+  // Once production is approved too, both are demand.
+  h.fake.approveJob(prod.jobId);
+  const after = await h.adapter.listJobs();
+  expect(after.jobs.map((j) => j.id).sort()).toEqual([staging.jobId, prod.jobId].sort());
+});
+
 test('job createdAt comes from the fake clock', async () => {
   let t = Date.parse('2026-01-01T00:00:00Z');
   h = await harness({ now: () => t });
@@ -91,13 +110,14 @@ test('quiet repos are swept on a bounded schedule, active ones every call', asyn
 
   const first = await h.adapter.listJobs();
   expect(first.jobs).toHaveLength(1);
-  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(40);
+  // Three run lists per repo: queued, in_progress and waiting.
+  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(60);
 
   t += 5000;
   h.fake.resetCounters();
   const second = await h.adapter.listJobs();
   // Only r7 (active: a queued run seen) is polled; plus one "recently pushed" repo page.
-  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(2);
+  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(3);
   expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(1);
   expect(second.stats.coldestRepoAgeSeconds).toBe(5);
   expect(second.jobs).toHaveLength(1);
@@ -112,8 +132,37 @@ test('quiet repos are swept on a bounded schedule, active ones every call', asyn
   t += 61_000;
   h.fake.resetCounters();
   const fourth = await h.adapter.listJobs();
-  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(40);
+  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(60);
   expect(fourth.stats.coldestRepoAgeSeconds).toBe(0);
+});
+
+test('a job from a non-push event (comment, dispatch, schedule) moves no pushed_at: found by the quiet sweep, not at once', async () => {
+  let t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now, quietRepoSweepSeconds: 60 });
+  for (let i = 1; i <= 10; i++) h.fake.addRepo(`r${i}`, { pushedAt: t - 86_400_000 });
+  await h.adapter.listJobs(); // every repo swept once; all quiet
+
+  /** Sweeps every 15 s (the default poll) until the job shows up; the simulated delay in seconds. */
+  const discoveryDelay = async (repo: string, event: string): Promise<number> => {
+    const queuedAt = t;
+    const { jobId } = h.fake.queueJob({ repo, labels: MAC, event });
+    for (let tick = 0; tick < 40; tick++) {
+      const demand = await h.adapter.listJobs();
+      if (demand.jobs.some((j) => j.id === jobId)) return (t - queuedAt) / 1000;
+      t += 15_000;
+    }
+    throw new Error('never found');
+  };
+
+  t += 1000;
+  // A push is seen on the very next sweep (the "recently pushed" page).
+  expect(await discoveryDelay('r2', 'push')).toBe(0);
+  // An @claude comment is not: it waits for r5's quiet sweep, at most the quiet interval (audit L2).
+  t += 1000;
+  const comment = await discoveryDelay('r5', 'issue_comment');
+  expect(comment).toBeGreaterThan(0);
+  expect(comment).toBeLessThanOrEqual(60);
 });
 
 test('low primary budget slows the quiet sweep down', async () => {
@@ -130,7 +179,7 @@ test('low primary budget slows the quiet sweep down', async () => {
   t += 200_000;
   h.fake.resetCounters();
   await h.adapter.listJobs();
-  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(20);
+  expect(h.fake.requestCount('GET /repos/{owner}/{repo}/actions/runs')).toBe(30);
 });
 
 test('allow-list: only those repos, no repo listing', async () => {

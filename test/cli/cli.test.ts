@@ -81,8 +81,11 @@ describe('against the simulated world', () => {
     expect(stdout).toMatch(/^ok {3}github runners:/m);
     expect(stdout).toMatch(/^ok {3}github token: classic PAT with admin:org and repo \(scopes: admin:org, repo\)$/m);
     expect(stdout).toMatch(/^ok {3}runner group: "Default" \(id 1\): visibility all, the org's default group$/m);
-    // GitHub's default for every group, the Default one included.
-    expect(stdout).toMatch(/^warn runner group: "Default" \(id 1\) does not allow public repositories: jobs from public repositories will not be routed to these runners/m);
+    // Refusing public repositories is GitHub's default and the safe one: no warning (#16).
+    expect(stdout).not.toMatch(/does not allow public repositories/);
+    expect(stdout).toMatch(/^ok {3}public repositories: org sim-org has no public repositories/m);
+    expect(stdout).toMatch(/^ok {3}runner names: /m);
+    expect(stdout).toMatch(/^ok {3}runner version: the image pins 2\.336\.0 .*GitHub's latest is 2\.336\.0$/m);
     expect(stdout).toMatch(/^ok {3}guest ssh:/m);
     expect(stdout).not.toMatch(/^FAIL/m);
     expect(code).toBe(0);
@@ -138,14 +141,28 @@ describe('against the simulated world', () => {
       const selected = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '7' });
       expect(selected.stdout).toMatch(/^ok {3}runner group: "macs" \(id 7\): visibility selected$/m);
       expect(selected.stdout).toMatch(/^warn runner group: "macs" \(id 7\) has visibility selected: only the repositories selected for it can use these runners/m);
-      expect(selected.stdout).not.toMatch(/public repositories/);
+      expect(selected.stdout).not.toMatch(/does not allow public repositories/);
       expect(selected.code).toBe(0);
 
       world.github.addRunnerGroup({ id: 8, name: 'private-only', visibility: 'private' });
       const priv = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '8' });
-      expect(priv.stdout).toMatch(/^warn runner group: "private-only" \(id 8\) does not allow public repositories/m);
+      // Refusing public repositories is not a problem (#16); only the org's public repositories are judged.
+      expect(priv.stdout).not.toMatch(/does not allow public repositories/);
       expect(priv.stdout).not.toMatch(/visibility selected:/);
       expect(priv.code).toBe(0);
+    });
+
+    test('a trusted profile whose group admits the org\'s public repositories fails (#16)', async () => {
+      world.github.addRepo('site', { private: false });
+      world.github.addRunnerGroup({ id: 9, name: 'open', allowsPublicRepositories: true });
+      const open = await validate({ TART_FLEET_GITHUB_RUNNER_GROUP_ID: '9' });
+      expect(open.stdout).toMatch(/^ok {3}public repositories: org sim-org has 1 public repositories \(sim-org\/site\); "open" \(id 9\) admits all of them/m);
+      expect(open.stdout).toMatch(/^FAIL public repositories: trusted profile coder uses runner group "open" \(id 9\), which allows public repositories/m);
+      expect(open.code).toBe(1);
+      // The same org with the Default group (refusing them): fine.
+      const safe = await validate({});
+      expect(safe.stdout).toMatch(/^ok {3}public repositories: org sim-org has 1 public repositories \(sim-org\/site\); none of the profiles' runner groups admits them$/m);
+      expect(safe.stdout).not.toMatch(/^FAIL/m);
     });
 
     test('classic PAT: without admin:org it fails, without repo it warns', async () => {

@@ -55,7 +55,7 @@ test('JIT config: base64 JSON of base64 .runner and .credentials, serverUrl = ba
 
 test('session: runner goes online (os, version); a second session is a conflict; bad secret is 401', async () => {
   const r = await jit('tf-coder-1', ['self-hosted', 'coder']);
-  expect(await runnerJson('tf-coder-1')).toMatchObject({ status: 'offline', os: 'unknown', version: null });
+  expect(await runnerJson('tf-coder-1')).toMatchObject({ status: 'offline', os: 'unknown', version: '' });
   expect((await brokerPost('/sessions', 'wrong', { runnerId: r.id })).status).toBe(401);
   await connect(r);
   expect(await runnerJson('tf-coder-1')).toMatchObject({ status: 'online', os: 'macos', version: expect.any(String), busy: false });

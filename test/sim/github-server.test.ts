@@ -116,7 +116,7 @@ test('generate-jitconfig: 201, 409 on a duplicate name, 422 without a group, 404
   const created = await post('/orgs/acme/actions/runners/generate-jitconfig', body);
   expect(created.status).toBe(201);
   const c = (await created.json()) as { runner: Record<string, unknown>; encoded_jit_config: string };
-  expect(c.runner).toMatchObject({ name: 'tf-coder-1', os: 'unknown', status: 'offline', busy: false, version: null, ephemeral: true });
+  expect(c.runner).toMatchObject({ name: 'tf-coder-1', os: 'unknown', status: 'offline', busy: false, version: '', ephemeral: true });
   expect(c.runner.labels).toEqual([
     { id: expect.any(Number), name: 'self-hosted', type: 'read-only' },
     { id: expect.any(Number), name: 'coder', type: 'custom' },

@@ -13,19 +13,27 @@
  * `agentId` the runner id. Every broker call sends `Authorization: Bearer <secret>`; a wrong secret is
  * 401 `{"message":"Bad credentials"}`.
  *
- * 1. `POST {serverUrl}/_sim/broker/sessions`, body `{"runnerId": <agentId>}`
+ * 1. `POST {serverUrl}/_sim/broker/sessions`, body `{"runnerId": <agentId>, "version"?: "2.336.0"}`
  *      201 `{"sessionId": "<id>", "runnerId": n}` — the runner is now `online`; from now on it reports
- *          `os: "macos"` and a `version` (before: `os: "unknown"`, `version: null`, `status: "offline"`).
+ *          `os: "macos"` and its `version` (default 2.336.0; before: `os: "unknown"`, `version: ""`,
+ *          `status: "offline"`).
  *      409 `{"message":"A session for this runner already exists."}` (SessionConflict: config used twice)
  *      404 `{"message":"runner no longer exists"}` when the runner was deleted.
  * 2. `GET {serverUrl}/_sim/broker/sessions/{sessionId}/message?wait_ms=N` — long poll, N capped at
  *    30000 (default 2000):
+ *      200 `{"refresh": {"version": "<latest>"}}` first, when the runner's version is older than the
+ *          fake's latest (`latestRunnerVersion`): the real service's RunnerRefresh message. The runner
+ *          gets no job until it reconnects with that version (it downloads, ends its session, exits 4
+ *          and `run.sh` restarts it: audit B2),
  *      200 `{"job": {"id", "name", "repo", "duration_ms"}}` once a job is assigned to this runner
  *          (delivered once; later polls answer 204 while it runs),
  *      204 (no body) when nothing came within N ms,
  *      404 `{"message":"runner no longer exists"}` if the runner was deleted (then exit 0, as the real
  *          listener does after "The runner no longer exists on the server").
- * 3. `POST {serverUrl}/_sim/broker/jobs/{job_id}/complete`, body `{"result": "succeeded"|"failed"}`
+ * 3. `DELETE {serverUrl}/_sim/broker/sessions/{sessionId}` — the listener exits (e.g. to update): 204,
+ *    the runner is `offline` until it opens a new session (the real listener deletes its session on
+ *    the way out).
+ * 4. `POST {serverUrl}/_sim/broker/jobs/{job_id}/complete`, body `{"result": "succeeded"|"failed"}`
  *      200 `{"ok": true}` — the job is `completed` (conclusion `success`/`failure`) and the JIT runner
  *          is removed (ephemeral, as GitHub does). 404 if the job is not this runner's.
  *
@@ -38,7 +46,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Ctx, type Reply, errorReply, header } from './http.js';
-import type { SimRunner, WorldState } from './state.js';
+import { type SimRunner, type WorldState, RUNNER_VERSION, versionOlder } from './state.js';
 
 export const BROKER_PREFIX = '/_sim/broker';
 const MAX_WAIT_MS = 30_000;
@@ -92,6 +100,8 @@ interface Waiter {
 export class Broker {
   private readonly sessions = new Map<string, number>(); // sessionId -> runnerId
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Sessions that were already sent their refresh (update) message. */
+  private readonly refreshed = new Set<string>();
 
   constructor(private readonly world: WorldState) {}
 
@@ -120,7 +130,8 @@ export class Broker {
     if (!secret) return errorReply(401, 'Bad credentials');
 
     if (ctx.method === 'POST' && sub === '/sessions') {
-      const runnerId = Number((ctx.body as { runnerId?: unknown } | undefined)?.runnerId);
+      const req = (ctx.body ?? {}) as { runnerId?: unknown; version?: unknown };
+      const runnerId = Number(req.runnerId);
       const runner = this.world.runners.get(runnerId);
       if (!runner) return errorReply(404, 'runner no longer exists');
       if (runner.secret !== secret) return errorReply(401, 'Bad credentials');
@@ -129,9 +140,29 @@ export class Broker {
       const sessionId = randomBytes(8).toString('hex');
       runner.sessionId = sessionId;
       runner.everConnected = true;
+      runner.version = typeof req.version === 'string' && req.version !== '' ? req.version : RUNNER_VERSION;
+      runner.updating = versionOlder(runner.version, this.world.latestRunnerVersion);
+      this.world.observe(runner);
       this.sessions.set(sessionId, runner.id);
       this.changed();
       return { status: 201, body: { sessionId, runnerId: runner.id }, noEtag: true };
+    }
+
+    const end = /^\/sessions\/([^/]+)$/.exec(sub);
+    if (ctx.method === 'DELETE' && end) {
+      const sessionId = decodeURIComponent(end[1]!);
+      const runnerId = this.sessions.get(sessionId);
+      const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
+      if (!runner) return errorReply(404, 'Not Found');
+      if (runner.secret !== secret) return errorReply(401, 'Bad credentials');
+      this.wake(sessionId, { status: 204, noEtag: true });
+      this.sessions.delete(sessionId);
+      this.refreshed.delete(sessionId);
+      if (runner.sessionId === sessionId) {
+        runner.sessionId = null;
+        this.world.observe(runner);
+      }
+      return { status: 204, noEtag: true };
     }
 
     const msg = /^\/sessions\/([^/]+)\/message$/.exec(sub);
@@ -141,7 +172,7 @@ export class Broker {
       const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
       if (!runner) return errorReply(404, 'runner no longer exists');
       if (runner.secret !== secret) return errorReply(401, 'Bad credentials');
-      const now = this.poll(runner);
+      const now = this.poll(runner, sessionId);
       if (now) return now;
       const raw = Number(ctx.url.searchParams.get('wait_ms') ?? DEFAULT_WAIT_MS);
       const waitMs = Number.isFinite(raw) && raw >= 0 ? Math.min(raw, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
@@ -155,7 +186,7 @@ export class Broker {
             set.delete(w);
             resolve(r);
           },
-          timer: setTimeout(() => w.resolve(this.poll(runner) ?? { status: 204, noEtag: true }), waitMs),
+          timer: setTimeout(() => w.resolve(this.poll(runner, sessionId) ?? { status: 204, noEtag: true }), waitMs),
         };
         set.add(w);
       });
@@ -177,8 +208,12 @@ export class Broker {
   }
 
   /** What a poll answers right now, or undefined to keep waiting. */
-  private poll(runner: SimRunner): Reply | undefined {
+  private poll(runner: SimRunner, sessionId: string): Reply | undefined {
     if (runner.deletedAt !== null) return errorReply(404, 'runner no longer exists');
+    if (runner.updating && runner.sessionId === sessionId && !this.refreshed.has(sessionId)) {
+      this.refreshed.add(sessionId);
+      return { status: 200, body: { refresh: { version: this.world.latestRunnerVersion } }, noEtag: true };
+    }
     if (runner.jobId !== null && !runner.jobDelivered) {
       const job = this.world.jobs.get(runner.jobId)!;
       runner.jobDelivered = true;
@@ -193,7 +228,7 @@ export class Broker {
     const runnerId = this.sessions.get(sessionId);
     const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
     for (const w of [...set]) {
-      const r = reply ?? (runner ? this.poll(runner) : errorReply(404, 'runner no longer exists'));
+      const r = reply ?? (runner ? this.poll(runner, sessionId) : errorReply(404, 'runner no longer exists'));
       if (r) w.resolve(r);
     }
     if (set.size === 0) this.waiters.delete(sessionId);

@@ -8,13 +8,17 @@
  * - Runs are listed newest first, as GitHub does; `status=` filters on the run's derived status or,
  *   for conclusion values (`success`, `failure`, `cancelled`), on its conclusion.
  * - `generate-jitconfig` answers 409 `Already exists - A runner with the name <name> already exists.`
- *   while a runner with that name exists (deleted runners free their name, as on GitHub).
+ *   while a runner with that name exists (deleted runners free their name, as on GitHub), and 422 for
+ *   a name over 64 characters (actions/runner PR #1710, maintainer: "Runner names can only be 64
+ *   characters in length."; the exact REST wording is unverified, the status is what matters).
+ * - `GET …/runners/downloads` lists the runner releases for each OS/architecture at the world's
+ *   `latestRunnerVersion` (spec schema `runner-application`), so a client can tell an outdated image.
  * - `access` follows the spec's per-endpoint text: org runner and runner-group endpoints need the
  *   classic scope `admin:org`, or `organization_self_hosted_runners` read/write for Apps and
  *   fine-grained tokens; runs and jobs need `actions: read` (a classic token's `repo` scope for
  *   private repositories is not modelled: every classic token sees every simulated repository).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type Ctx, type Reply, errorReply, json, pagedReply } from './http.js';
 import { jobJson, repoJson, runJson, runnerGroupJson, runnerJson } from './shapes.js';
 import type { SimRepo, WorldState } from './state.js';
@@ -53,6 +57,28 @@ const RUNNERS_WRITE: RouteAccess = { permission: 'organization_self_hosted_runne
 const ACTIONS_READ: RouteAccess = { permission: 'actions', level: 'read' };
 
 const seg = '([^/]+)';
+/** GitHub's limit on runner names (see the header). */
+export const MAX_RUNNER_NAME = 64;
+
+/** The downloads GitHub lists for one runner release, as `GET /orgs/{org}/actions/runners/downloads` shows them. */
+export function runnerDownloads(version: string) {
+  const platforms: Array<[os: string, arch: string, file: string]> = [
+    ['osx', 'x64', 'osx-x64'], ['osx', 'arm64', 'osx-arm64'],
+    ['linux', 'x64', 'linux-x64'], ['linux', 'arm', 'linux-arm'], ['linux', 'arm64', 'linux-arm64'],
+    ['win', 'x64', 'win-x64'], ['win', 'arm64', 'win-arm64'],
+  ];
+  return platforms.map(([os, architecture, file]) => {
+    const filename = `actions-runner-${file}-${version}.${os === 'win' ? 'zip' : 'tar.gz'}`;
+    return {
+      os,
+      architecture,
+      download_url: `https://github.com/actions/runner/releases/download/v${version}/${filename}`,
+      filename,
+      // Not the real checksum (the fake has no tarball); shaped like one.
+      sha256_checksum: createHash('sha256').update(filename).digest('hex'),
+    };
+  });
+}
 
 function repoOf(env: RouteEnv, owner: string, name: string): SimRepo | undefined {
   return env.world.repos.get(`${decodeURIComponent(owner)}/${decodeURIComponent(name)}`);
@@ -85,7 +111,10 @@ export const ROUTES: Route[] = [
     method: 'GET', name: 'GET /orgs/{org}/repos', re: new RegExp(`^/orgs/${seg}/repos$`),
     handler: (ctx, [org], env) => {
       if (!orgOk(env, org!)) return notFound();
-      const repos = [...env.world.repos.values()].filter((r) => r.owner.toLowerCase() === env.world.org.toLowerCase());
+      const type = ctx.url.searchParams.get('type') ?? 'all';
+      const repos = [...env.world.repos.values()]
+        .filter((r) => r.owner.toLowerCase() === env.world.org.toLowerCase())
+        .filter((r) => (type === 'public' ? !r.private : type === 'private' ? r.private : true));
       return pagedReply(ctx, sortRepos(ctx, repos).map((r) => repoJson(r, ctx.base)));
     },
   },
@@ -145,8 +174,17 @@ export const ROUTES: Route[] = [
     handler: (ctx, [org], env) => {
       if (!orgOk(env, org!)) return notFound();
       const name = ctx.url.searchParams.get('name');
-      const runners = env.world.liveRunners().filter((r) => name === null || r.name === name).sort((a, b) => a.id - b.id);
-      return pagedReply(ctx, runners.map(runnerJson), 'runners');
+      // As listed: possibly a lagging picture (state.ts `runnerListLagMs`).
+      const runners = env.world.runnersAsListed().filter(({ runner }) => name === null || runner.name === name);
+      return pagedReply(ctx, runners.map(({ runner, view }) => runnerJson(runner, view)), 'runners');
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/actions/runners/downloads', re: new RegExp(`^/orgs/${seg}/actions/runners/downloads$`),
+    access: RUNNERS_READ,
+    handler: (_ctx, [org], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      return json(200, runnerDownloads(env.world.latestRunnerVersion));
     },
   },
   {
@@ -158,6 +196,18 @@ export const ROUTES: Route[] = [
       const group = env.world.runnerGroups.get(Number(id));
       if (!group) return errorReply(404, 'Not Found', {}, '/actions/self-hosted-runner-groups#get-a-self-hosted-runner-group-for-an-organization');
       return json(200, runnerGroupJson(group, env.world.org, ctx.base));
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/actions/runner-groups/{runner_group_id}/repositories',
+    re: new RegExp(`^/orgs/${seg}/actions/runner-groups/(\\d+)/repositories$`),
+    access: RUNNERS_READ,
+    handler: (ctx, [org, id], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const group = env.world.runnerGroups.get(Number(id));
+      if (!group) return notFound();
+      const repos = group.selectedRepositories.map((n) => env.world.repos.get(n)).filter((r): r is SimRepo => r !== undefined);
+      return pagedReply(ctx, repos.map((r) => repoJson(r, ctx.base)), 'repositories');
     },
   },
   {
@@ -175,6 +225,9 @@ export const ROUTES: Route[] = [
       }
       if (!Array.isArray(body.labels) || body.labels.length < 1 || body.labels.length > 100 || !body.labels.every((l) => typeof l === 'string')) {
         return errorReply(422, 'Invalid input: labels must be an array of 1 to 100 strings');
+      }
+      if (body.name.length > MAX_RUNNER_NAME) {
+        return errorReply(422, `Invalid input: Runner names can only be ${MAX_RUNNER_NAME} characters in length.`, {}, '/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-an-organization');
       }
       const groupId = Number(body.runner_group_id);
       if (!env.world.runnerGroups.has(groupId)) return notFound();

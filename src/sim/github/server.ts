@@ -15,6 +15,13 @@
  * - A 304 has no body and leaves the budget untouched (facts §7).
  * - Faults (`failNext`, outage, secondary limit) are checked after authentication and before routing,
  *   and cost nothing.
+ * - Secondary limit by points (`secondaryPoints`, off by default): GitHub's documented "no more than
+ *   900 points per minute" for REST (GET 1 point, POST/PATCH/PUT/DELETE 5), counted over the last 60 s
+ *   of the world clock, per route template by default (whether GitHub counts per route or per URL is
+ *   unverified, audit L1). 304s count too (unverified; the stricter reading). Over it: 403 with the
+ *   secondary-rate-limit body and a `retry-after` of the seconds until the window has room.
+ * - Runner-list lag (`runnerListLagMs`) and the latest runner release (`latestRunnerVersion`, older
+ *   runners update themselves on connect): see state.ts and broker.ts.
  * - Installation tokens expire at `expires_at` (the world clock); then they are 401 `Bad credentials`.
  * - Tokens have a kind, as on GitHub. A classic PAT's every authenticated response carries
  *   `x-oauth-scopes` (its scopes, ", "-separated, possibly empty); a fine-grained PAT's and an
@@ -80,6 +87,20 @@ export interface FakeGitHubOptions {
   /** Runner groups with their settings (added after `runnerGroupIds`; given alone, no Default group). */
   runnerGroups?: RunnerGroupInit[];
   rateLimit?: { limit?: number; remaining?: number; resetInSeconds?: number };
+  /** The runner list shows the world as it was this long ago (default 0; GitHub: up to 60 s). */
+  runnerListLagMs?: number;
+  /** The newest runner release (default 2.336.0, the image's); runners reporting an older one update on connect. */
+  latestRunnerVersion?: string;
+  /** Enforce the secondary limit by points per minute (default off). */
+  secondaryPoints?: SecondaryPointsLimit;
+}
+
+/** A secondary rate limit by points (see the header). */
+export interface SecondaryPointsLimit {
+  /** Points allowed in any 60 s (GitHub: 900). */
+  pointsPerMinute: number;
+  /** Count per route template (default) or all routes together. */
+  per?: 'route' | 'all';
 }
 
 export interface RateLimitState {
@@ -131,6 +152,9 @@ export class FakeGitHub {
   private total = 0;
   private notModified = 0;
   private readonly issuedTokens: Array<{ token: string; expiresAt: number }> = [];
+  private secondaryPoints: SecondaryPointsLimit | undefined;
+  private readonly points: Array<{ at: number; key: string; points: number }> = [];
+  private secondaryRefusals = 0;
 
   constructor(private readonly opts: FakeGitHubOptions = {}) {
     this.org = opts.org ?? 'acme';
@@ -145,6 +169,9 @@ export class FakeGitHub {
     this.appPermissions = { ...(opts.app?.permissions ?? DEFAULT_APP_PERMISSIONS) };
     this.app = opts.app ? { appId: opts.app.appId, installationId: opts.app.installationId, key: loadPublicKey(opts.app.publicKey) } : undefined;
     this.installationTokenTtlMs = opts.app?.tokenTtlMs ?? 3_600_000;
+    this.world.runnerListLagMs = opts.runnerListLagMs ?? 0;
+    if (opts.latestRunnerVersion !== undefined) this.world.latestRunnerVersion = opts.latestRunnerVersion;
+    this.secondaryPoints = opts.secondaryPoints;
     const limit = opts.rateLimit?.limit ?? 5000;
     this.rate = {
       limit,
@@ -294,6 +321,30 @@ export class FakeGitHub {
     this.secondary = { remaining: opts.count ?? 1, retryAfterSeconds: opts.retryAfterSeconds ?? 60, status: opts.status ?? 403 };
   }
 
+  /** Enforces (or, with undefined, stops enforcing) a secondary limit by points per minute. */
+  setSecondaryPointsLimit(limit: SecondaryPointsLimit | undefined): void {
+    this.secondaryPoints = limit;
+    this.points.length = 0;
+  }
+
+  /** How many requests the points-per-minute secondary limit refused. */
+  get secondaryRefusalCount(): number {
+    return this.secondaryRefusals;
+  }
+
+  /** The runner list shows the world as it was `ms` ago (0: exact). */
+  setRunnerListLag(ms: number): void {
+    this.world.runnerListLagMs = ms;
+  }
+
+  /**
+   * The newest runner release. A runner that connects with an older version is sent a refresh and
+   * updates itself before it takes a job (the simulated runner: exit 4, offline, reconnect).
+   */
+  setLatestRunnerVersion(version: string): void {
+    this.world.latestRunnerVersion = version;
+  }
+
   /** Sets the primary budget (limit/remaining/reset epoch seconds). */
   setRateLimit(rate: Partial<RateLimitState>): void {
     Object.assign(this.rate, rate);
@@ -367,6 +418,23 @@ export class FakeGitHub {
     }
   }
 
+  /** Charges a request to the points window; returns the retry-after seconds when it is over the limit. */
+  private chargePoints(method: string, route: string): number | undefined {
+    const limit = this.secondaryPoints;
+    if (!limit) return undefined;
+    const now = this.now();
+    while (this.points.length > 0 && this.points[0]!.at <= now - 60_000) this.points.shift();
+    const key = limit.per === 'all' ? 'all' : route;
+    const cost = method === 'GET' || method === 'HEAD' ? 1 : 5;
+    const mine = this.points.filter((p) => p.key === key);
+    const used = mine.reduce((sum, p) => sum + p.points, 0);
+    if (used + cost > limit.pointsPerMinute) {
+      return Math.max(1, Math.ceil(((mine[0]?.at ?? now) + 60_000 - now) / 1000));
+    }
+    this.points.push({ at: now, key, points: cost });
+    return undefined;
+  }
+
   private count(name: string): void {
     this.total++;
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
@@ -431,6 +499,13 @@ export class FakeGitHub {
       if (--s.remaining <= 0) this.secondary = undefined;
       const reply = errorReply(s.status, SECONDARY_MESSAGE, {}, '/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits');
       reply.headers = { 'retry-after': String(s.retryAfterSeconds) };
+      return send(reply, false);
+    }
+    const overPoints = this.chargePoints(method, name);
+    if (overPoints !== undefined) {
+      this.secondaryRefusals++;
+      const reply = errorReply(403, SECONDARY_MESSAGE, {}, '/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits');
+      reply.headers = { 'retry-after': String(overPoints) };
       return send(reply, false);
     }
 

@@ -5,13 +5,16 @@
  *
  * ## Gotchas
  * - `created_at` is included on jobs even though the spec's own example omits it (facts §6).
- * - A runner that never connected reports `os: "unknown"`, `version: null`, `status: "offline"` (facts §5).
+ * - A runner that never connected reports `os: "unknown"`, `version: ""`, `status: "offline"`. The
+ *   spec only says `version` "is only set if the runner has connected" and its jitconfig example has
+ *   `os: "unknown"`; whether GitHub sends it absent, null or "" is unverified (audit W1), so the fake
+ *   sends the reading most likely to fool a client: an empty string.
  * - A runner group (spec schema `runner-groups-org`) has `selected_repositories_url` only when its
  *   visibility is `selected`, and `selected_workflows` is always present (empty when unrestricted).
  */
-import type { SimJob, SimRepo, SimRun, SimRunner, SimRunnerGroup, WorldState } from './state.js';
+import type { RunnerView, SimJob, SimRepo, SimRun, SimRunner, SimRunnerGroup, WorldState } from './state.js';
 
-export const RUNNER_VERSION = '2.336.0';
+export { RUNNER_VERSION } from './state.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
@@ -63,7 +66,7 @@ export function runJson(world: WorldState, run: SimRun, base: string) {
     display_title: `${run.name} #${run.runNumber}`,
     run_number: run.runNumber,
     run_attempt: 1,
-    event: 'push',
+    event: run.event,
     status,
     conclusion,
     workflow_id: 1,
@@ -118,17 +121,18 @@ export function jobJson(job: SimJob, base: string) {
 
 const DEFAULT_LABELS = new Set(['self-hosted', 'macos', 'linux', 'windows', 'x64', 'arm', 'arm64']);
 
-export function runnerJson(r: SimRunner) {
-  const online = r.sessionId !== null && r.deletedAt === null;
+/** A runner as the list shows it: its true state, or `view` (a lagging list's older picture). */
+export function runnerJson(r: SimRunner, view?: RunnerView) {
+  const v: RunnerView = view ?? { online: r.sessionId !== null && r.deletedAt === null, busy: r.jobId !== null, everConnected: r.everConnected, version: r.version };
   return {
     id: r.id,
     runner_group_id: r.groupId,
     name: r.name,
-    os: r.everConnected ? 'macos' : 'unknown',
-    status: online ? 'online' : 'offline',
-    busy: r.jobId !== null,
+    os: v.everConnected ? 'macos' : 'unknown',
+    status: v.online ? 'online' : 'offline',
+    busy: v.busy,
     ephemeral: true,
-    version: r.everConnected ? RUNNER_VERSION : null,
+    version: v.everConnected ? v.version : '',
     labels: r.labels.map((name, i) => ({
       id: r.id * 1000 + i,
       name,

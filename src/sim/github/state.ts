@@ -6,7 +6,10 @@
  *
  * ## Gotchas
  * - A run's status is derived from its jobs on every read, so a run whose first job runs while a later
- *   one is queued is `in_progress` and still holds demand (facts sheet §6).
+ *   one is queued is `in_progress` and still holds demand (facts sheet §6). A run with any job
+ *   `waiting` for environment approval is `waiting`, even while other jobs of it are queued or
+ *   running, as GitHub shows it (audit B1, ARC #2723; the real precedence over `in_progress` is
+ *   unverified, so the fake takes the strictest reading).
  * - Assignment is GitHub's, not tart-fleet's: an idle runner with an open session gets the **oldest**
  *   queued job whose labels it has (case-insensitive subset, facts §9), not the job it was made for.
  *   `waiting` jobs (environment approval) are never assigned.
@@ -15,7 +18,32 @@
  *   default, also for the Default group) no public ones, `restricted_to_workflows` only the listed
  *   workflows. Simulated repositories are private unless made public, so the default admits all.
  * - Times come from the injected clock, so tests can control `created_at`.
+ * - A runner told to update (it reported a version older than `latestRunnerVersion`) gets no job
+ *   until it reconnects with the new version, as the real service skips job messages while an update
+ *   is in progress (actions/runner `Runner.cs`, audit B2).
+ * - The runner list can lag (`runnerListLagMs`, default 0): GitHub's runner lists may be up to 60 s
+ *   old (ARC's `runner_graceful_stop.go` comment; actions/runner #3448, audit L3). Every change a list
+ *   would show is recorded per runner (`views`), and a lagging list shows each runner as it was
+ *   `runnerListLagMs` ago: not yet listed, still online, still busy, or still there after deletion.
+ *   Assignment, deletion and the broker always act on the true state.
+ * - `pushed_at` moves only for `push` events; `issue_comment`, `workflow_dispatch`, `schedule`,
+ *   `pull_request` from a fork and the like leave it alone (audit L2).
  */
+
+/** The runner version the image pins (images/scripts/30-actions-runner.sh); the fake's default latest. */
+export const RUNNER_VERSION = '2.336.0';
+
+/** Whether runner version `a` is older than `b` (dotted numbers, e.g. 2.336.0 < 2.337.0). */
+export function versionOlder(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
 
 export type SimJobStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
 export type SimConclusion = 'success' | 'failure' | 'cancelled' | null;
@@ -40,6 +68,8 @@ export interface SimRun {
   updatedAt: number;
   cancelled: boolean;
   jobIds: number[];
+  /** The triggering event, as the run's `event` field shows it. */
+  event: string;
 }
 
 export interface JobEvent {
@@ -85,6 +115,20 @@ export interface SimRunner {
   jobId: number | null;
   /** Whether the assigned job was already handed out by the broker's message endpoint. */
   jobDelivered: boolean;
+  /** The runner version it reported when it last opened a session ('' before it ever connected). */
+  version: string;
+  /** Told to update itself (its version is older than the latest): no jobs until it reconnects updated. */
+  updating: boolean;
+  /** What the runner list showed over time, for the list's lag (see `runnersAsListed`). */
+  views: Array<{ at: number; view: RunnerView | null }>;
+}
+
+/** What GitHub's runner list shows of a runner at one moment (null: not listed, i.e. deleted). */
+export interface RunnerView {
+  online: boolean;
+  busy: boolean;
+  everConnected: boolean;
+  version: string;
 }
 
 export type RunnerGroupVisibility = 'all' | 'selected' | 'private';
@@ -133,6 +177,11 @@ export interface QueueJobRequest {
   runId?: number;
   /** Override `created_at` (epoch ms); defaults to the clock. */
   createdAt?: number;
+  /**
+   * The event that triggered the run (default `push`). Only `push` moves the repo's `pushed_at`;
+   * e.g. `issue_comment`, `workflow_dispatch`, `schedule` or `pull_request` (from a fork) do not.
+   */
+  event?: string;
 }
 
 export function labelsMatch(jobLabels: string[], runnerLabels: string[]): boolean {
@@ -151,6 +200,10 @@ export class WorldState {
   private nextJobId = 500_001;
   private nextRunnerId = 1;
   private runNumbers = new Map<string, number>();
+  /** How stale the runner list is (see the header); 0 = exact. */
+  runnerListLagMs = 0;
+  /** The newest runner release (GET /orgs/{org}/actions/runners/downloads); older runners update on connect. */
+  latestRunnerVersion = RUNNER_VERSION;
 
   constructor(
     readonly org: string,
@@ -222,12 +275,15 @@ export class WorldState {
       run = found;
     } else {
       const repo = this.addRepo(req.repo);
-      // A push (or other event) triggered the workflow: the repo was pushed just now.
-      repo.pushedAt = Math.max(repo.pushedAt, t);
-      repo.updatedAt = repo.pushedAt;
+      const event = req.event ?? 'push';
+      if (event === 'push') {
+        // A push triggered the workflow: the repo was pushed just now. Other events push nothing.
+        repo.pushedAt = Math.max(repo.pushedAt, t);
+        repo.updatedAt = repo.pushedAt;
+      }
       const runNumber = (this.runNumbers.get(repo.fullName) ?? 0) + 1;
       this.runNumbers.set(repo.fullName, runNumber);
-      run = { id: this.nextRunId++, repo, name: 'CI', runNumber, createdAt: t, updatedAt: t, cancelled: false, jobIds: [] };
+      run = { id: this.nextRunId++, repo, name: 'CI', runNumber, createdAt: t, updatedAt: t, cancelled: false, jobIds: [], event };
       this.runs.set(run.id, run);
     }
     const status = req.status ?? 'queued';
@@ -263,9 +319,9 @@ export class WorldState {
         : done.some((j) => j.conclusion === 'failure') ? 'failure' : 'success';
       return { status: 'completed', conclusion };
     }
+    if (jobs.some((j) => j.status === 'waiting')) return { status: 'waiting', conclusion: null };
     if (jobs.some((j) => j.status === 'in_progress') || done.length > 0) return { status: 'in_progress', conclusion: null };
     if (jobs.some((j) => j.status === 'queued')) return { status: 'queued', conclusion: null };
-    if (jobs.some((j) => j.status === 'waiting')) return { status: 'waiting', conclusion: null };
     return { status: jobs[0]?.status ?? 'queued', conclusion: null };
   }
 
@@ -312,9 +368,38 @@ export class WorldState {
       everConnected: false,
       jobId: null,
       jobDelivered: false,
+      version: '',
+      updating: false,
+      views: [],
     };
     this.runners.set(r.id, r);
+    this.observe(r);
     return r;
+  }
+
+  /** Records what the runner list shows of `r` now; call after every change it would show. */
+  observe(r: SimRunner): void {
+    const view: RunnerView | null = r.deletedAt !== null
+      ? null
+      : { online: r.sessionId !== null, busy: r.jobId !== null, everConnected: r.everConnected, version: r.version };
+    const last = r.views[r.views.length - 1];
+    if (last && JSON.stringify(last.view) === JSON.stringify(view)) return;
+    r.views.push({ at: this.now(), view });
+  }
+
+  /** The runners the list shows now, each with its view: the true state, or `runnerListLagMs` ago. */
+  runnersAsListed(): Array<{ runner: SimRunner; view: RunnerView }> {
+    const at = this.now() - this.runnerListLagMs;
+    const out: Array<{ runner: SimRunner; view: RunnerView }> = [];
+    for (const runner of this.runners.values()) {
+      let view: RunnerView | null = null;
+      for (const v of runner.views) {
+        if (v.at > at) break;
+        view = v.view;
+      }
+      if (view) out.push({ runner, view });
+    }
+    return out.sort((a, b) => a.runner.id - b.runner.id);
   }
 
   liveRunners(): SimRunner[] {
@@ -329,6 +414,7 @@ export class WorldState {
     r.deletedAt = this.now();
     r.deletedBy = by;
     r.sessionId = null;
+    this.observe(r);
   }
 
   completeJob(jobId: number, conclusion: 'success' | 'failure' | 'cancelled'): SimJob {
@@ -361,7 +447,7 @@ export class WorldState {
       .filter((j) => j.status === 'queued')
       .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
     for (const runner of this.liveRunners()) {
-      if (runner.sessionId === null || runner.jobId !== null) continue;
+      if (runner.sessionId === null || runner.jobId !== null || runner.updating) continue;
       const group = this.runnerGroups.get(runner.groupId);
       const idx = queued.findIndex((j) => labelsMatch(j.labels, runner.labels) && this.groupAdmits(group, j));
       if (idx < 0) continue;
@@ -372,6 +458,7 @@ export class WorldState {
       this.setJobStatus(job, 'in_progress', { runnerId: runner.id, runnerName: runner.name });
       runner.jobId = job.id;
       runner.jobDelivered = false;
+      this.observe(runner);
       assigned.push(runner);
     }
     return assigned;

@@ -19,6 +19,8 @@
  * - `TART_SIM_JOB_HANG=1`: the job never finishes.
  * - `TART_SIM_RUNNER_FOREGROUND=1`: the runner command stays in the foreground until the runner
  *   exits (a start script that runs `./run.sh` directly instead of detaching it).
+ * - `TART_SIM_RUNNER_VERSION`, `TART_SIM_RUNNER_UPDATE_DOWNLOAD_MS`, `TART_SIM_RUNNER_UPDATE_OFFLINE_MS`:
+ *   the runner's version and self-update timing (runner.ts `runnerOptionsFromEnv`).
  *
  * ## Gotchas
  * - The JIT config is never logged or written anywhere; `.sim-exec.log` holds commands only.
@@ -26,7 +28,7 @@
  *   (session conflict), as GitHub does for a JIT config used twice.
  */
 import { EXEC_LOG, hostKeyFingerprint, startSshServer, type SshServerHandle } from './ssh-server.js';
-import { runSimulatedRunner } from './runner.js';
+import { runSimulatedRunner, runnerOptionsFromEnv } from './runner.js';
 
 export { EXEC_LOG, hostKeyFingerprint };
 
@@ -96,7 +98,7 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
 
   const onRunnerCommand = (encodedJitConfig: string, tier: Record<string, string>): Promise<void> => {
     log(`guest: runner starting${Object.keys(tier).length ? ` (${Object.entries(tier).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`);
-    const exited = runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal });
+    const exited = runSimulatedRunner({ encodedJitConfig, log: (l) => log(`runner: ${l}`), speed, jobHangs, signal: abort.signal, ...runnerOptionsFromEnv(env) });
     void exited
       .then(async (exit) => {
         log(`guest: runner exited (${exit})`);

@@ -4,10 +4,11 @@
  *
  * Broker protocol (served by src/sim/github*, all calls `Authorization: Bearer <credentials secret>`,
  * relative to the `.runner` file's `serverUrl`):
- * - `POST /_sim/broker/sessions` `{"runnerId": agentId}` → 200/201 `{"sessionId"}`; 409 session
- *   conflict; 404 runner gone.
+ * - `POST /_sim/broker/sessions` `{"runnerId": agentId, "version"}` → 200/201 `{"sessionId"}`; 409
+ *   session conflict; 404 runner gone.
  * - `GET /_sim/broker/sessions/{sessionId}/message?wait_ms=2000` → 200 `{"job": {id, name, repo,
- *   duration_ms}}`, 204 nothing yet, 404 runner gone.
+ *   duration_ms}}`, 200 `{"refresh": {"version"}}` (update yourself), 204 nothing yet, 404 runner gone.
+ * - `DELETE /_sim/broker/sessions/{sessionId}` when the listener exits to update.
  * - `POST /_sim/broker/jobs/{id}/complete` `{"result": "succeeded"}`.
  *
  * ## Lifecycle
@@ -20,6 +21,13 @@
  * - Network errors and 5xx are retried with a short capped backoff forever (the fake GitHub may
  *   have an injected outage); only 404/409/401/403 end the runner, as in the real listener.
  * - Output lines copy the real runner's stdout markers (facts §10) so logs read the same.
+ * - Self-update (audit B2): JIT runners cannot disable updates. When the broker answers a refresh
+ *   (the fake GitHub's latest release is newer than `version`), the runner "downloads" for
+ *   `update.downloadMs` while online and idle, ends its session, "exits 4" and is restarted by
+ *   run.sh: `offline` for `update.offlineMs` (real: 10–30 s; not divided by the sim speed, because the
+ *   daemon's ticks are not either), then it connects again at the new version and takes a job. Turn it
+ *   on with `FakeGitHub.setLatestRunnerVersion('2.337.0')` (or the `latestRunnerVersion` option); set
+ *   the gap through `TART_SIM_RUNNER_UPDATE_OFFLINE_MS` for guests (`runnerOptionsFromEnv`).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -49,6 +57,39 @@ export interface SimulatedRunnerOptions {
   signal: AbortSignal;
   /** Long-poll wait asked of the broker. */
   waitMs?: number;
+  /** The runner version it reports (default DEFAULT_RUNNER_VERSION, the image's pin). */
+  version?: string;
+  /** How a self-update goes (see the header). */
+  update?: RunnerUpdateTiming;
+}
+
+export interface RunnerUpdateTiming {
+  /** Online and idle while it downloads the new runner (default 2000 ms). */
+  downloadMs?: number;
+  /** Offline between the exit 4 and the restarted listener's session (default 15000 ms; real 10–30 s). */
+  offlineMs?: number;
+}
+
+/** The runner version images/scripts/30-actions-runner.sh pins. */
+export const DEFAULT_RUNNER_VERSION = '2.336.0';
+const DEFAULT_DOWNLOAD_MS = 2000;
+const DEFAULT_OFFLINE_MS = 15_000;
+
+/**
+ * Runner options from a guest's environment: `TART_SIM_RUNNER_VERSION`,
+ * `TART_SIM_RUNNER_UPDATE_DOWNLOAD_MS`, `TART_SIM_RUNNER_UPDATE_OFFLINE_MS` (unset: the defaults).
+ */
+export function runnerOptionsFromEnv(env: NodeJS.ProcessEnv): Pick<SimulatedRunnerOptions, 'version' | 'update'> {
+  const ms = (v: string | undefined): number | undefined => {
+    const n = Number(v);
+    return v !== undefined && v !== '' && Number.isFinite(n) && n >= 0 ? n : undefined;
+  };
+  const update: RunnerUpdateTiming = {};
+  const downloadMs = ms(env.TART_SIM_RUNNER_UPDATE_DOWNLOAD_MS);
+  const offlineMs = ms(env.TART_SIM_RUNNER_UPDATE_OFFLINE_MS);
+  if (downloadMs !== undefined) update.downloadMs = downloadMs;
+  if (offlineMs !== undefined) update.offlineMs = offlineMs;
+  return { ...(env.TART_SIM_RUNNER_VERSION ? { version: env.TART_SIM_RUNNER_VERSION } : {}), update };
 }
 
 function b64json(text: string): unknown {
@@ -152,32 +193,58 @@ async function lifecycle(
     return undefined;
   };
 
-  const session = await call('POST', '/_sim/broker/sessions', { runnerId: s.agentId });
-  if (session.status === 409) {
-    opts.log(`${stamp()}A session for this runner already exists.`);
-    return 'session-conflict';
-  }
-  const sessionEnd = await fatal(session);
-  if (sessionEnd) return sessionEnd;
-  if (session.status !== 200 && session.status !== 201) {
-    opts.log(`${stamp()}Unexpected answer ${session.status} creating the session. Exiting runner...`);
-    return 'unauthorized';
-  }
-  const { sessionId } = (await session.json()) as { sessionId?: unknown };
-  opts.log('√ Connected to GitHub');
-  opts.log(`Current runner version: '2.336.0'`);
-  opts.log(`${stamp()}Listening for Jobs`);
+  let version = opts.version ?? DEFAULT_RUNNER_VERSION;
+  /** Opens a session (the runner is online); an exit reason when that fails. */
+  const openSession = async (): Promise<{ sessionId: string } | { exit: RunnerExit }> => {
+    const session = await call('POST', '/_sim/broker/sessions', { runnerId: s.agentId, version });
+    if (session.status === 409) {
+      opts.log(`${stamp()}A session for this runner already exists.`);
+      return { exit: 'session-conflict' };
+    }
+    const sessionEnd = await fatal(session);
+    if (sessionEnd) return { exit: sessionEnd };
+    if (session.status !== 200 && session.status !== 201) {
+      opts.log(`${stamp()}Unexpected answer ${session.status} creating the session. Exiting runner...`);
+      return { exit: 'unauthorized' };
+    }
+    const { sessionId } = (await session.json()) as { sessionId?: unknown };
+    opts.log('√ Connected to GitHub');
+    opts.log(`Current runner version: '${version}'`);
+    opts.log(`${stamp()}Listening for Jobs`);
+    return { sessionId: String(sessionId) };
+  };
+  let opened = await openSession();
+  if ('exit' in opened) return opened.exit;
+  let sessionId = opened.sessionId;
 
   const waitMs = opts.waitMs ?? 2000;
   for (;;) {
-    const res = await call('GET', `/_sim/broker/sessions/${encodeURIComponent(String(sessionId))}/message?wait_ms=${waitMs}`, undefined, waitMs + 10_000);
+    const res = await call('GET', `/_sim/broker/sessions/${encodeURIComponent(sessionId)}/message?wait_ms=${waitMs}`, undefined, waitMs + 10_000);
     const end = await fatal(res);
     if (end) return end;
     if (res.status !== 200) {
       await res.body?.cancel();
       continue; // 204: no job yet
     }
-    const msg = (await res.json().catch(() => ({}))) as { job?: { id: number | string; name?: string; duration_ms?: number } };
+    const msg = (await res.json().catch(() => ({}))) as { job?: { id: number | string; name?: string; duration_ms?: number }; refresh?: { version?: string } };
+    if (msg.refresh?.version) {
+      // The real listener's self-update (Runner.cs): download, exit 4, run.sh restarts it.
+      const target = msg.refresh.version;
+      opts.log(`${stamp()}Runner update in progress, do not shutdown runner.`);
+      opts.log(`${stamp()}Downloading ${target} runner`);
+      await sleep(opts.update?.downloadMs ?? DEFAULT_DOWNLOAD_MS, signal);
+      opts.log(`${stamp()}Runner will exit shortly for update, should be back online within 10 seconds.`);
+      const ended = await call('DELETE', `/_sim/broker/sessions/${encodeURIComponent(sessionId)}`);
+      await ended.body?.cancel();
+      opts.log('Runner listener exit with 4 return code, runner update in progress.');
+      await sleep(opts.update?.offlineMs ?? DEFAULT_OFFLINE_MS, signal);
+      opts.log('Runner update finished. Restarting runner...');
+      version = target;
+      opened = await openSession();
+      if ('exit' in opened) return opened.exit;
+      sessionId = opened.sessionId;
+      continue;
+    }
     const job = msg.job;
     if (!job) continue;
     const name = job.name ?? String(job.id);
