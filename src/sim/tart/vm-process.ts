@@ -200,7 +200,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     const text = die.text;
     setTimeout(() => resolveEnd({ reason: 'died', detail: text }), die.afterMs);
   }
-  const control = env.TART_SIM_GUEST_AGENT === 'none' ? undefined : await listenControl(store, name, () => Date.now() >= bootedAt(store, name));
+  const control = env.TART_SIM_GUEST_AGENT === 'none' ? undefined : await listenControl(store, name, guest, () => Date.now() >= bootedAt(store, name));
 
   const end = await ended;
   control?.close();
@@ -248,7 +248,7 @@ function bootedAt(store: SimStore, name: string): number {
  * JSON line in (`{argv, stdin}`), one JSON line out (`{stdout, stderr, code}` or `{agent: false}`
  * while the guest agent is not up yet).
  */
-async function listenControl(store: SimStore, name: string, agentUp: () => boolean): Promise<Server | undefined> {
+async function listenControl(store: SimStore, name: string, guest: SimulatedGuest, agentUp: () => boolean): Promise<Server | undefined> {
   const vmDir = store.vmDir(name);
   const path = join(vmDir, 'control.sock');
   rmSync(path, { force: true });
@@ -262,7 +262,18 @@ async function listenControl(store: SimStore, name: string, agentUp: () => boole
       let reply: unknown;
       try {
         const req = JSON.parse(buf.slice(0, nl)) as { argv: string[]; stdin?: string };
-        reply = agentUp() ? guestShell(vmDir, readSharesOf(vmDir), req.argv, req.stdin ?? '') : { agent: false };
+        if (!agentUp()) {
+          reply = { agent: false };
+        } else {
+          // File commands first; anything else goes to the guest itself (the runner start command).
+          const shell = guestShell(vmDir, readSharesOf(vmDir), req.argv, req.stdin ?? '');
+          // `zsh -c "<command>"` is what a shell would run: the guest sees the command string.
+          const [first, flag, script] = req.argv;
+          const viaShell = first !== undefined && /^(\/bin\/)?(sh|bash|zsh)$/.test(first) && flag === '-c' && script !== undefined;
+          const command = viaShell ? script : req.argv.join(' ');
+          const viaGuest = shell.code === 127 && guest.execCommand ? guest.execCommand(command, req.stdin ?? '') : undefined;
+          reply = viaGuest ? { stdout: '', ...viaGuest } : shell;
+        }
       } catch (e) {
         reply = { stdout: '', stderr: `${(e as Error).message}\n`, code: 1 };
       }
