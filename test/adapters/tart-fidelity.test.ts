@@ -217,3 +217,12 @@ describe('secrets stay home: tart children get an allow-listed environment', () 
     expect(env).toMatch(/^LC_ALL=C$/m);
   });
 });
+
+test('an invalid --root-disk-opts sync= mode fails tart run (no prefix, exit 1); valid ones boot', async () => {
+  await tart.clone('gold', 'vm-rdo');
+  const e = await expectKind(tart.run('vm-rdo', { ...runOptsIn(w.dir, 'vm-rdo'), rootDiskOpts: 'sync=sometimes' }), 'other');
+  expect(e.exitCode).toBe(1);
+  expect(e.stderrLine).toBe('unsupported disk image synchronization mode: "sometimes"');
+  await tart.run('vm-rdo', { ...runOptsIn(w.dir, 'vm-rdo'), rootDiskOpts: 'sync=none,caching=cached' });
+  await removeVm('vm-rdo');
+});

@@ -69,6 +69,24 @@ export function vzLimitText(running: string[]): string {
   return `The number of VMs exceeds the system limit${running.length > 0 ? ` (other running VMs: ${running.join(', ')})` : ''}`;
 }
 
+/** Names of running VMs other than `except`: real tart's hint lists them all, Linux too (Run.swift:482-493). */
+export function runningVms(store: SimStore, except?: string): string[] {
+  return store.names().filter((n) => n !== except && store.isRunning(n));
+}
+
+/**
+ * The `--root-disk-opts` error real tart prints (a RuntimeError: no prefix, exit 1), or undefined.
+ * Run.swift: `sync=` is full|fsync|none, `caching=` automatic|cached|uncached; other words are ignored.
+ */
+export function rootDiskOptsProblem(opts: string): string | undefined {
+  for (const word of opts.split(',')) {
+    const [k, v = ''] = word.split('=');
+    if (k === 'sync' && !['full', 'fsync', 'none'].includes(v)) return `unsupported disk image synchronization mode: "${v}"`;
+    if (k === 'caching' && !['automatic', 'cached', 'uncached'].includes(v)) return `unsupported disk image caching mode: "${v}"`;
+  }
+  return undefined;
+}
+
 /** Names of running macOS VMs other than `except` (they count against the VZ limit). */
 export function runningDarwin(store: SimStore, except?: string): string[] {
   return store.names().filter((n) => n !== except && store.isRunning(n) && store.readConfig(n).os === 'darwin');
@@ -105,6 +123,8 @@ type ExitReason = 'guest-shutdown' | 'stopped' | 'guest-error' | 'died';
 
 export interface RunVmOptions {
   shares: Share[];
+  /** `--root-disk-opts`, checked when the VM's disk is attached. */
+  rootDiskOpts?: string;
   softnet: boolean;
   /** Injected crash: the guest stops with an error after this (scaled) time, tart exits 0. */
   crashAfterMs?: number;
@@ -145,11 +165,16 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
       err(SOFTNET_MISSING_TEXT);
       return { code: 1 };
     }
+    const diskProblem = opts.rootDiskOpts !== undefined ? rootDiskOptsProblem(opts.rootDiskOpts) : undefined;
+    if (diskProblem) {
+      err(diskProblem);
+      return { code: 1 };
+    }
     const cfg = store.readConfig(name);
     if (cfg.os === 'darwin') {
       const others = runningDarwin(store, name);
       if (others.length >= sim.maxRunning) {
-        err(vzLimitText(others));
+        err(vzLimitText(runningVms(store, name)));
         return { code: 1 };
       }
     }
