@@ -358,6 +358,7 @@ async function cmdRun(store: SimStore, argv: string[], env: NodeJS.ProcessEnv, f
   }
   const die = fault?.dieAfterMs !== undefined ? { afterMs: fault.dieAfterMs, text: fault.stderr ?? faultText(store, 'run', p.pos[0], fault)[0] } : undefined;
   return runVm(store, p.pos[0] as string, env, {
+    argv,
     shares: parseDirs(dirs),
     softnet,
     ...(one(p, '--root-disk-opts') !== undefined ? { rootDiskOpts: one(p, '--root-disk-opts') as string } : {}),

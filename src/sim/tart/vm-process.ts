@@ -122,6 +122,8 @@ function stubGuest(env: NodeJS.ProcessEnv): StartGuest {
 type ExitReason = 'guest-shutdown' | 'stopped' | 'guest-error' | 'died';
 
 export interface RunVmOptions {
+  /** `tart run`'s own arguments, recorded in the `run-start` event. */
+  argv?: string[];
   shares: Share[];
   /** `--root-disk-opts`, checked when the VM's disk is attached. */
   rootDiskOpts?: string;
@@ -185,7 +187,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     return { ip, os: cfg.os, cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   if ('code' in registered) return registered.code;
-  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, memoryMb: registered.memoryMb });
+  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, memoryMb: registered.memoryMb, argv: opts.argv ?? [], shares: opts.shares });
 
   // Signal handlers do not keep Node's event loop alive; the VM must live until something ends it.
   const keepAlive = setInterval(() => undefined, 1 << 30);
