@@ -40,6 +40,7 @@
  *   dropped even though `--source local` is asked for. Anything unexpected throws (fail closed):
  *   an unparseable list must never read as "no VMs".
  */
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -301,6 +302,43 @@ export class TartAdapter implements Tart {
     if (!known || !['vz-limit', 'out-of-disk', 'other'].includes(known.kind)) return undefined;
     this.log.debug('tart run died after its startup watch', { vm: name, kind: known.kind, line: known.line });
     return new TartError(known.kind, args, err.exitCode, `tart run ${name} died: ${known.line}`, known.advice);
+  }
+
+  /**
+   * `tart exec [-i] <name> <argv...>`: runs a command in the guest through the Tart Guest Agent
+   * (tart >= 2.27.0, macOS 14+ host) and resolves with its exit code and output; `stdin` (if given)
+   * goes to the command's stdin and nowhere else. tart exits with the guest command's code, 2 when
+   * the VM is not running, 1 when the agent cannot be reached. Spawned without a shell: a pipe on
+   * stdin would make `bash -c` read ~/.bashrc (see the header).
+   */
+  async execInGuest(name: string, argv: string[], opts: { stdin?: string; timeoutMs: number }): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+    const args = ['exec', ...(opts.stdin !== undefined ? ['-i'] : []), name, ...argv];
+    const started = Date.now();
+    const child = spawn(this.bin, args, { env: this.env, stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin?.on('error', () => undefined); // the command may exit without reading it
+    child.stdin?.end(opts.stdin);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    const exit = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
+      child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, error }));
+      child.once('close', (code) => resolve({ code }));
+    });
+    clearTimeout(timer);
+    // The command line only: stdin may hold a credential.
+    this.log.debug('tart command', { command: args, exitCode: exit.code, durationMs: Date.now() - started });
+    if (exit.error) {
+      const cls = classifyTartFailure(null, '', exit.error.code);
+      throw new TartError(cls.kind, args, null, exit.error.message, cls.advice);
+    }
+    if (timedOut) throw new TartError('timeout', args, exit.code, `no answer within ${opts.timeoutMs} ms, killed pid ${child.pid ?? '?'}`);
+    return { exitCode: exit.code, stdout, stderr };
   }
 
   async version(): Promise<string> {

@@ -63,6 +63,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   }
   results.push(...imageFitChecks(tartHomeOf(ctx), config));
   if (usesSoftnet(config)) results.push(await softnetCheck(ctx.env.PATH ?? ''));
+  if (config.vm.root_disk_opts !== '') results.push(rootDiskOptsCheck(config.vm.root_disk_opts));
 
   results.push(diskCheck(tartHomeOf(ctx)));
 
@@ -136,6 +137,23 @@ export function tartVersionCheck(version: string, config: Config, where: string)
     return { status: 'fail', what: 'tart', detail: `version ${version} is too old: needs ${needs.join('; ')} (brew upgrade cirruslabs/cli/tart) (${where})` };
   }
   return { status: 'ok', what: 'tart', detail: `version ${version} (${where})` };
+}
+
+/**
+ * `vm.root_disk_opts` as tart reads it (Run.swift): `sync=full|fsync|none`, `caching=automatic|
+ * cached|uncached`; anything else in those keys makes every `tart run` exit 1 (audit tart.md #25).
+ */
+export function rootDiskOptsCheck(opts: string): CheckResult {
+  for (const word of opts.split(',')) {
+    const [k, v = ''] = word.split('=');
+    if (k === 'sync' && !['full', 'fsync', 'none'].includes(v)) {
+      return { status: 'fail', what: 'root disk opts', detail: `vm.root_disk_opts: sync=${v} is not full, fsync or none; tart run would fail with: unsupported disk image synchronization mode: "${v}"` };
+    }
+    if (k === 'caching' && !['automatic', 'cached', 'uncached'].includes(v)) {
+      return { status: 'fail', what: 'root disk opts', detail: `vm.root_disk_opts: caching=${v} is not automatic, cached or uncached; tart run would fail` };
+    }
+  }
+  return { status: 'ok', what: 'root disk opts', detail: opts };
 }
 
 /** The fix commands for Softnet under a daemon, for a softnet at `path` (the resolved Cellar file). */

@@ -54,6 +54,7 @@ test("a read-only share: --dir cache:PATH:ro, and the guest cannot write into it
   await tart.run('vm-ro', { ...runOptsIn(w.dir, 'vm-ro'), cache: { dir: cacheDir, readOnly: true } });
   const argv = readFileSync(`/proc/${runPid('vm-ro')}/cmdline`, 'utf8').split('\0');
   expect(argv).toEqual(expect.arrayContaining(['--dir', `cache:${cacheDir}:ro`]));
+  expect(w.events().find((e) => e.event === 'run-start' && e.vm === 'vm-ro')).toMatchObject({ shares: [{ name: 'cache', hostPath: cacheDir, readOnly: true }] });
   await waitFor(async () => (await w.tart(['exec', 'vm-ro', 'true'])).code === 0, 10_000);
   expect(await w.tart(['exec', 'vm-ro', 'cat', `${SHARE}/seeded.txt`])).toMatchObject({ code: 0, stdout: 'from the host\n' });
   const write = await w.tart(['exec', 'vm-ro', 'touch', `${SHARE}/poisoned`]);
@@ -71,6 +72,7 @@ test("a read-only share: --dir cache:PATH:ro, and the guest cannot write into it
   await tart.clone('gold', 'vm-none');
   await tart.run('vm-none', { ...runOptsIn(w.dir, 'vm-none'), cache: undefined });
   expect(readFileSync(`/proc/${runPid('vm-none')}/cmdline`, 'utf8').split('\0')).not.toContain('--dir');
+  expect(w.events().find((e) => e.event === 'run-start' && e.vm === 'vm-none')).toMatchObject({ shares: [] });
   await waitFor(async () => (await w.tart(['exec', 'vm-none', 'true'])).code === 0, 10_000);
   expect(await w.tart(['exec', 'vm-none', 'ls', SHARE])).toMatchObject({ code: 1, stderr: `ls: ${SHARE}: No such file or directory\n` });
   await removeVm('vm-none');
@@ -216,4 +218,13 @@ describe('secrets stay home: tart children get an allow-listed environment', () 
     expect(env).toMatch(/^TART_HOME=/m);
     expect(env).toMatch(/^LC_ALL=C$/m);
   });
+});
+
+test('an invalid --root-disk-opts sync= mode fails tart run (no prefix, exit 1); valid ones boot', async () => {
+  await tart.clone('gold', 'vm-rdo');
+  const e = await expectKind(tart.run('vm-rdo', { ...runOptsIn(w.dir, 'vm-rdo'), rootDiskOpts: 'sync=sometimes' }), 'other');
+  expect(e.exitCode).toBe(1);
+  expect(e.stderrLine).toBe('unsupported disk image synchronization mode: "sometimes"');
+  await tart.run('vm-rdo', { ...runOptsIn(w.dir, 'vm-rdo'), rootDiskOpts: 'sync=none,caching=cached' });
+  await removeVm('vm-rdo');
 });

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, statSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load.js';
-import { parseTartVersion, softnetCheck, tartVersionCheck, usesSoftnet } from '../../src/cli/prerequisites.js';
+import { parseTartVersion, rootDiskOptsCheck, softnetCheck, tartVersionCheck, usesSoftnet } from '../../src/cli/prerequisites.js';
 
 function config(vm: Record<string, unknown> = {}) {
   return validateConfig(
@@ -27,6 +27,13 @@ test('tart version floors: 2.10.0 always, 2.16.0 with root_disk_opts, 2.30.0 wit
   expect(tartVersionCheck('2.29.5', config({ net_softnet_block: ['10.0.0.0/8'] }), 'x')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/2\.30\.0 for --net-softnet-block/) });
   expect(tartVersionCheck('2.29.5', config({ net_softnet_allow: ['10.0.0.0/8'] }), 'x').status).toBe('ok');
   expect(tartVersionCheck('SNAPSHOT', config(), 'x')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/unknown/) });
+});
+
+test('root_disk_opts: sync= and caching= values tart accepts pass, others fail naming the field', () => {
+  expect(rootDiskOptsCheck('sync=none').status).toBe('ok');
+  expect(rootDiskOptsCheck('sync=fsync,caching=uncached').status).toBe('ok');
+  expect(rootDiskOptsCheck('sync=fast')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^vm\.root_disk_opts: sync=fast .*unsupported disk image synchronization mode/) });
+  expect(rootDiskOptsCheck('caching=always').status).toBe('fail');
 });
 
 test('Softnet is in use when enabled or when an allow/block list implies it', () => {

@@ -27,6 +27,8 @@
  * - Starting the runner command twice starts two runners; the broker answers the second with 409
  *   (session conflict), as GitHub does for a JIT config used twice.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXEC_LOG, hostKeyFingerprint, startSshServer, type SshServerHandle } from './ssh-server.js';
 import { runSimulatedRunner, runnerOptionsFromEnv } from './runner.js';
 
@@ -55,6 +57,11 @@ export interface SimulatedGuest {
   poweredOff: Promise<void>;
   /** Hard power-off (tart stop / SIGINT): close the SSH server, abandon the runner. */
   stop(): Promise<void>;
+  /**
+   * The guest agent's exec (`tart exec`): runs `command` (argv joined by spaces) with `stdin`. Knows
+   * the runner start command only, like the sshd; answers 127 for anything else.
+   */
+  execCommand?(command: string, stdin: string): { code: number; stderr: string };
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -141,5 +148,13 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
   return {
     poweredOff,
     stop: () => powerOff('stopped'),
+    execCommand: (command, stdin) => {
+      if (off) return { code: 1, stderr: 'the guest is powered off\n' };
+      // Commands only, never stdin: the JIT config must not reach a file (as with the sshd).
+      appendFileSync(join(opts.vmDir, EXEC_LOG), `${command.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`);
+      if (command !== runnerCommand) return { code: 127, stderr: `zsh: command not found: ${command.split(' ')[0] ?? ''}\n` };
+      onRunnerCommand(stdin.trim());
+      return { code: 0, stderr: '' };
+    },
   };
 }

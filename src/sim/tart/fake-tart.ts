@@ -47,7 +47,7 @@ import { pathToFileURL } from 'node:url';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createGoldenImage, MISSING_FILES_TEXT, randomMac, SimStore, type Fault } from './store.js';
-import { runVm, runningDarwin, simSettings, vzLimitText } from './vm-process.js';
+import { runVm, runningVms, simSettings, vzLimitText } from './vm-process.js';
 import { isRemoteRef, pull } from './registry.js';
 import { parseDirs } from './shares.js';
 
@@ -358,8 +358,10 @@ async function cmdRun(store: SimStore, argv: string[], env: NodeJS.ProcessEnv, f
   }
   const die = fault?.dieAfterMs !== undefined ? { afterMs: fault.dieAfterMs, text: fault.stderr ?? faultText(store, 'run', p.pos[0], fault)[0] } : undefined;
   return runVm(store, p.pos[0] as string, env, {
+    argv,
     shares: parseDirs(dirs),
     softnet,
+    ...(one(p, '--root-disk-opts') !== undefined ? { rootDiskOpts: one(p, '--root-disk-opts') as string } : {}),
     ...(fault?.crashAfterMs !== undefined ? { crashAfterMs: fault.crashAfterMs } : {}),
     ...(die ? { die } : {}),
     ...(fault?.stuckOnStop ? { stuckOnStop: true } : {}),
@@ -466,7 +468,7 @@ function faultText(store: SimStore, cmd: string, vm: string | undefined, fault: 
           : ['Error: “disk.img” couldn’t be copied to “tmp” because there isn’t enough space.', 1];
       break;
     case 'vz-limit':
-      [text, code] = [vzLimitText(runningDarwin(store, vm)), 1];
+      [text, code] = [vzLimitText(runningVms(store, vm)), 1];
       break;
     case 'vz-limit-raw':
       [text, code] = ['Error Domain=VZErrorDomain Code=6 "The maximum supported number of active virtual machines has been reached."', 1];

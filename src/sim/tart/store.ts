@@ -20,8 +20,9 @@
  * - `.sim/tart.lock` — the global lock (proper-lockfile) every mutation takes, like tart's flock on
  *   TART_HOME.
  * - `.sim/events.jsonl` — one JSON line per event: `{t, event, vm, ...}` with `event` one of
- *   `clone` (`source`), `set` (`cpu`, `memoryMb`, `randomMac`), `run-start` (`pid`, `ip`, `cpu`,
- *   `memoryMb`, `os`), `run-exit` (`pid`, `reason`: `guest-shutdown` | `stopped` | `guest-error` |
+ *   `clone` (`source`), `pull` (`source`: a remote ref), `set` (`cpu`, `memoryMb`, `randomMac`),
+ *   `run-start` (`pid`, `ip`, `cpu`, `memoryMb`, `os`, `argv`: run's arguments, `shares`: the parsed
+ *   `--dir` shares with `readOnly`), `run-exit` (`pid`, `reason`: `guest-shutdown` | `stopped` | `guest-error` |
  *   `startup-failed`), `stop` (`forced`: SIGKILL needed), `delete`, `fault` (`command`, `fault`).
  *   A `tart run` killed by SIGTERM/SIGKILL writes no `run-exit` (it dies at once, like real tart).
  * - `.sim/faults.json` — fault injection, read on every invocation. An object keyed by subcommand

@@ -69,6 +69,24 @@ export function vzLimitText(running: string[]): string {
   return `The number of VMs exceeds the system limit${running.length > 0 ? ` (other running VMs: ${running.join(', ')})` : ''}`;
 }
 
+/** Names of running VMs other than `except`: real tart's hint lists them all, Linux too (Run.swift:482-493). */
+export function runningVms(store: SimStore, except?: string): string[] {
+  return store.names().filter((n) => n !== except && store.isRunning(n));
+}
+
+/**
+ * The `--root-disk-opts` error real tart prints (a RuntimeError: no prefix, exit 1), or undefined.
+ * Run.swift: `sync=` is full|fsync|none, `caching=` automatic|cached|uncached; other words are ignored.
+ */
+export function rootDiskOptsProblem(opts: string): string | undefined {
+  for (const word of opts.split(',')) {
+    const [k, v = ''] = word.split('=');
+    if (k === 'sync' && !['full', 'fsync', 'none'].includes(v)) return `unsupported disk image synchronization mode: "${v}"`;
+    if (k === 'caching' && !['automatic', 'cached', 'uncached'].includes(v)) return `unsupported disk image caching mode: "${v}"`;
+  }
+  return undefined;
+}
+
 /** Names of running macOS VMs other than `except` (they count against the VZ limit). */
 export function runningDarwin(store: SimStore, except?: string): string[] {
   return store.names().filter((n) => n !== except && store.isRunning(n) && store.readConfig(n).os === 'darwin');
@@ -104,7 +122,11 @@ function stubGuest(env: NodeJS.ProcessEnv): StartGuest {
 type ExitReason = 'guest-shutdown' | 'stopped' | 'guest-error' | 'died';
 
 export interface RunVmOptions {
+  /** `tart run`'s own arguments, recorded in the `run-start` event. */
+  argv?: string[];
   shares: Share[];
+  /** `--root-disk-opts`, checked when the VM's disk is attached. */
+  rootDiskOpts?: string;
   softnet: boolean;
   /** Injected crash: the guest stops with an error after this (scaled) time, tart exits 0. */
   crashAfterMs?: number;
@@ -145,11 +167,16 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
       err(SOFTNET_MISSING_TEXT);
       return { code: 1 };
     }
+    const diskProblem = opts.rootDiskOpts !== undefined ? rootDiskOptsProblem(opts.rootDiskOpts) : undefined;
+    if (diskProblem) {
+      err(diskProblem);
+      return { code: 1 };
+    }
     const cfg = store.readConfig(name);
     if (cfg.os === 'darwin') {
       const others = runningDarwin(store, name);
       if (others.length >= sim.maxRunning) {
-        err(vzLimitText(others));
+        err(vzLimitText(runningVms(store, name)));
         return { code: 1 };
       }
     }
@@ -160,7 +187,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     return { ip, os: cfg.os, cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   if ('code' in registered) return registered.code;
-  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, memoryMb: registered.memoryMb });
+  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, memoryMb: registered.memoryMb, argv: opts.argv ?? [], shares: opts.shares });
 
   // Signal handlers do not keep Node's event loop alive; the VM must live until something ends it.
   const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -200,7 +227,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     const text = die.text;
     setTimeout(() => resolveEnd({ reason: 'died', detail: text }), die.afterMs);
   }
-  const control = env.TART_SIM_GUEST_AGENT === 'none' ? undefined : await listenControl(store, name, () => Date.now() >= bootedAt(store, name));
+  const control = env.TART_SIM_GUEST_AGENT === 'none' ? undefined : await listenControl(store, name, guest, () => Date.now() >= bootedAt(store, name));
 
   const end = await ended;
   control?.close();
@@ -248,7 +275,7 @@ function bootedAt(store: SimStore, name: string): number {
  * JSON line in (`{argv, stdin}`), one JSON line out (`{stdout, stderr, code}` or `{agent: false}`
  * while the guest agent is not up yet).
  */
-async function listenControl(store: SimStore, name: string, agentUp: () => boolean): Promise<Server | undefined> {
+async function listenControl(store: SimStore, name: string, guest: SimulatedGuest, agentUp: () => boolean): Promise<Server | undefined> {
   const vmDir = store.vmDir(name);
   const path = join(vmDir, 'control.sock');
   rmSync(path, { force: true });
@@ -262,7 +289,18 @@ async function listenControl(store: SimStore, name: string, agentUp: () => boole
       let reply: unknown;
       try {
         const req = JSON.parse(buf.slice(0, nl)) as { argv: string[]; stdin?: string };
-        reply = agentUp() ? guestShell(vmDir, readSharesOf(vmDir), req.argv, req.stdin ?? '') : { agent: false };
+        if (!agentUp()) {
+          reply = { agent: false };
+        } else {
+          // File commands first; anything else goes to the guest itself (the runner start command).
+          const shell = guestShell(vmDir, readSharesOf(vmDir), req.argv, req.stdin ?? '');
+          // `zsh -c "<command>"` is what a shell would run: the guest sees the command string.
+          const [first, flag, script] = req.argv;
+          const viaShell = first !== undefined && /^(\/bin\/)?(sh|bash|zsh)$/.test(first) && flag === '-c' && script !== undefined;
+          const command = viaShell ? script : req.argv.join(' ');
+          const viaGuest = shell.code === 127 && guest.execCommand ? guest.execCommand(command, req.stdin ?? '') : undefined;
+          reply = viaGuest ? { stdout: '', ...viaGuest } : shell;
+        }
       } catch (e) {
         reply = { stdout: '', stderr: `${(e as Error).message}\n`, code: 1 };
       }
