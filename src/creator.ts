@@ -166,8 +166,9 @@ export class Creator {
         cache: await this.cacheShareFor(profile, vmName),
         logFile: this.logFileFor(vmName),
         netSoftnet: profile.network === 'softnet',
-        netSoftnetAllow: profile.net_softnet_allow,
-        netSoftnetBlock: profile.net_softnet_block,
+        // The lists imply Softnet to tart: passed only when the profile uses it.
+        netSoftnetAllow: profile.network === 'softnet' ? profile.net_softnet_allow : [],
+        netSoftnetBlock: profile.network === 'softnet' ? profile.net_softnet_block : [],
         rootDiskOpts: config.vm.root_disk_opts,
       });
       log.info('VM booting');

@@ -30,6 +30,7 @@ import { NodeSSH, type Config as NodeSshConfig } from 'node-ssh';
 import { GuestError, type Guest, type RunnerLaunch } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import { Secrets } from '../logging/redact.js';
+import { withExports } from './runner-env.js';
 
 export type HostKeyPolicy = 'accept-any' | `SHA256:${string}`;
 
@@ -272,14 +273,4 @@ export class SshGuest implements Guest {
       exited.catch(() => undefined);
     });
   }
-}
-
-/** `export A=1 B=2; <command>`: the variables reach every part of a compound command. */
-function withExports(env: Record<string, string>, command: string): string {
-  const pairs = Object.entries(env);
-  for (const [k, v] of pairs) {
-    // Only names and plain words: these are tier settings, never secrets, and need no quoting.
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || !/^[A-Za-z0-9._-]*$/.test(v)) throw new Error(`runner environment ${k}: not a plain name=word pair`);
-  }
-  return pairs.length === 0 ? command : `export ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}; ${command}`;
 }

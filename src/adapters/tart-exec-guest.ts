@@ -4,13 +4,14 @@
  * the config on stdin. No SSH password, key or host key is involved.
  *
  * ## Lifecycle
- * `startRunnerIn(vm, jit, deadline)`:
+ * `launchRunnerIn(vm, jit, deadline, env)`:
  * 1. Probes `tart exec <vm> true` until it exits 0 (the agent is up after boot) or `deadline`
  *    passes (→ GuestError `unreachable`). A probe that finds the VM stopped (exit 2) is `unreachable`
  *    at once: nothing will answer.
- * 2. Runs the runner command exactly once with the JIT config on stdin; a non-zero exit is
- *    `command-failed` (the runner may have started: the caller must not assume otherwise).
- * `startRunner(ip, …)` (the port's signature) first finds the running VM that has `ip`.
+ * 2. Runs the runner command exactly once (tier variables exported in front, runner-env.ts) with the
+ *    JIT config on stdin and resolves at once; `exited` rejects with `command-failed` on a non-zero
+ *    exit (the runner may have started: the caller must not assume otherwise).
+ * `launchRunner(ip, …)` (the port's signature) first finds the running VM that has `ip`.
  *
  * ## Gotchas
  * - Needs tart >= 2.27.0 on a macOS 14+ host and the guest agent with `--run-rpc` (in every
@@ -22,9 +23,10 @@
  * - The command runs as the agent's user (`admin`). Whether a background runner outlives the exec
  *   session on a real Mac is unverified: the start script should detach it (nohup / launchctl).
  * - The port gives an IP, not a VM name; the integrator may prefer passing the name (creator knows
- *   it) and calling `startRunnerIn` directly, which saves a `tart list` and a `tart ip` per VM.
+ *   it) and calling `launchRunnerIn` directly, which saves a `tart list` and a `tart ip` per VM.
  */
-import { GuestError, TartError, type Guest, type TartVm } from '../core/ports.js';
+import { GuestError, TartError, type Guest, type RunnerLaunch, type TartVm } from '../core/ports.js';
+import { withExports } from './runner-env.js';
 import type { Logger } from '../core/logger.js';
 
 /** What this guest needs of the tart adapter (TartAdapter has all of it). */
@@ -44,9 +46,12 @@ export interface TartExecGuestOptions {
   retryDelayMs?: number;
   /** Bound on one probe. */
   probeTimeoutMs?: number;
-  /** Bound on the runner command (it should only start the runner in the background). */
+  /** Bound on `tart exec` of the runner command (default a day: a foreground runner lasts its job). */
   commandTimeoutMs?: number;
 }
+
+/** The VM is deleted at its profile's timeout, which ends `tart exec` long before this. */
+const RUNNER_COMMAND_BOUND_MS = 24 * 3_600_000;
 
 const firstLine = (s: string) => s.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
 
@@ -63,24 +68,38 @@ export class TartExecGuest implements Guest {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async startRunner(ip: string, encodedJitConfig: string, deadline: number): Promise<void> {
-    await this.startRunnerIn(await this.vmWithIp(ip), encodedJitConfig, deadline);
+  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch> {
+    return this.launchRunnerIn(await this.vmWithIp(ip), encodedJitConfig, deadline, env);
   }
 
-  async startRunnerIn(vm: string, encodedJitConfig: string, deadline: number): Promise<void> {
+  /**
+   * Resolves once the agent answered and `tart exec` carries the command; `exited` follows it to its
+   * end (a runner in the foreground keeps it open for the whole job; the VM's timeout bounds it).
+   */
+  async launchRunnerIn(vm: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<RunnerLaunch> {
     await this.waitForAgent(vm, deadline);
-    const argv = ['zsh', '-c', this.opts.runnerCommand];
-    let r: { exitCode: number | null; stderr: string };
-    try {
-      r = await this.tart.execInGuest(vm, argv, { stdin: `${encodedJitConfig}\n`, timeoutMs: this.opts.commandTimeoutMs ?? 60_000 });
-    } catch (err) {
-      // A timeout or a vanished tart after the config was sent: the runner may be running.
-      throw new GuestError('command-failed', `tart exec of the runner command in ${vm} failed: ${(err as Error).message}`);
-    }
-    if (r.exitCode !== 0) {
-      throw new GuestError('command-failed', `the runner command in ${vm} exited ${r.exitCode ?? 'by a signal'}: ${firstLine(r.stderr)}`);
-    }
-    this.log.info('runner started', { vm });
+    const argv = ['zsh', '-c', withExports(env, this.opts.runnerCommand)];
+    const exited = this.tart.execInGuest(vm, argv, { stdin: `${encodedJitConfig}\n`, timeoutMs: this.opts.commandTimeoutMs ?? RUNNER_COMMAND_BOUND_MS }).then(
+      (r) => {
+        if (r.exitCode !== 0) throw new GuestError('command-failed', `the runner command in ${vm} exited ${r.exitCode ?? 'by a signal'}: ${firstLine(r.stderr)}`);
+        this.log.info('runner command exited 0', { vm });
+      },
+      (err: unknown) => {
+        // A timeout or a vanished tart after the config was sent: the runner may be running.
+        throw new GuestError('command-failed', `tart exec of the runner command in ${vm} failed: ${(err as Error).message}`);
+      },
+    );
+    exited.catch(() => undefined); // the launcher may stop listening once the runner is up
+    return { exited };
+  }
+
+  /** Launches and waits for the command to end (`selftest`, tests). */
+  async startRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
+    await (await this.launchRunner(ip, encodedJitConfig, deadline, env)).exited;
+  }
+
+  async startRunnerIn(vm: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
+    await (await this.launchRunnerIn(vm, encodedJitConfig, deadline, env)).exited;
   }
 
   /** Probes the guest agent until it answers; throws `unreachable` at the deadline. */

@@ -105,22 +105,13 @@ function below(v: [number, number, number], floor: [number, number, number]): bo
   return false;
 }
 
-/** True when any VM of this config would run with Softnet (block/allow lists imply `--net-softnet`). */
+/** True when any VM of this config would run with Softnet (config/load.ts resolves each profile's network). */
 export function usesSoftnet(config: Config): boolean {
-  const vm = config.vm;
-  if (vm.net_softnet || vm.net_softnet_allow.length > 0 || vm.net_softnet_block.length > 0) return true;
-  return Object.values(config.profiles).some((p) => {
-    const q = p as unknown as Record<string, unknown>;
-    return q.network === 'softnet' || (Array.isArray(q.net_softnet_block) && q.net_softnet_block.length > 0) || (Array.isArray(q.net_softnet_allow) && q.net_softnet_allow.length > 0);
-  });
+  return Object.values(config.profiles).some((p) => p.network === 'softnet');
 }
 
 function usesSoftnetBlock(config: Config): boolean {
-  if (config.vm.net_softnet_block.length > 0) return true;
-  return Object.values(config.profiles).some((p) => {
-    const q = p as unknown as Record<string, unknown>;
-    return Array.isArray(q.net_softnet_block) && q.net_softnet_block.length > 0;
-  });
+  return Object.values(config.profiles).some((p) => p.network === 'softnet' && p.net_softnet_block.length > 0);
 }
 
 /** tart's version against the features this config makes the adapter use. */

@@ -244,7 +244,10 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
   const profiles: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(d.profiles)) {
     const trust = p.trust ?? 'trusted';
-    const softnetByDefault = trust === 'untrusted' || d.vm.net_softnet;
+    const allow = p.net_softnet_allow ?? d.vm.net_softnet_allow;
+    const block = p.net_softnet_block ?? d.vm.net_softnet_block;
+    // tart treats an allow or block list as --net-softnet, so a list means softnet here too.
+    const softnetByDefault = trust === 'untrusted' || d.vm.net_softnet || allow.length > 0 || block.length > 0;
     profiles[name] = {
       ...p,
       name,
@@ -253,8 +256,8 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
       cache: p.cache ?? (trust === 'untrusted' ? 'none' : 'rw'),
       cache_dir: p.cache_dir ? resolve(base, p.cache_dir) : host.cache_dir,
       network: p.network ?? (softnetByDefault ? 'softnet' : 'nat'),
-      net_softnet_allow: p.net_softnet_allow ?? d.vm.net_softnet_allow,
-      net_softnet_block: p.net_softnet_block ?? d.vm.net_softnet_block,
+      net_softnet_allow: allow,
+      net_softnet_block: block,
     };
   }
   return {

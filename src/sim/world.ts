@@ -70,7 +70,11 @@ function usesSoftnet(config: SimWorldOptions['config']): boolean {
   const vm = config?.vm ?? {};
   const listed = (v: unknown) => Array.isArray(v) && v.length > 0;
   if (vm.net_softnet === true || listed(vm.net_softnet_allow) || listed(vm.net_softnet_block)) return true;
-  return Object.values(config?.profiles ?? {}).some((p) => typeof p === 'object' && p !== null && (p as Record<string, unknown>).network === 'softnet');
+  return Object.values(config?.profiles ?? {}).some((p) => {
+    const q = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+    // An untrusted profile uses Softnet unless it says nat (config/load.ts).
+    return q.network === 'softnet' || (q.trust === 'untrusted' && q.network !== 'nat');
+  });
 }
 
 export interface LsJson {

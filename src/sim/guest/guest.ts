@@ -29,7 +29,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXEC_LOG, hostKeyFingerprint, startSshServer, type SshServerHandle } from './ssh-server.js';
+import { EXEC_LOG, hostKeyFingerprint, splitExports, startSshServer, type SshServerHandle } from './ssh-server.js';
 import { runSimulatedRunner, runnerOptionsFromEnv } from './runner.js';
 
 export { EXEC_LOG, hostKeyFingerprint };
@@ -152,8 +152,9 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
       if (off) return { code: 1, stderr: 'the guest is powered off\n' };
       // Commands only, never stdin: the JIT config must not reach a file (as with the sshd).
       appendFileSync(join(opts.vmDir, EXEC_LOG), `${command.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`);
-      if (command !== runnerCommand) return { code: 127, stderr: `zsh: command not found: ${command.split(' ')[0] ?? ''}\n` };
-      onRunnerCommand(stdin.trim());
+      const { env: tier, rest } = splitExports(command);
+      if (rest !== runnerCommand) return { code: 127, stderr: `zsh: command not found: ${command.split(' ')[0] ?? ''}\n` };
+      void onRunnerCommand(stdin.trim(), tier);
       return { code: 0, stderr: '' };
     },
   };

@@ -178,7 +178,7 @@ function authenticate(ctx: AuthContext, opts: SshServerOptions): void {
 }
 
 /** `export A=1 B=2; cmd` → ({A: '1', B: '2'}, 'cmd'), the way the SSH adapter sends tier variables. */
-function splitExports(command: string): { env: Record<string, string>; rest: string } {
+export function splitExports(command: string): { env: Record<string, string>; rest: string } {
   const m = /^export ((?:[A-Z_][A-Z0-9_]*=[A-Za-z0-9._-]* ?)+); (.*)$/s.exec(command);
   if (!m) return { env: {}, rest: command };
   const env = Object.fromEntries(m[1]!.trim().split(' ').map((pair) => pair.split('=') as [string, string]));
