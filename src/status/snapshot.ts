@@ -38,6 +38,8 @@ export interface GiveUp {
 export interface StatusSnapshot extends Omit<LsView, 'github'> {
   schema: 1;
   written_at: string;
+  /** When the tick observed GitHub and tart: the moment the tables show. */
+  observed_at: string;
   /** After this (ISO time) without a newer snapshot, the daemon is not ticking: `ls` exits 3. */
   stale_after: string;
   tick: number;
@@ -96,6 +98,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
     schema: 1,
     ...view,
     written_at: new Date(now).toISOString(),
+    observed_at: new Date(observed.now).toISOString(),
     stale_after: new Date(staleAfterMs).toISOString(),
     tick: report.tick,
     daemon_pid: input.pid,
