@@ -11,6 +11,7 @@
  *
  * ## Gotchas
  * - Unknown is NaN, never 0: RAM used while tart is unreadable, the rate limit before any answer.
+ *   (Written `NaN`: prom-client's own `Nan` is fixed up in text().)
  * - Counters are per daemon process (they restart at 0 with it), as Prometheus expects.
  * - Queue wait is observed once per job, when it leaves the queue (admitted here, taken by another
  *   Mac, or cancelled), from the last `waiting_s` seen: up to one poll interval short. Only ticks
@@ -129,8 +130,10 @@ export class FleetMetrics {
     m.lastOkAt.set(s.last_ok_tick_at === null ? Number.NaN : Date.parse(s.last_ok_tick_at) / 1000);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    // prom-client spells NaN "Nan" (lib/util.js); Prometheus' Go parser forgives that, the format
+    // and OpenMetrics parsers do not. Every sample line ends in its value, so this is exact.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   contentType(): string {
