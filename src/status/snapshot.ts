@@ -146,7 +146,7 @@ export function readSnapshot(stateDir: string): StatusSnapshot | undefined {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`${file}: not a status snapshot (${(err as Error).message})`);
+    throw new Error(`${file}: not a status snapshot (${(err as Error).message})`, { cause: err });
   }
   const s = parsed as Partial<StatusSnapshot>;
   if (s.schema !== 1 || typeof s.written_at !== 'string' || typeof s.daemon_pid !== 'number' || !s.last_tick) {

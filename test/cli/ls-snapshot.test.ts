@@ -32,7 +32,7 @@ function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code
   });
 }
 
-function readSnapshotFile(): Record<string, any> | undefined {
+function readSnapshotFile(): { last_tick?: { ok: boolean; degraded: string[] } } | undefined {
   try {
     return JSON.parse(readFileSync(join(stateDir(), 'status.json'), 'utf8'));
   } catch {
