@@ -44,10 +44,12 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
     out.push('(queue unknown: GitHub could not be read)');
     return out;
   }
-  // Width left for `why` once the other columns (about 45 characters with borders) are drawn.
-  const whyWidth = columns ? Math.max(20, columns - 48) : undefined;
+  const rows = view.queue.map((q) => [q.repo, String(q.job_id), q.profile ?? '-', `${q.waiting_s}s`, q.reason]);
+  // Width left for `why` once the other columns (content + 2 padding each) and 6 borders are drawn.
+  const others = [0, 1, 2, 3].map((i) => Math.max(['repo', 'job', 'profile', 'waiting'][i]!.length, ...rows.map((r) => r[i]!.length)) + 2);
+  const whyWidth = columns ? Math.max(20, columns - others.reduce((a, b) => a + b, 0) - 6) : undefined;
   const queue = new Table({ head: ['repo', 'job', 'profile', 'waiting', 'why'], style: COMPACT, ...(whyWidth ? { colWidths: [null, null, null, null, whyWidth], wordWrap: true } : {}) } as ConstructorParameters<typeof Table>[0]);
-  for (const q of view.queue) queue.push([q.repo, String(q.job_id), q.profile ?? '-', `${q.waiting_s}s`, q.reason]);
+  for (const r of rows) queue.push(r);
   out.push(view.queue.length ? queue.toString() : '(no queued jobs)');
   return out;
 }
