@@ -13,6 +13,8 @@
  * - IPs: `tart ip` once per running VM, kept while it runs (a guest keeps its lease), so a tick
  *   costs no extra process per VM once its IP is known.
  * - Everything written passes the secret redactor, although it should hold no secret at all.
+ * - A give-up's `since` is when this process first saw it: a restart starts the clock again (and
+ *   the daemon itself tries such jobs again after a restart).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,6 +40,7 @@ export class StatusPublisher {
   readonly metrics = new FleetMetrics();
   private readonly ips = new Map<string, string>();
   private lastOkAt: number | null = null;
+  private readonly giveUpsSince = new Map<string, number>();
   private server: Server | undefined;
 
   constructor(private readonly deps: PublisherDeps) {}
@@ -47,7 +50,11 @@ export class StatusPublisher {
     mkdirSync(host.state_dir, { recursive: true, mode: 0o755 });
     mkdirSync(dirname(host.metrics_file), { recursive: true, mode: 0o755 });
     if (host.metrics_port !== undefined) {
-      this.server = await serveMetrics(host.metrics_port, this.metrics);
+      try {
+        this.server = await serveMetrics(host.metrics_port, this.metrics);
+      } catch (err) {
+        throw new Error(`host.metrics_port: cannot listen on 127.0.0.1:${host.metrics_port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick a free port or leave it unset`, { cause: err });
+      }
       this.deps.logger.info('metrics served', { url: `http://127.0.0.1:${host.metrics_port}/metrics` });
     }
   }
@@ -59,6 +66,7 @@ export class StatusPublisher {
       const now = clock.now();
       if (report.ok) this.lastOkAt = now;
       const snapshot = secrets.redact(buildSnapshot({ report, observed, config, now, pid: process.pid, ips: this.ips, lastOkAt: this.lastOkAt, nextTickMs }));
+      this.stampGiveUps(snapshot, now, observed.github.ok);
       writeSnapshot(config.host.state_dir, snapshot);
       this.metrics.record(snapshot, report);
       await writeMetricsFile(config.host.metrics_file, this.metrics);
@@ -73,6 +81,20 @@ export class StatusPublisher {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * `since` of each give-up: when this process first saw it. Kept while GitHub is unreadable (the
+   * queue is unknown then, not empty), dropped once the job has left the queue.
+   */
+  private stampGiveUps(snapshot: StatusSnapshot, now: number, githubRead: boolean): void {
+    const current = new Set(snapshot.give_ups.map((g) => `${g.profile ?? ''}-${g.job_id}`));
+    if (githubRead) for (const key of this.giveUpsSince.keys()) if (!current.has(key)) this.giveUpsSince.delete(key);
+    for (const g of snapshot.give_ups) {
+      const key = `${g.profile ?? ''}-${g.job_id}`;
+      if (!this.giveUpsSince.has(key)) this.giveUpsSince.set(key, now);
+      g.since = new Date(this.giveUpsSince.get(key)!).toISOString();
+    }
   }
 
   private async lookUpIps(observed: Observed): Promise<void> {

@@ -13,7 +13,7 @@
  *   `stale_after` accounts for the loop's backoff after failed ticks and for slow ticks (at least
  *   10 s past the next tick's start), so a daemon that is alive but backing off or busy reads as
  *   degraded or fine, not as stuck. A daemon that is gone is caught at once by its pid.
- * - `give_ups` is filled from the queue's "gave up" reasons for now; `since` is unknown there.
+ * - `give_ups` is filled from the queue's "gave up" reasons for now; the publisher adds `since`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
