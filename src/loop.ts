@@ -4,7 +4,8 @@
  * 5 minutes), and an immediate next tick after one that deleted VMs (their RAM is free now).
  *
  * ## Lifecycle
- * Runs until `signal` aborts (SIGTERM/SIGINT): the tick in flight finishes, then it returns.
+ * Runs until `signal` aborts (SIGTERM/SIGINT): the tick in flight finishes (and its `onTick`, which
+ * publishes the status snapshot), then it returns.
  * VMs are left running; the next start adopts them (their names say everything needed).
  */
 import type { Clock } from './core/ports.js';
@@ -19,6 +20,11 @@ export interface LoopOptions {
   signal: AbortSignal;
   /** Random source in [0, 1), injectable for tests. */
   random?: () => number;
+  /**
+   * Called after each tick that returned a report, with the delay before the next tick (the status
+   * snapshot uses it to tell a daemon backing off from one that is gone). Awaited; a throw is logged.
+   */
+  onTick?: (report: TickReport, nextTickMs: number) => Promise<void> | void;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -41,8 +47,15 @@ export async function runLoop(opts: LoopOptions): Promise<void> {
       opts.logger.error('tick crashed', { error: (err as Error).message });
     }
     failures = report?.ok ? 0 : failures + 1;
-    if (opts.signal.aborted) break;
     const delay = nextDelayMs(opts.pollSeconds, failures, report?.deletedVms ?? 0, random());
+    if (report && opts.onTick) {
+      try {
+        await opts.onTick(report, delay);
+      } catch (err) {
+        opts.logger.error('after-tick hook failed', { error: (err as Error).message });
+      }
+    }
+    if (opts.signal.aborted) break;
     if (failures > 0) opts.logger.warn('tick failed; backing off', { failures, next_tick_ms: delay });
     await opts.clock.sleep(delay, opts.signal);
   }

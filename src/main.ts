@@ -80,10 +80,13 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 
   program
     .command('ls')
-    .description("the fleet at a glance: this host's VMs, the RAM ledger and the queued jobs with why each waits")
+    .description("the fleet at a glance from the daemon's status snapshot (no GitHub request): VMs, RAM ledger, queued jobs with why each waits; exit 3 stale, 4 degraded")
     .addOption(configOption())
     .option('--json', 'print one JSON object (for machines)')
-    .action(async (opts: { config?: string; json?: boolean }) => {
+    .option('--live', "observe GitHub and tart directly instead of reading the daemon's status snapshot")
+    .option('--watch', 'redraw every poll interval until Ctrl-C')
+    .option('--state-dir <dir>', "read the status snapshot from this directory (default: the config's host.state_dir)")
+    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string }) => {
       const { lsCommand } = await import('./cli/ls.js');
       setExit(await lsCommand(ctx, opts));
     });

@@ -6,28 +6,39 @@
  *
  * ## Gotchas
  * - Everything the view shows is read from the world (the fake GitHub's records, the fake tart's
- *   event log) or from the real `ls --json`; the demo invents no data.
- * - The daemon's log is kept in the world's temp dir and replayed as plain lines when stdout is not
- *   a TTY; the temp dir is removed at the end even if the demo fails or is interrupted.
+ *   event log) or from the daemon's own status snapshot; the demo invents no data. The snapshot
+ *   is the one `tart-fleet ls --watch --state-dir <dir>` reads from another terminal.
+ * - It ends when its jobs are done and their VMs are gone. A slow machine is named, not failed;
+ *   only a hang is cut off, at a generous hard cap (15 min unless `timeoutS`).
+ * - On a TTY the live view uses the terminal's alternate screen (frames do not pile up in the
+ *   scrollback) and is left before the summary is printed; otherwise one plain line per event.
+ * - The daemon's log is kept in the world's temp dir; the temp dir is removed at the end even if
+ *   the demo fails or is interrupted.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { SimWorld, parseLogLines, peakUsage, type LsJson } from '../sim/world.js';
+import { join } from 'node:path';
+import { SimWorld, parseLogLines, peakUsage } from '../sim/world.js';
 import { describeLogLine, renderScreen, progressBar, type DemoProgress } from '../sim/demo-view.js';
+import { readSnapshot, type StatusSnapshot } from '../status/snapshot.js';
 import { println, type CliContext } from './context.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME } from './render.js';
 
 export interface DemoOptions {
   jobs: number;
   ramGb: number;
   speed: number;
-  /** Give up after this many real seconds (default 100). */
+  /** Hard cap against a hang, in real seconds (default 900). */
   timeoutS?: number;
 }
 
 const PROFILE_MIX = ['coder', 'marketer', 'coder', 'developer', 'coder', 'marketer', 'coder', 'developer'] as const;
 const REPOS = ['web', 'api', 'docs', 'ios-app'];
+const HARD_CAP_S = 15 * 60;
 
 export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<number> {
   const world = await SimWorld.create({ ramGb: opts.ramGb, speed: opts.speed, runnerName: 'demo-mac' });
+  // The daemon's state dir: the default, `state` beside its log_dir (`<world>/vm-logs`).
+  const stateDir = join(world.dir, 'state');
   const started = Date.now();
   const tty = Boolean(ctx.stdout.isTTY);
   let interrupted = false;
@@ -37,45 +48,96 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
   // Ctrl-C, kill, or the terminal closing: stop, then clean up everything in `finally`.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onInt);
+  let altScreen = false;
   try {
     const matched = queueMix(world, opts.jobs);
-    println(ctx.stdout, `tart-fleet demo: ${opts.jobs} jobs for developer/coder/marketer (+1 no profile matches, +1 GitHub-hosted) on a simulated ${opts.ramGb} GB Mac, 4 GB reserved; time x${opts.speed}`);
+    const expectedS = expectedSeconds(opts.jobs, opts.speed);
+    println(ctx.stdout, `tart-fleet demo: ${opts.jobs} jobs for developer/coder/marketer (+1 no profile matches, +1 GitHub-hosted) on a simulated ${opts.ramGb} GB Mac, 4 GB reserved; time x${opts.speed}; about ${expectedS} s`);
+    println(ctx.stdout, `watch it from another terminal: npx tart-fleet ls --watch --state-dir ${stateDir}`);
     world.startDaemon();
+    if (tty) {
+      ctx.stdout.write(ALT_SCREEN_ON);
+      altScreen = true;
+    }
     const events: string[] = [];
     let logOffset = 0;
-    let ls: LsJson | undefined;
-    let lsBusy = false;
-    const deadline = started + (opts.timeoutS ?? 100) * 1000;
+    let snapshot: StatusSnapshot | undefined;
+    const hardCapS = opts.timeoutS ?? HARD_CAP_S;
     let finished = false;
-    while (!interrupted && Date.now() < deadline) {
+    let slowNamed = false;
+    while (!interrupted && Date.now() < started + hardCapS * 1000) {
       if (world.daemon?.exitCode !== null) break;
       const fresh = readNewLines(world.daemonLog, logOffset);
       logOffset = fresh.offset;
-      for (const line of fresh.lines) {
-        const text = describeLogLine(line);
+      for (const entry of fresh.lines) {
+        const text = describeLogLine(entry);
         if (!text) continue;
         events.push(text);
         if (!tty) println(ctx.stdout, text);
       }
-      if (!lsBusy) {
-        lsBusy = true;
-        void world.ls().then((v) => (ls = v)).catch(() => undefined).finally(() => (lsBusy = false));
+      snapshot = readSnapshotQuietly(stateDir) ?? snapshot;
+      const elapsedS = (Date.now() - started) / 1000;
+      // A slow machine (a loaded laptop, a CI box) is named, not failed: the demo waits on.
+      const note = elapsedS > 2 * expectedS ? `still running after ${Math.round(elapsedS)} s (about ${expectedS} s expected); this machine is slow` : undefined;
+      if (note && !tty && !slowNamed) println(ctx.stdout, note);
+      if (note) slowNamed = true;
+      if (tty) {
+        // Header and tables from one moment: the progress is taken at the snapshot's observation.
+        const at = snapshot ? Date.parse(snapshot.observed_at) : Date.now();
+        const frame = renderScreen({
+          snapshot,
+          ...(snapshot ? { snapshotAgeS: Math.max(0, Math.round((Date.now() - Date.parse(snapshot.written_at)) / 1000)) } : {}),
+          progress: { ...progressOf(world, matched, opts.jobs, at), elapsedS },
+          events,
+          title: 'tart-fleet demo — the real scheduler on a simulated Mac',
+          ...(note ? { note } : {}),
+          columns: ctx.stdout.columns ?? 100,
+          rows: (ctx.stdout as { rows?: number }).rows ?? 40,
+        });
+        ctx.stdout.write(`${CLEAR_HOME}${frame}`);
       }
-      const progress = progressOf(world, matched, opts.jobs, started);
-      if (tty) ctx.stdout.write(renderScreen(ls, progress, events, 'tart-fleet demo — the real scheduler on a simulated Mac', ctx.stdout.columns));
+      const progress = progressOf(world, matched, opts.jobs, Date.now());
       if (progress.done === progress.total && (await ourVmsLeft(world)) === 0) {
         finished = true;
         break;
       }
       await sleep(tty ? 500 : 250);
     }
+    if (altScreen) {
+      ctx.stdout.write(ALT_SCREEN_OFF);
+      altScreen = false;
+    }
+    const daemonExitedEarly = world.daemon?.exitCode !== null && world.daemon?.exitCode !== undefined;
     const code = await world.stopDaemon();
-    printSummary(ctx, world, matched, opts.jobs, started, finished, code);
+    if (daemonExitedEarly) {
+      // Its last words say why (e.g. a config the demo's flags made impossible).
+      const last = world.logLines().slice(-5).map((l) => describeLogLine(l) ?? JSON.stringify(l));
+      for (const l of last) println(ctx.stderr, l);
+    }
+    const why = interrupted ? 'interrupted' : daemonExitedEarly ? `the daemon exited with ${code}` : finished ? undefined : `still not done after the ${hardCapS} s hard cap (a hang?)`;
+    printSummary(ctx, world, matched, opts.jobs, started, why, code, daemonExitedEarly);
     if (interrupted) return 130;
     return finished && code === 0 ? 0 : 1;
   } finally {
+    if (altScreen) ctx.stdout.write(ALT_SCREEN_OFF);
     for (const s of signals) process.off(s, onInt);
     await world.destroy();
+  }
+}
+
+/**
+ * A rough expectation of the demo's length on an idle machine: jobs run 20-80 simulated seconds
+ * (x speed), two at a time, plus boots and polling. Only used to name a slow machine.
+ */
+function expectedSeconds(jobs: number, speed: number): number {
+  return Math.round(20 + (jobs / 2) * ((50 + 20) / speed + 3) + (40 / speed) * Math.max(0, jobs - Math.ceil(jobs / 2)));
+}
+
+function readSnapshotQuietly(stateDir: string): StatusSnapshot | undefined {
+  try {
+    return readSnapshot(stateDir);
+  } catch {
+    return undefined;
   }
 }
 
@@ -99,15 +161,19 @@ function queueMix(world: SimWorld, count: number): number[] {
   return ids;
 }
 
-function progressOf(world: SimWorld, matched: number[], total: number, started: number): DemoProgress {
-  const jobs = matched.map((id) => world.github.job(id));
+/** The demo's jobs as they stood at time `at` (epoch ms), from the fake GitHub's job history. */
+function progressOf(world: SimWorld, matched: number[], total: number, at: number): Omit<DemoProgress, 'elapsedS'> {
+  const statuses = matched.map((id) => {
+    const job = world.github.job(id);
+    if (at >= Date.now()) return job.status;
+    return job.history.filter((h) => h.at <= at).at(-1)?.status ?? 'queued';
+  });
   return {
     total,
     // Jobs not queued yet (they trickle in) count as queued: they are still to come.
-    queued: jobs.filter((j) => j.status === 'queued').length + (total - matched.length),
-    running: jobs.filter((j) => j.status === 'in_progress').length,
-    done: jobs.filter((j) => j.status === 'completed').length,
-    elapsedS: (Date.now() - started) / 1000,
+    queued: statuses.filter((s) => s === 'queued' || s === 'waiting').length + (total - matched.length),
+    running: statuses.filter((s) => s === 'in_progress').length,
+    done: statuses.filter((s) => s === 'completed').length,
   };
 }
 
@@ -119,7 +185,8 @@ async function ourVmsLeft(world: SimWorld): Promise<number> {
   }
 }
 
-function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total: number, started: number, finished: boolean, daemonExit: number | null): void {
+/** `why`: why the demo stopped before every job finished; undefined when it did finish. */
+function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total: number, started: number, why: string | undefined, daemonExit: number | null, exitedEarly: boolean): void {
   const jobs = matched.map((id) => world.github.job(id));
   const waits = jobs
     .map((j) => {
@@ -131,16 +198,16 @@ function printSummary(ctx: CliContext, world: SimWorld, matched: number[], total
   const { ramMb, vms, macosVms } = peakUsage(world.tartEvents());
   const ceiling = (world.opts.ramGb - world.opts.reservedGb) * 1024;
   const done = jobs.filter((j) => j.status === 'completed').length;
-  const progress = progressOf(world, matched, total, started);
+  const progress = { ...progressOf(world, matched, total, Date.now()), elapsedS: (Date.now() - started) / 1000 };
   const lines = [
     '',
-    finished ? 'demo finished: every job ran in its own VM, and every VM is gone' : 'demo stopped before every job finished',
+    why === undefined ? 'demo finished: every job ran in its own VM, and every VM is gone' : `demo stopped before every job finished: ${why}`,
     `  jobs        ${progressBar(progress)}`,
     `  runners     ${world.github.runners().length} JIT runners created for ${done} jobs done; ignored: 1 job no profile matches, 1 GitHub-hosted job`,
     `  peak RAM    ${ramMb} MB of a ${ceiling} MB ceiling; peak VMs ${vms}, of them macOS ${macosVms} (max 2)`,
     `  queue wait  ${waits.length ? `min ${Math.min(...waits).toFixed(1)} s, mean ${(waits.reduce((a, b) => a + b, 0) / waits.length).toFixed(1)} s, max ${Math.max(...waits).toFixed(1)} s` : 'n/a'}`,
     `  GitHub API  ${world.github.requestCount()} requests`,
-    `  daemon      exited ${daemonExit ?? 'by signal'} after SIGTERM; ${((Date.now() - started) / 1000).toFixed(1)} s in all`,
+    `  daemon      ${exitedEarly ? `exited ${daemonExit} on its own` : daemonExit === null ? 'killed' : `stopped by SIGTERM, exit ${daemonExit}`}; ${progress.elapsedS.toFixed(1)} s in all`,
   ];
   for (const l of lines) println(ctx.stdout, l);
 }

@@ -1,56 +1,164 @@
 /**
- * `tart-fleet ls`: the fleet at a glance, from the same observe step and planner the daemon uses
- * (read-only: it changes nothing, so it is safe while `run` is running). `--json` prints one object
- * (contract.md); otherwise tables. What could not be read is listed under problems, never guessed.
+ * `tart-fleet ls`: the fleet at a glance.
+ *
+ * By default it reads the daemon's status snapshot (`host.state_dir`, or `--state-dir`): zero
+ * GitHub requests, and exactly what the daemon saw at its last tick, with how old that is.
+ * `--live` observes by itself with the daemon's observe step and planner (read-only: safe while
+ * `run` runs, but a GitHub sweep per call). `--watch` redraws every poll interval until Ctrl-C.
+ * `--json` prints one object (contract.md's shape; from a snapshot, the snapshot plus `age_s`).
+ *
+ * Exit codes: 0 ok; 3 no snapshot, or a stale one (no tick for 3 poll intervals, or its daemon is
+ * gone); 4 the last tick (or the live observation) could not read GitHub or tart. The why is
+ * printed (on stderr with `--json`, so stdout stays one JSON document).
+ *
+ * ## Gotchas
+ * - A side that could not be read is "unknown", never "nothing there": no "(no queued jobs)" when
+ *   GitHub was not read.
+ * - `--watch --live` keeps one reconciler, so its ETag cache makes later sweeps cheap.
  */
-import Table from 'cli-table3';
 import { Reconciler } from '../reconciler.js';
-import { fleetView, type FleetView } from '../core/fleet-view.js';
-import { ramCeilingMb } from '../config/types.js';
+import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
+import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
-import { ramBar } from './render.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
-export async function lsCommand(ctx: CliContext, opts: { config?: string; json?: boolean }): Promise<number> {
+export const EXIT_STALE = 3;
+export const EXIT_DEGRADED = 4;
+
+export interface LsOptions {
+  config?: string;
+  json?: boolean;
+  live?: boolean;
+  watch?: boolean;
+  /** Read the snapshot from this directory instead of the config's `host.state_dir` (e.g. the demo's). */
+  stateDir?: string;
+  /** For tests: stop `--watch` without a process signal. */
+  signal?: AbortSignal;
+}
+
+/** One frame: what to print, where, and the exit code it stands for. */
+interface Frame {
+  stdout: string[];
+  stderr: string[];
+  code: number;
+  pollSeconds: number;
+}
+
+export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<number> {
+  const frameOf = opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts);
+  if (!opts.watch) {
+    const frame = await frameOf();
+    for (const l of frame.stderr) println(ctx.stderr, l);
+    for (const l of frame.stdout) println(ctx.stdout, l);
+    return frame.code;
+  }
+  return watch(ctx, opts, frameOf);
+}
+
+async function watch(ctx: CliContext, opts: LsOptions, frameOf: () => Promise<Frame>): Promise<number> {
+  const tty = Boolean(ctx.stdout.isTTY) && !opts.json;
+  const stop = new AbortController();
+  const onInt = () => stop.abort();
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onInt);
+  opts.signal?.addEventListener('abort', onInt, { once: true });
+  if (tty) ctx.stdout.write(ALT_SCREEN_ON);
+  let code = 0;
+  try {
+    while (!stop.signal.aborted) {
+      const frame = await frameOf();
+      code = frame.code;
+      const lines = [...frame.stderr, ...frame.stdout, '', `every ${frame.pollSeconds} s; Ctrl-C to stop`];
+      if (tty) ctx.stdout.write(`${CLEAR_HOME}${lines.join('\n')}\n`);
+      else ctx.stdout.write(`${lines.join('\n')}\n\n`);
+      await sleep(Math.max(1, frame.pollSeconds) * 1000, stop.signal);
+    }
+  } finally {
+    if (tty) ctx.stdout.write(ALT_SCREEN_OFF);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onInt);
+  }
+  // Stopped by the user: the last frame's health is the answer a script wants.
+  return code;
+}
+
+function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
+  const { stateDir, pollSeconds } = opts.stateDir !== undefined
+    ? { stateDir: opts.stateDir, pollSeconds: undefined }
+    : (() => {
+        const { config } = loadForCommand(ctx, opts.config);
+        return { stateDir: config.host.state_dir, pollSeconds: config.host.poll_seconds };
+      })();
+  return async () => {
+    let snapshot: StatusSnapshot | undefined;
+    try {
+      snapshot = readSnapshot(stateDir);
+    } catch (err) {
+      return { stdout: [], stderr: [(err as Error).message], code: EXIT_STALE, pollSeconds: pollSeconds ?? 2 };
+    }
+    if (!snapshot) {
+      return {
+        stdout: [],
+        stderr: [`no status snapshot in ${stateDir}: is \`tart-fleet run\` running? use --live to observe without it`],
+        code: EXIT_STALE,
+        pollSeconds: pollSeconds ?? 2,
+      };
+    }
+    const health = snapshotHealth(snapshot, Date.now(), pidAlive);
+    const code = health.stale ? EXIT_STALE : health.degraded.length ? EXIT_DEGRADED : 0;
+    const warnings = [
+      ...(health.stale ? [`stale status snapshot (${snapshotPath(stateDir)}): ${health.stale}`] : []),
+      ...health.degraded.map((d) => `degraded: ${d}`),
+    ];
+    if (opts.json) {
+      return {
+        stdout: [JSON.stringify({ ...snapshot, age_s: health.age_s, stale: health.stale }, null, 2)],
+        stderr: warnings,
+        code,
+        pollSeconds: snapshot.poll_seconds,
+      };
+    }
+    const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at})`;
+    const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
+    const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
+    return {
+      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stderr: [],
+      code,
+      pollSeconds: snapshot.poll_seconds,
+    };
+  };
+}
+
+function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   const { config } = loadForCommand(ctx, opts.config);
   const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true });
   const reconciler = new Reconciler({ config, ...adapters });
-  const { world, memory } = await reconciler.observe();
-  const view = fleetView(world, memory, reconciler.plan(world, memory), config);
-  await Promise.all(
-    view.vms.map(async (vm) => {
-      if (!vm.state.startsWith('running')) return;
-      vm.ip = await adapters.tart.ip(vm.name, 0).catch(() => null);
-    }),
-  );
-  // The ceiling and cap come from the config, so they are known even when tart is not.
-  const ledger = view.ledger ?? { used_mb: null, ceiling_mb: ramCeilingMb(config.host), vms: null, max_vms: config.host.max_vms, foreign_mb: null };
-  const out = { ...view, ledger };
-  if (opts.json) {
-    println(ctx.stdout, JSON.stringify(out, null, 2));
-  } else {
-    printTables(ctx, out);
-  }
-  return 0;
+  return async () => {
+    const { world: observed, memory } = await reconciler.observe();
+    const view: LsView = withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config);
+    await Promise.all(
+      view.vms.map(async (vm) => {
+        if (!vm.state.startsWith('running')) return;
+        vm.ip = await adapters.tart.ip(vm.name, 0).catch(() => null);
+      }),
+    );
+    const code = observed.github.ok && observed.tart.ok ? 0 : EXIT_DEGRADED;
+    const pollSeconds = config.host.poll_seconds;
+    if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
+    return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
+  };
 }
 
-type View = Omit<FleetView, 'ledger'> & { ledger: { used_mb: number | null; ceiling_mb: number; vms: number | null; max_vms: number } };
-
-function printTables(ctx: CliContext, view: View): void {
-  const { ledger } = view;
-  println(ctx.stdout, `tart-fleet on ${view.runner_name}`);
-  println(ctx.stdout, `RAM  ${ramBar(ledger.used_mb, ledger.ceiling_mb, 30)}  VMs ${ledger.vms ?? '?'}/${ledger.max_vms}`);
-  if (view.github) {
-    println(ctx.stdout, `GitHub: ${view.github.requests} requests (${view.github.not_modified} not modified), rate limit left ${view.github.rate_limit_remaining ?? '?'}, coldest repo ${view.github.coldest_repo_age_s} s old`);
-  }
-  for (const p of view.problems) println(ctx.stdout, `! ${p}`);
-  const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: { head: [], border: [] } });
-  for (const v of view.vms) {
-    vms.push([v.name, v.profile, v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-']);
-  }
-  println(ctx.stdout, view.vms.length ? vms.toString() : '(no VMs of this host)');
-  const queue = new Table({ head: ['repo', 'job', 'profile', 'waiting', 'why'], style: { head: [], border: [] } });
-  for (const q of view.queue) queue.push([q.repo, String(q.job_id), q.profile ?? '-', `${q.waiting_s}s`, q.reason]);
-  println(ctx.stdout, view.queue.length ? queue.toString() : '(no queued jobs)');
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

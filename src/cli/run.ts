@@ -2,7 +2,8 @@
  * `tart-fleet run`: the daemon. Builds the real adapters, then ticks until SIGTERM/SIGINT (the tick
  * in flight finishes; exit 0; VMs keep running and the next start adopts them).
  * `--once`: one tick, waits for the creations it started, exit 0 if the tick completed, else 1.
- * `--dry-run`: observe and print the plan as JSON; change nothing anywhere.
+ * `--dry-run`: observe and print the plan as JSON; change nothing anywhere (no snapshot either).
+ * After every tick (and `--once`'s) the status snapshot and metrics are published (src/status/).
  *
  * ## Gotchas
  * - Run it as `node …/bin/tart-fleet.js run` under launchd, not through npx: npx does not forward
@@ -10,9 +11,11 @@
  */
 import { Reconciler } from '../reconciler.js';
 import { runLoop } from '../loop.js';
+import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters } from './wiring.js';
 import { println, type CliContext } from './context.js';
+import type { TickReport } from '../reconciler.js';
 
 export interface RunOptions {
   config?: string;
@@ -38,11 +41,21 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
-  logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds });
+  logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir });
+  const publisher = new StatusPublisher({ config, ...adapters });
+  await publisher.start();
+  const publish = async (report: TickReport, nextTickMs: number) => {
+    await publisher.publish(report, nextTickMs);
+  };
   if (opts.once) {
-    const report = await reconciler.tick();
-    await reconciler.drain();
-    return report.ok ? 0 : 1;
+    try {
+      const report = await reconciler.tick();
+      await publish(report, config.host.poll_seconds * 1000);
+      await reconciler.drain();
+      return report.ok ? 0 : 1;
+    } finally {
+      await publisher.close();
+    }
   }
 
   const stop = new AbortController();
@@ -61,9 +74,10 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   }, 5000);
   orphanWatch.unref();
   try {
-    await runLoop({ tick: () => reconciler.tick(), pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
+    await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
   } finally {
     clearInterval(orphanWatch);
+    await publisher.close();
     for (const [s, h] of handlers) process.off(s, h);
   }
   return 0;

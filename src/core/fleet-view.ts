@@ -1,12 +1,15 @@
 /**
  * What `ls` shows, built from one observation and its plan: each VM of this host with the job it
  * serves, the RAM ledger, and the queue with the reason each job waits. Pure; `ls` adds the IPs.
+ * Used by `ls --live` and by the daemon's status snapshot (src/status/snapshot.ts).
  *
  * ## Gotchas
+ * - Every side that could not be read is listed under `problems` (plan() reports only the first),
+ *   and `github` is null then: readers must say "unknown", never "no queued jobs".
  * - A JIT runner may serve another job than the one it was made for; the job a VM serves is the one
  *   GitHub shows in progress on its runner, else the job it was claimed for.
  */
-import type { Config } from '../config/types.js';
+import { ramCeilingMb, type Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
 import { describeCauses, gaveUp, type Memory } from './memory.js';
 import { claimKey, ownedByHost, parseRunnerName } from './names.js';
@@ -63,6 +66,10 @@ export function fleetView(observed: Observed, memory: Memory, plan: Plan, config
     };
   });
   const problems = [...plan.blocked];
+  // plan() stops at the first side it cannot read (tart); the other side's failure must still show.
+  if (!observed.github.ok && !problems.some((p) => p.startsWith('GitHub could not be read'))) {
+    problems.push(`GitHub could not be read (${observed.github.error}): the queue is unknown`);
+  }
   if (memory.admissionPausedUntil && observed.now < memory.admissionPausedUntil.until) problems.push(memory.admissionPausedUntil.reason);
   const give_ups = [...memory.failures].flatMap(([key, f]) => {
     if (!gaveUp(memory, key, config.vm.max_boot_attempts)) return [];
@@ -84,4 +91,15 @@ export function fleetView(observed: Observed, memory: Memory, plan: Plan, config
       ? { requests: gh.stats.requests, not_modified: gh.stats.notModified, rate_limit_remaining: gh.stats.rateLimitRemaining, coldest_repo_age_s: gh.stats.coldestRepoAgeSeconds }
       : null,
   };
+}
+
+/** What `ls` prints: a fleet view whose ledger is never null (see withConfigLedger). */
+export type LsView = Omit<FleetView, 'ledger'> & {
+  ledger: { used_mb: number | null; ceiling_mb: number; vms: number | null; max_vms: number; foreign_mb: number | null };
+};
+
+/** The ceiling and the VM cap come from the config, so they are known even when tart is not. */
+export function withConfigLedger(view: FleetView, config: Config): LsView {
+  const ledger = view.ledger ?? { used_mb: null, ceiling_mb: ramCeilingMb(config.host), vms: null, max_vms: config.host.max_vms, foreign_mb: null };
+  return { ...view, ledger };
 }

@@ -55,8 +55,8 @@ test('unknown commands and bad options are usage errors (exit 2)', async () => {
 
 test('TART_FLEET_HOST_RESERVED_RAM_GB changes the ceiling ls --json reports, even with no tart and no GitHub', async () => {
   const env = { TART_FLEET_HOST_TOTAL_RAM_MB: '16384', TART_FLEET_TART_BIN: '/nonexistent/tart' };
-  const base = JSON.parse((await cli(['ls', '--json', '--config', join(PACKAGE_ROOT, 'pipeline.yml')], env)).stdout);
-  const six = JSON.parse((await cli(['ls', '--json', '--config', join(PACKAGE_ROOT, 'pipeline.yml')], { ...env, TART_FLEET_HOST_RESERVED_RAM_GB: '6' })).stdout);
+  const base = JSON.parse((await cli(['ls', '--live', '--json', '--config', join(PACKAGE_ROOT, 'pipeline.yml')], env)).stdout);
+  const six = JSON.parse((await cli(['ls', '--live', '--json', '--config', join(PACKAGE_ROOT, 'pipeline.yml')], { ...env, TART_FLEET_HOST_RESERVED_RAM_GB: '6' })).stdout);
   expect(base.ledger.ceiling_mb).toBe(12288);
   expect(six.ledger.ceiling_mb).toBe(10240);
   expect(six.ledger.used_mb).toBeNull();
@@ -110,7 +110,7 @@ describe('against the simulated world', () => {
     const once = await inWorld(['run', '--once']);
     expect(once.code).toBe(0);
     expect(world.github.job(id).status).toBe('in_progress');
-    const ls = JSON.parse((await inWorld(['ls', '--json'])).stdout);
+    const ls = JSON.parse((await inWorld(['ls', '--live', '--json'])).stdout);
     expect(ls.vms).toEqual([expect.objectContaining({ name: `tf-sim-mac-coder-${id}`, profile: 'coder', state: 'running', job_id: id, repo: 'sim-org/app', ram_mb: 2048, cpu: 2 })]);
     expect(ls.vms[0].ip).toMatch(/^127\./);
     expect(ls.ledger).toEqual(expect.objectContaining({ used_mb: 2048, ceiling_mb: 12288, vms: 0, max_vms: 2 })); // a Linux coder: not a macOS slot

@@ -39,3 +39,28 @@ test('runLoop finishes the tick in flight when aborted, then returns', async () 
   expect(ticks).toBe(3);
   expect(sleeps).toEqual([10_000, 20_000]);
 });
+
+test('onTick gets every report with the delay before the next tick, also for the tick in flight at a stop; a throwing hook is logged, not fatal', async () => {
+  const stop = new AbortController();
+  const seen: Array<[number, number]> = [];
+  let ticks = 0;
+  const logger = memoryLogger();
+  await runLoop({
+    tick: async () => {
+      ticks += 1;
+      if (ticks === 3) stop.abort();
+      return { ok: ticks !== 2, deletedVms: 0, tick: ticks } as TickReport;
+    },
+    onTick: (report, next) => {
+      seen.push([report.tick, next]);
+      if (report.tick === 1) throw new Error('disk full');
+    },
+    pollSeconds: 10,
+    clock: { now: () => 0, sleep: async () => undefined },
+    logger,
+    signal: stop.signal,
+    random: () => 0.5,
+  });
+  expect(seen).toEqual([[1, 10_000], [2, 20_000], [3, 10_000]]);
+  expect(logger.entries).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'after-tick hook failed', ctx: expect.objectContaining({ error: 'disk full' }) })]));
+});

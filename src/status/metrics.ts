@@ -1,0 +1,185 @@
+/**
+ * Prometheus metrics of the daemon, from the same tick as the status snapshot: written to
+ * `host.metrics_file` after every tick (for node_exporter's textfile collector: no listening port,
+ * so "outbound only" holds), and served on 127.0.0.1:`host.metrics_port` when that is set.
+ *
+ * Why prom-client: it is the kept Prometheus client for Node (registry, counters, gauges,
+ * histograms, label escaping) and emits exactly the text exposition format the textfile collector
+ * and Prometheus' own parser accept; writing that format by hand is where escaping bugs live.
+ * A private Registry (not the global one) keeps tests and two daemons in one process apart; no
+ * default process metrics: node_exporter already has the host's.
+ *
+ * ## Gotchas
+ * - Unknown is NaN, never 0: RAM used while tart is unreadable, the rate limit before any answer.
+ *   (Written `NaN`: prom-client's own `Nan` is fixed up in text().)
+ * - Counters are per daemon process (they restart at 0 with it), as Prometheus expects.
+ * - Queue wait is observed once per job, when it leaves the queue (admitted here, taken by another
+ *   Mac, or cancelled), from the last `waiting_s` seen: up to one poll interval short. Only ticks
+ *   that read GitHub count: a queue we could not read is unknown, not empty.
+ * - Not here (not in a TickReport, and the creator is not ours to change): claims and 409s per
+ *   claim, and boot durations. `tart_fleet_admissions_total` counts admissions (claims attempted).
+ * - Deletions by reason are the planned ones; `*_deleted_total` count those carried out.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TickReport } from '../reconciler.js';
+import type { StatusSnapshot } from './snapshot.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+const P = 'tart_fleet_';
+const MB = 1024 * 1024;
+
+export class FleetMetrics {
+  readonly registry = new Registry();
+  private readonly queuedSeen = new Map<number, { waiting_s: number; profile: string }>();
+  private readonly m;
+
+  constructor() {
+    const registers = [this.registry];
+    this.m = {
+      info: new Gauge({ name: `${P}info`, help: 'Constant 1, labelled with the version and this Mac\'s runner_name', labelNames: ['version', 'runner_name'], registers }),
+      jobsQueued: new Gauge({ name: `${P}jobs_queued`, help: 'Queued jobs seen in the last tick, by the profile they match ("none": no profile)', labelNames: ['profile'], registers }),
+      jobsRunning: new Gauge({ name: `${P}jobs_running`, help: 'Jobs running on this Mac (VMs whose runner is busy), by profile', labelNames: ['profile'], registers }),
+      vms: new Gauge({ name: `${P}vms`, help: 'VMs of this Mac by tart state', labelNames: ['state'], registers }),
+      creating: new Gauge({ name: `${P}creations_in_progress`, help: 'Jobs being claimed, cloned and booted right now', registers }),
+      ramUsed: new Gauge({ name: `${P}ram_used_bytes`, help: 'RAM of running VMs (ours and foreign); NaN when tart could not be read', registers }),
+      ramCeiling: new Gauge({ name: `${P}ram_ceiling_bytes`, help: 'RAM ceiling for VMs (total - reserved)', registers }),
+      macosUsed: new Gauge({ name: `${P}macos_vms`, help: 'Running macOS VMs (count against max_vms); NaN when tart could not be read', registers }),
+      macosMax: new Gauge({ name: `${P}macos_vms_max`, help: 'host.max_vms', registers }),
+      admissions: new Counter({ name: `${P}admissions_total`, help: 'Jobs admitted (a JIT claim, clone and boot started)', registers }),
+      queueWait: new Histogram({
+        name: `${P}queue_wait_seconds`, help: 'How long a matching job was seen queued before it left the queue', labelNames: ['profile'], registers,
+        buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+      }),
+      ghRequests: new Counter({ name: `${P}github_requests_total`, help: 'GitHub REST requests of the demand sweeps (304s included)', registers }),
+      ghNotModified: new Counter({ name: `${P}github_not_modified_total`, help: 'GitHub requests answered 304 Not Modified', registers }),
+      ghRemaining: new Gauge({ name: `${P}github_rate_limit_remaining`, help: 'GitHub rate limit left, as last answered; NaN when unknown', registers }),
+      up: new Gauge({ name: `${P}source_up`, help: '1 when the last tick could read the source (github, tart), else 0', labelNames: ['source'], registers }),
+      readFailures: new Counter({ name: `${P}observation_failures_total`, help: 'Ticks whose observation of a source failed', labelNames: ['source'], registers }),
+      deletionsPlanned: new Counter({ name: `${P}deletions_planned_total`, help: 'VM and runner deletions planned, by what and the kind of reason', labelNames: ['what', 'reason'], registers }),
+      vmsDeleted: new Counter({ name: `${P}vms_deleted_total`, help: 'VMs deleted', registers }),
+      runnersDeleted: new Counter({ name: `${P}runners_deleted_total`, help: 'Runners deleted', registers }),
+      giveUps: new Gauge({ name: `${P}give_ups`, help: 'Queued jobs this Mac has given up on', registers }),
+      ticks: new Counter({ name: `${P}ticks_total`, help: 'Reconcile ticks, by result', labelNames: ['result'], registers }),
+      tickDuration: new Histogram({ name: `${P}tick_duration_seconds`, help: 'Duration of a reconcile tick', registers, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] }),
+      lastTickOk: new Gauge({ name: `${P}last_tick_ok`, help: '1 when the last tick completed without failures', registers }),
+      lastOkAt: new Gauge({ name: `${P}last_successful_tick_timestamp_seconds`, help: 'Unix time of the last tick without failures; NaN before the first', registers }),
+    };
+  }
+
+  /** Updates every series from one tick: its report and the snapshot built from it. */
+  record(s: StatusSnapshot, report: TickReport): void {
+    const m = this.m;
+    m.info.reset();
+    m.info.set({ version: s.version, runner_name: s.runner_name }, 1);
+    const githubRead = s.github !== null;
+    const tartRead = s.ledger.used_mb !== null;
+
+    if (githubRead) {
+      m.jobsQueued.reset();
+      const current = new Map<number, { waiting_s: number; profile: string }>();
+      for (const q of s.queue) {
+        const profile = q.profile ?? 'none';
+        m.jobsQueued.inc({ profile });
+        if (q.profile !== null) current.set(q.job_id, { waiting_s: q.waiting_s, profile });
+      }
+      for (const [id, seen] of this.queuedSeen) if (!current.has(id)) m.queueWait.observe({ profile: seen.profile }, seen.waiting_s);
+      this.queuedSeen.clear();
+      for (const [id, seen] of current) this.queuedSeen.set(id, seen);
+      m.ghRequests.inc(s.github!.requests);
+      m.ghNotModified.inc(s.github!.not_modified);
+      m.ghRemaining.set(s.github!.rate_limit_remaining ?? Number.NaN);
+    } else {
+      // Unknown, not zero: drop the series rather than claim an empty queue.
+      m.jobsQueued.reset();
+      m.readFailures.inc({ source: 'github' });
+    }
+    m.up.set({ source: 'github' }, githubRead ? 1 : 0);
+
+    if (tartRead) {
+      m.vms.reset();
+      m.jobsRunning.reset();
+      for (const vm of s.vms) {
+        m.vms.inc({ state: vm.state.replace(/ \(creating\)$/, '') });
+        if (vm.runner_status === 'busy') m.jobsRunning.inc({ profile: vm.profile });
+      }
+    } else {
+      m.vms.reset();
+      m.jobsRunning.reset();
+      m.readFailures.inc({ source: 'tart' });
+    }
+    m.up.set({ source: 'tart' }, tartRead ? 1 : 0);
+    m.creating.set(s.creating.length);
+    m.ramUsed.set(s.ledger.used_mb === null ? Number.NaN : s.ledger.used_mb * MB);
+    m.ramCeiling.set(s.ledger.ceiling_mb * MB);
+    m.macosUsed.set(s.ledger.vms ?? Number.NaN);
+    m.macosMax.set(s.ledger.max_vms);
+
+    m.admissions.inc(report.created);
+    for (const a of report.plan.actions) {
+      if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: a.failure ? a.failure.replace('-', '_') : reasonKind(a.reason) });
+      if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: reasonKind(a.reason) });
+    }
+    m.vmsDeleted.inc(report.deletedVms);
+    m.runnersDeleted.inc(report.deletedRunners);
+    m.giveUps.set(s.give_ups.length);
+
+    m.ticks.inc({ result: report.ok ? 'ok' : 'failed' });
+    m.tickDuration.observe(report.durationMs / 1000);
+    m.lastTickOk.set(report.ok ? 1 : 0);
+    m.lastOkAt.set(s.last_ok_tick_at === null ? Number.NaN : Date.parse(s.last_ok_tick_at) / 1000);
+  }
+
+  async text(): Promise<string> {
+    // prom-client spells NaN "Nan" (lib/util.js); Prometheus' Go parser forgives that, the format
+    // and OpenMetrics parsers do not. Every sample line ends in its value, so this is exact.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** A deletion's reason (lifecycle.ts wording) → a short, bounded label value. */
+const REASON_KINDS: Array<[RegExp, string]> = [
+  [/profile's timeout/, 'timeout'],
+  [/registration timeout/, 'runner_unused'],
+  [/boot timeout/, 'boot_failed'],
+  [/ghost demand/, 'ghost_demand'],
+  [/job finished|runner is gone|just ended/, 'job_done'],
+  [/no VM|VM is gone/, 'no_vm'],
+  [/offline/, 'runner_offline'],
+  [/stopped/, 'vm_stopped'],
+];
+
+export function reasonKind(reason: string): string {
+  for (const [re, kind] of REASON_KINDS) if (re.test(reason)) return kind;
+  return 'other';
+}
+
+export async function writeMetricsFile(file: string, metrics: FleetMetrics): Promise<void> {
+  writeFileAtomic(file, await metrics.text());
+}
+
+/** Serves GET /metrics on 127.0.0.1:`port` only (never another address). Resolves once listening. */
+export async function serveMetrics(port: number, metrics: FleetMetrics): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+      return;
+    }
+    metrics.text().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.contentType() }).end(text),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
