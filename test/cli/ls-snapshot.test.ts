@@ -167,7 +167,7 @@ describe('with the daemon running', () => {
     expect(ram).toBe(8192 + 2048);
     expect(p.value('tart_fleet_ram_used_bytes')).toBe(ram * 1024 * 1024);
     expect(p.value('tart_fleet_ram_ceiling_bytes')).toBe((16 - 4) * 1024 * 1024 * 1024);
-    expect(p.value('tart_fleet_macos_vms')).toBe(2);
+    expect(p.value('tart_fleet_macos_vms')).toBe(1); // the developer; the simulated world's coder is a Linux guest
     expect(p.value('tart_fleet_macos_vms_max')).toBe(2);
     expect(p.value('tart_fleet_vms', { state: 'running' })).toBe((await world.tartList()).filter((v) => v.State === 'running').length);
     expect(p.value('tart_fleet_jobs_running', { profile: 'developer' })).toBe(1);
