@@ -32,6 +32,7 @@ function processContext(): CliContext {
     stderr: process.stderr,
     hostname: hostname(),
     totalMemBytes: totalmem(),
+    platform: process.platform,
   };
 }
 
@@ -92,8 +93,9 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .command('validate')
     .description('check the config and the prerequisites, one line each; exit 0 only if all pass')
     .addOption(configOption())
-    .option('--config-only', 'check pipeline.yml and the environment only (no tart, no GitHub)')
-    .action(async (opts: { config?: string; configOnly?: boolean }) => {
+    .option('--config-only', 'check pipeline.yml, the secret files and the directories only (no tart, no GitHub)')
+    .option('--json', 'print one JSON document (for machines)')
+    .action(async (opts: { config?: string; configOnly?: boolean; json?: boolean }) => {
       const { validateCommand } = await import('./cli/validate.js');
       setExit(await validateCommand(ctx, opts));
     });

@@ -22,7 +22,7 @@ import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
 import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
-import type { CheckResult } from './validate.js';
+import type { CheckResult } from './checks.js';
 
 const run = promisify(execFile);
 

@@ -1,10 +1,5 @@
 /**
- * Small text renderings shared by `ls` and the demo's live view.
+ * Small text renderings used by `ls`; the RAM bar lives in src/view/ (the demo's view uses it too,
+ * and src/sim/ must not import from src/cli/).
  */
-
-/** `[██████░░░░] 6144/12288 MB` — a RAM bar; `?` when the usage is unknown. */
-export function ramBar(usedMb: number | null, ceilingMb: number, width: number): string {
-  if (usedMb === null) return `[${'?'.repeat(width)}] ?/${ceilingMb} MB`;
-  const filled = ceilingMb > 0 ? Math.min(width, Math.round((usedMb / ceilingMb) * width)) : width;
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${usedMb}/${ceilingMb} MB`;
-}
+export { ramBar } from '../view/ram-bar.js';

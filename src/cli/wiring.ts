@@ -17,8 +17,8 @@ import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import { TartAdapter } from '../adapters/tart.js';
 import { SshGuest, sshCredentials } from '../adapters/ssh.js';
-import { expandSecretFiles } from '../launchd/secrets.js';
-import { ExitError, type CliContext } from './context.js';
+import { SECRET_VALUE_VARS, expandSecretFiles } from '../secrets/secret-files.js';
+import { ExitError, isTTY, type CliContext } from './context.js';
 
 export interface Adapters {
   github: GitHub;
@@ -40,7 +40,8 @@ export function logLevel(env: NodeJS.ProcessEnv): LogLevel {
 }
 
 export function buildLogger(ctx: CliContext, secrets: Secrets): Logger {
-  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout });
+  const format = ctx.logFormat ?? (isTTY(ctx.stdout) ? 'text' : 'json');
+  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout, format });
 }
 
 export function buildTart(ctx: CliContext, logger: Logger): Tart {
@@ -55,7 +56,7 @@ export function buildTart(ctx: CliContext, logger: Logger): Tart {
 export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
   const ctx = { ...given, env: secretEnv(given) };
   const secrets = new Secrets();
-  for (const name of ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY', 'TART_FLEET_SSH_PASSWORD']) secrets.add(ctx.env[name]);
+  for (const name of SECRET_VALUE_VARS) secrets.add(ctx.env[name]);
   const logger = buildLogger(ctx, secrets);
   let auth;
   try {
@@ -73,6 +74,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     repositories: config.github.repositories,
     logger: logger.child({ component: 'github' }),
     secrets,
+    ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;
   if (opts.needGuest) {

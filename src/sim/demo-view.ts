@@ -4,7 +4,7 @@
  * demo command decides when to draw.
  */
 import type { LsJson } from './world.js';
-import { ramBar } from '../cli/render.js';
+import { ramBar } from '../view/ram-bar.js';
 
 export interface DemoProgress {
   total: number;
