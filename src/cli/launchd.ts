@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { ENV_SETTINGS, PACKAGE_ROOT } from '../config/schema.js';
 import { DAEMON_LABEL, DEFAULT_LOG_DIR, LAUNCH_DAEMONS_DIR, plistPath, renderDaemonPlist } from '../launchd/plist.js';
-import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, looksLikePem } from '../launchd/secrets.js';
+import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, looksLikePem } from '../secrets/secret-files.js';
 import { ExitError, println, type CliContext } from './context.js';
 
 export interface LaunchdOptions {
