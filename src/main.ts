@@ -113,11 +113,13 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 
   program
     .command('launchd')
-    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it')
+    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it, --uninstall removes it, --status shows it (macOS)')
     .addOption(configOption())
-    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands')
-    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist); default: the current user')
-    .action(async (opts: { config?: string; install?: boolean; user?: string }) => {
+    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands (macOS only)')
+    .option('--uninstall', 'unload the daemon (launchctl bootout) and remove its plist (macOS only)')
+    .option('--status', 'is the plist installed, is the daemon loaded and running (exit 0 running, 3 not)')
+    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist; must exist); default: the current user')
+    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string }) => {
       const { launchdCommand } = await import('./cli/launchd.js');
       setExit(await launchdCommand(ctx, opts));
     });
