@@ -101,6 +101,19 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     });
 
   program
+    .command('init')
+    .description('write a commented pipeline.yml for this Mac (detects RAM, host name, tart, golden images) and print the next steps')
+    .option('--org <org>', 'the GitHub organisation whose jobs this Mac runs (asked on a TTY when missing)')
+    .option('--runner-name <name>', "this Mac's name (default: the short host name)")
+    .option('--image <name>', 'the golden image cloned per job (default: workhorse, or the one found under TART_HOME)')
+    .option('-o, --output <path>', 'where to write', 'pipeline.yml')
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts: { org?: string; runnerName?: string; image?: string; output?: string; force?: boolean }) => {
+      const { initCommand } = await import('./cli/init.js');
+      setExit(await initCommand(ctx, opts));
+    });
+
+  program
     .command('demo')
     .description('the real scheduler against a simulated org and a simulated Mac: no GitHub, no Mac needed')
     .option('--jobs <n>', 'jobs to queue', parseIntOption('--jobs'), 12)
