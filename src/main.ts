@@ -114,6 +114,16 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     });
 
   program
+    .command('selftest')
+    .description('clone the golden image, boot it, SSH in, check the runner version, PATH tools and cache mount, delete it (no GitHub)')
+    .addOption(configOption())
+    .option('--profile <name>', "boot the VM with this profile's CPU, RAM and image (default: the smallest profile)")
+    .action(async (opts: { config?: string; profile?: string }) => {
+      const { selftestCommand } = await import('./cli/selftest.js');
+      setExit(await selftestCommand(ctx, opts));
+    });
+
+  program
     .command('demo')
     .description('the real scheduler against a simulated org and a simulated Mac: no GitHub, no Mac needed')
     .option('--jobs <n>', 'jobs to queue', parseIntOption('--jobs'), 12)
