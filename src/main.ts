@@ -12,7 +12,8 @@ import { ExitError, type CliContext } from './cli/context.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
-  const ctx = given;
+  // A copy: global options (--log-format) are written into it before a command runs.
+  const ctx: CliContext = { ...given };
   const program = buildProgram(ctx, (code) => {
     exitCode = code;
   });
@@ -63,7 +64,12 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       writeErr: (s) => ctx.stderr.write(s),
     })
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addOption(new Option('--log-format <format>', 'log lines as text (readable) or json (one object per line); default: text on a TTY, else json').choices(['json', 'text']))
+    .hook('preAction', (root) => {
+      const format = (root.opts() as { logFormat?: 'json' | 'text' }).logFormat;
+      if (format) ctx.logFormat = format;
+    });
 
   const configOption = () =>
     new Option('-c, --config <path>', 'pipeline.yml to use (else $TART_FLEET_CONFIG, else ./pipeline.yml)');
@@ -121,6 +127,17 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .action(async (opts: { config?: string; profile?: string }) => {
       const { selftestCommand } = await import('./cli/selftest.js');
       setExit(await selftestCommand(ctx, opts));
+    });
+
+  program
+    .command('logs')
+    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log (secrets redacted)')
+    .argument('[vm]', 'a VM name, or any unique part of one (a job id)')
+    .addOption(configOption())
+    .option('--json', 'list as one JSON object (for machines)')
+    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean }) => {
+      const { logsCommand } = await import('./cli/logs.js');
+      setExit(await logsCommand(ctx, vm, opts));
     });
 
   program
