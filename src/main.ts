@@ -55,7 +55,7 @@ function reportError(err: unknown, ctx: CliContext): number {
   return 1;
 }
 
-function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
+export function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
   const program = new Command('tart-fleet')
     .description('Runs each GitHub Actions job of an org in a fresh, ephemeral Tart VM on this Mac.')
     .version(packageVersion(), '-V, --version')
