@@ -11,7 +11,10 @@
  * - Every check runs: a secret file that cannot be read is one FAIL, and the checks after it run
  *   without that secret (they then say "no credentials", which is true).
  * - GitHub gets one short attempt per request (GITHUB_PROBE_MS) instead of the daemon's patient
- *   retries, so a dead network costs seconds and its FAIL says what to look at.
+ *   retries, so a dead network costs seconds and its FAIL says what to look at. Before that, one
+ *   unauthenticated GET of `github.api_url` checks that anything answers at all: not every GitHub
+ *   request of the checks carries the short timeout (the access report's do not), so with no answer
+ *   the GitHub checks are reported as not run rather than left to hang.
  * - Progress ("checking …") goes to stderr, and only on a TTY: stdout stays the report.
  */
 import { ramCeilingMb } from '../config/types.js';
@@ -62,8 +65,17 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     if (isTTY(ctx.stderr) && !opts.json) println(ctx.stderr, `checking tart, the golden images and GitHub (up to ${GITHUB_PROBE_MS / 1000} s per request)…`);
     // Loaded on demand: --config-only never loads the adapters.
     const { prerequisiteChecks } = await import('./prerequisites.js');
-    const probeCtx: CliContext = { ...ctx, env: secrets.env, githubProbeTimeoutMs: GITHUB_PROBE_MS };
-    results.push(...(await prerequisiteChecks(probeCtx, config)).map(withHints));
+    const unreachable = await githubUnreachable(config.github.api_url);
+    let env = secrets.env;
+    if (unreachable) {
+      results.push({ status: 'fail', what: 'github', detail: `${config.github.api_url}: ${unreachable}; token and runner group not checked`, fix: networkFix(unreachable) ?? 'check the network and github.api_url' });
+      // Without credentials the checks below make no GitHub request; their "no credentials" line is dropped.
+      env = { ...env };
+      for (const v of GITHUB_CREDENTIAL_VARS) delete env[v];
+    }
+    const probeCtx: CliContext = { ...ctx, env, githubProbeTimeoutMs: GITHUB_PROBE_MS };
+    const found = (await prerequisiteChecks(probeCtx, config)).map(withHints);
+    results.push(...(unreachable ? found.filter((r) => !(r.what === 'github' && /no GitHub credentials/.test(r.detail))) : found));
   }
 
   const counts = countChecks(results);
@@ -75,6 +87,21 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     println(ctx.stdout, summaryLine(counts));
   }
   return counts.fail > 0 ? 1 : 0;
+}
+
+const GITHUB_CREDENTIAL_VARS = ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_ID', 'TART_FLEET_GITHUB_APP_INSTALLATION_ID', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY'];
+
+/** Undefined when `apiUrl` answers anything (any HTTP status) within GITHUB_PROBE_MS; else why not. */
+async function githubUnreachable(apiUrl: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(apiUrl, { signal: AbortSignal.timeout(GITHUB_PROBE_MS), redirect: 'manual' });
+    await res.body?.cancel();
+    return undefined;
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)`;
+    return `cannot connect (${e.cause?.code ?? e.cause?.message ?? e.message})`;
+  }
 }
 
 function secretFix(variable: string, message: string): string {

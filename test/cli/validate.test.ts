@@ -112,6 +112,23 @@ test('GitHub unreachable: the github FAIL says where to look', async () => {
   expect(code).toBe(1);
 });
 
+test('GitHub accepting connections but never answering: validate ends, the FAIL names the timeout and where to look', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const server = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const { code, stdout } = await cli(freshClone(), ['validate'], { TART_FLEET_GITHUB_TOKEN: 'ghp_x', TART_FLEET_GITHUB_API_URL: `http://127.0.0.1:${port}` });
+    expect(stdout).toMatch(/^FAIL github: http:\/\/127\.0\.0\.1:\d+: no answer within 10 s \(timeout\); token and runner group not checked — fix: GitHub did not answer in 10 s: check the network, a proxy \(HTTPS_PROXY\) and github\.api_url$/m);
+    expect(stdout).not.toMatch(/no GitHub credentials/);
+    expect(stdout).toMatch(/^FAIL guest ssh:/m); // the checks after GitHub still ran
+    expect(code).toBe(1);
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});
+
 test('--json prints one document with every check', async () => {
   const dir = freshClone();
   const { code, stdout } = await cli(dir, ['validate', '--json'], { TART_FLEET_SSH_PASSWORD_FILE: join(dir, 'nonexistent') });
