@@ -1,7 +1,8 @@
 /**
- * Builds the real adapters for a command from the environment and the config: the composition
- * root's one place for secrets. Each secret is registered with the log redactor before anything
- * can log it.
+ * Builds the real adapters for a command from the environment and the config. Secret values are
+ * read through src/secrets/secret-files.ts (the one place that knows which variables hold secrets
+ * and the `_FILE` convention); each is registered with the log redactor before anything can log it.
+ * The logger's format follows `--log-format`, else text on a TTY and JSON otherwise.
  *
  * ## Gotchas
  * - Credentials are checked here, up front: a missing token or SSH password is a usage error
