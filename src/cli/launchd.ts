@@ -13,7 +13,7 @@
  * - A LaunchDaemon inherits nothing from this shell: whatever the daemon needs from the environment
  *   has to be written into the plist, and the plist is world-readable. So secret values are never
  *   copied; each one found inline gets a warning naming the variable (never the value) and the
- *   `_FILE` variable to use instead (see src/launchd/secrets.ts).
+ *   `_FILE` variable to use instead (see src/secrets/secret-files.ts).
  * - `--install` needs root, and `sudo` drops the environment by default: document `sudo -E`, and
  *   refuse to install a daemon that would have no GitHub credentials (it would restart every 30 s).
  * - Under sudo, USER is root; SUDO_USER is the person who owns ~/.tart. tart must not run as root.
