@@ -65,8 +65,10 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     if (isTTY(ctx.stderr) && !opts.json) println(ctx.stderr, `checking tart, the golden images and GitHub (up to ${GITHUB_PROBE_MS / 1000} s per request)…`);
     // Loaded on demand: --config-only never loads the adapters.
     const { prerequisiteChecks } = await import('./prerequisites.js');
-    const unreachable = await githubUnreachable(config.github.api_url);
     let env = secrets.env;
+    // Without credentials no check talks to GitHub (the "no GitHub credentials" line says so).
+    const hasCredentials = GITHUB_CREDENTIAL_VARS.some((v) => (env[v] ?? '').trim() !== '');
+    const unreachable = hasCredentials ? await githubUnreachable(config.github.api_url) : undefined;
     if (unreachable) {
       results.push({ status: 'fail', what: 'github', detail: `${config.github.api_url}: ${unreachable}; token and runner group not checked`, fix: networkFix(unreachable) ?? 'check the network and github.api_url' });
       // Without credentials the checks below make no GitHub request; their "no credentials" line is dropped.
