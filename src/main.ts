@@ -12,7 +12,8 @@ import { ExitError, type CliContext } from './cli/context.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
-  const ctx = given;
+  // A copy: global options (--log-format) are written into it before a command runs.
+  const ctx: CliContext = { ...given };
   const program = buildProgram(ctx, (code) => {
     exitCode = code;
   });
@@ -32,6 +33,7 @@ function processContext(): CliContext {
     stderr: process.stderr,
     hostname: hostname(),
     totalMemBytes: totalmem(),
+    platform: process.platform,
   };
 }
 
@@ -53,7 +55,7 @@ function reportError(err: unknown, ctx: CliContext): number {
   return 1;
 }
 
-function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
+export function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
   const program = new Command('tart-fleet')
     .description('Runs each GitHub Actions job of an org in a fresh, ephemeral Tart VM on this Mac.')
     .version(packageVersion(), '-V, --version')
@@ -62,7 +64,12 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       writeErr: (s) => ctx.stderr.write(s),
     })
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addOption(new Option('--log-format <format>', 'log lines as text (readable) or json (one object per line); default: text on a TTY, else json').choices(['json', 'text']))
+    .hook('preAction', (root) => {
+      const format = (root.opts() as { logFormat?: 'json' | 'text' }).logFormat;
+      if (format) ctx.logFormat = format;
+    });
 
   const configOption = () =>
     new Option('-c, --config <path>', 'pipeline.yml to use (else $TART_FLEET_CONFIG, else ./pipeline.yml)');
@@ -95,10 +102,45 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .command('validate')
     .description('check the config and the prerequisites, one line each; exit 0 only if all pass')
     .addOption(configOption())
-    .option('--config-only', 'check pipeline.yml and the environment only (no tart, no GitHub)')
-    .action(async (opts: { config?: string; configOnly?: boolean }) => {
+    .option('--config-only', 'check pipeline.yml, the secret files and the directories only (no tart, no GitHub)')
+    .option('--json', 'print one JSON document (for machines)')
+    .action(async (opts: { config?: string; configOnly?: boolean; json?: boolean }) => {
       const { validateCommand } = await import('./cli/validate.js');
       setExit(await validateCommand(ctx, opts));
+    });
+
+  program
+    .command('init')
+    .description('write a commented pipeline.yml for this Mac (detects RAM, host name, tart, golden images) and print the next steps')
+    .option('--org <org>', 'the GitHub organisation whose jobs this Mac runs (asked on a TTY when missing)')
+    .option('--runner-name <name>', "this Mac's name (default: the short host name)")
+    .option('--image <name>', 'the golden image cloned per job (default: workhorse, or the one found under TART_HOME)')
+    .option('-o, --output <path>', 'where to write', 'pipeline.yml')
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts: { org?: string; runnerName?: string; image?: string; output?: string; force?: boolean }) => {
+      const { initCommand } = await import('./cli/init.js');
+      setExit(await initCommand(ctx, opts));
+    });
+
+  program
+    .command('selftest')
+    .description('clone the golden image, boot it, SSH in, check the runner version, PATH tools and cache mount, delete it (no GitHub)')
+    .addOption(configOption())
+    .option('--profile <name>', "boot the VM with this profile's CPU, RAM and image (default: the smallest profile)")
+    .action(async (opts: { config?: string; profile?: string }) => {
+      const { selftestCommand } = await import('./cli/selftest.js');
+      setExit(await selftestCommand(ctx, opts));
+    });
+
+  program
+    .command('logs')
+    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log (secrets redacted)')
+    .argument('[vm]', 'a VM name, or any unique part of one (a job id)')
+    .addOption(configOption())
+    .option('--json', 'list as one JSON object (for machines)')
+    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean }) => {
+      const { logsCommand } = await import('./cli/logs.js');
+      setExit(await logsCommand(ctx, vm, opts));
     });
 
   program
@@ -114,11 +156,13 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 
   program
     .command('launchd')
-    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it')
+    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it, --uninstall removes it, --status shows it (macOS)')
     .addOption(configOption())
-    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands')
-    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist); default: the current user')
-    .action(async (opts: { config?: string; install?: boolean; user?: string }) => {
+    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands (macOS only)')
+    .option('--uninstall', 'unload the daemon (launchctl bootout) and remove its plist (macOS only)')
+    .option('--status', 'is the plist installed, is the daemon loaded and running (exit 0 running, 3 not)')
+    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist; must exist); default: the current user')
+    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string }) => {
       const { launchdCommand } = await import('./cli/launchd.js');
       setExit(await launchdCommand(ctx, opts));
     });

@@ -14,6 +14,15 @@ export interface CliContext {
   stderr: Writable;
   hostname: string;
   totalMemBytes: number;
+  /** process.platform; `launchd --install`, `validate` and `selftest` behave differently off macOS. */
+  platform?: NodeJS.Platform;
+  /** `--log-format`: `text` (one readable line per event) or `json`; unset: text on a TTY, else json. */
+  logFormat?: 'json' | 'text';
+  /**
+   * `validate`'s GitHub probe: each request gets one attempt (no 5xx/network retries) of at most
+   * this many ms, so a dead network is reported in seconds. Unset: the daemon's patient defaults.
+   */
+  githubProbeTimeoutMs?: number;
 }
 
 /** Thrown by a command to end with a given exit code after printing `lines` to stderr. */
@@ -22,6 +31,16 @@ export class ExitError extends Error {
     super(lines.join('\n'));
     this.name = 'ExitError';
   }
+}
+
+/** The platform a command runs on (the context's, else this process's). */
+export function platformOf(ctx: CliContext): NodeJS.Platform {
+  return ctx.platform ?? process.platform;
+}
+
+/** Whether a stream is a terminal (progress lines and colours only go to one). */
+export function isTTY(stream: Writable): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
 export function println(stream: Writable, text = ''): void {

@@ -16,7 +16,7 @@
  * - No line carries a token: only permission names, scopes, group names and GitHub's own messages.
  */
 import type { GitHubAccess, GitHubAccessProbe, TokenAccess } from '../adapters/github-access.js';
-import type { CheckResult } from './validate.js';
+import type { CheckResult } from './checks.js';
 
 /** App / fine-grained permissions the daemon uses, and where an App's owner sets each. */
 const APP_NEEDS = [

@@ -20,7 +20,7 @@
  */
 import type { Config, Profile } from '../config/types.js';
 import type { FleetFacts, GitHubFleetProbe } from '../adapters/github-fleet.js';
-import type { CheckResult } from './validate.js';
+import type { CheckResult } from './checks.js';
 
 /** GitHub's limit on runner names (actions/runner PR #1710). */
 export const MAX_RUNNER_NAME = 64;

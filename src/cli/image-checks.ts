@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageOf, type Config } from '../config/types.js';
-import type { CheckResult } from './validate.js';
+import type { CheckResult } from './checks.js';
 
 interface ImageConfig {
   os?: string;

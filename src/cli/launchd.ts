@@ -1,6 +1,8 @@
 /**
- * `tart-fleet launchd`: prints the LaunchDaemon plist that runs `tart-fleet run` on this Mac, or with
- * `--install` writes it to /Library/LaunchDaemons and prints the `launchctl` commands to load it.
+ * `tart-fleet launchd`: prints the LaunchDaemon plist that runs `tart-fleet run` on this Mac; with
+ * `--install` writes it to /Library/LaunchDaemons and prints the `launchctl` commands to load it;
+ * `--uninstall` unloads it (bootout) and removes it; `--status` says whether it is installed and
+ * loaded (from `launchctl print system/<label>`).
  *
  * ## Lifecycle
  * Resolve the config path (as `run` would) → load it as the daemon will (cwd = the config's
@@ -11,26 +13,39 @@
  * - A LaunchDaemon inherits nothing from this shell: whatever the daemon needs from the environment
  *   has to be written into the plist, and the plist is world-readable. So secret values are never
  *   copied; each one found inline gets a warning naming the variable (never the value) and the
- *   `_FILE` variable to use instead (see src/launchd/secrets.ts).
+ *   `_FILE` variable to use instead (see src/secrets/secret-files.ts).
  * - `--install` needs root, and `sudo` drops the environment by default: document `sudo -E`, and
  *   refuse to install a daemon that would have no GitHub credentials (it would restart every 30 s).
  * - Under sudo, USER is root; SUDO_USER is the person who owns ~/.tart. tart must not run as root.
- * - The config loader rejects unknown TART_FLEET_* variables and does not know the `_FILE` ones yet,
- *   so they are taken out of the environment it sees (harmless once it does know them).
+ * - `--install`, `--uninstall` and `--status` act on launchd, which only a Mac has: elsewhere they
+ *   refuse (exit 2) before touching the disk. Printing the plist works anywhere (to inspect it).
+ * - A secret file other users can read is refused (exit 2, naming the file and `chmod 600`), not
+ *   warned about: the daemon would start with a secret every local user can read.
+ * - The plist never holds a secret value (only `_FILE` paths), so it is written 0644 as launchd
+ *   expects; if a secret-named variable ever reached it, it would be written 0600 instead.
  */
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { ENV_SETTINGS, PACKAGE_ROOT } from '../config/schema.js';
 import { DAEMON_LABEL, DEFAULT_LOG_DIR, LAUNCH_DAEMONS_DIR, plistPath, renderDaemonPlist } from '../launchd/plist.js';
-import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, looksLikePem } from '../launchd/secrets.js';
-import { ExitError, println, type CliContext } from './context.js';
+import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, SECRET_VALUE_VARS, isLooseMode, looksLikePem, looseModeMessage } from '../secrets/secret-files.js';
+import { ExitError, platformOf, println, type CliContext } from './context.js';
 
 export interface LaunchdOptions {
   config?: string;
   install?: boolean;
+  uninstall?: boolean;
+  status?: boolean;
   user?: string;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
 }
 
 /** Everything the command would otherwise take from the process or the disk; tests pin it. */
@@ -47,8 +62,14 @@ export interface LaunchdDeps {
   uid: number;
   /** stat of a secret file: its mode, or undefined if missing. */
   statMode: (path: string) => number | undefined;
-  /** Writes the plist with mode 0644. */
-  writePlist: (path: string, text: string) => void;
+  /** Writes the plist atomically with `mode`. */
+  writePlist: (path: string, text: string, mode: number) => void;
+  /** Whether a local account of that name exists (`id -u NAME`). */
+  userExists: (name: string) => boolean;
+  /** Runs `launchctl` with these arguments. */
+  launchctl: (args: string[]) => CommandResult;
+  /** Removes a file (the plist, on --uninstall). */
+  removeFile: (path: string) => void;
 }
 
 /** Variables copied into the plist as they are: settings, not secrets. */
@@ -81,16 +102,31 @@ export function defaultDeps(): LaunchdDeps {
       }
     },
     writePlist,
+    userExists: (name) => spawnSync('id', ['-u', name], { stdio: 'ignore' }).status === 0,
+    launchctl: (args) => {
+      const r = spawnSync('launchctl', args, { encoding: 'utf8' });
+      return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
+    },
+    removeFile: (path) => rmSync(path),
   };
 }
 
 export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdDeps): number {
+  const modes = [opts.install, opts.uninstall, opts.status].filter(Boolean).length;
+  if (modes > 1) throw new ExitError(2, ['--install, --uninstall and --status: give at most one']);
+  const platform = platformOf(ctx);
+  if ((opts.install || opts.uninstall || opts.status) && platform !== 'darwin') {
+    const flag = opts.install ? '--install' : opts.uninstall ? '--uninstall' : '--status';
+    throw new ExitError(2, [`launchd ${flag}: not a Mac (${platform}): LaunchDaemons exist only on macOS. \`tart-fleet launchd\` without flags prints the plist to inspect.`]);
+  }
+  if (opts.uninstall) return uninstall(ctx, deps);
+  if (opts.status) return status(ctx, deps);
   const warnings: string[] = [];
   const configPath = resolveConfigPath({ path: opts.config, env: ctx.env, cwd: ctx.cwd });
   // Load it the way the daemon will: from its own directory. A ConfigError ends the command (exit 2).
   const { config } = loadConfig({
     path: configPath,
-    env: withoutFileVars(ctx.env),
+    env: ctx.env,
     cwd: dirname(configPath),
     hostname: ctx.hostname,
     totalMemBytes: ctx.totalMemBytes,
@@ -103,9 +139,14 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
   if (user === 'root') {
     throw new ExitError(2, ['--user: tart-fleet must run as the user who owns ~/.tart and the golden image, not root (pass --user NAME)']);
   }
+  if (opts.install && !deps.userExists(user)) {
+    throw new ExitError(2, [`--user: there is no user ${JSON.stringify(user)} on this Mac; create it first (System Settings → Users & Groups) or pass --user NAME`]);
+  }
   const homeDir = user === deps.currentUser.username ? deps.currentUser.homedir : `/Users/${user}`;
 
-  const environment = daemonEnvironment(ctx, user, deps, warnings);
+  const refusals: string[] = [];
+  const environment = daemonEnvironment(ctx, user, deps, warnings, refusals);
+  if (refusals.length > 0) throw new ExitError(2, refusals);
   const hasToken = environment.TART_FLEET_GITHUB_TOKEN_FILE !== undefined;
   const appVars = ['TART_FLEET_GITHUB_APP_ID', 'TART_FLEET_GITHUB_APP_INSTALLATION_ID', APP_KEY_VAR];
   const appSet = appVars.filter((v) => environment[v] !== undefined);
@@ -148,19 +189,74 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
     return 0;
   }
   const target = plistPath(DAEMON_LABEL, deps.launchDaemonsDir);
+  const mode = plistMode(environment);
   try {
-    deps.writePlist(target, xml);
+    deps.writePlist(target, xml, mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'EACCES' || code === 'EPERM' ? '; run it with sudo -E (which keeps the TART_FLEET_* variables)' : '';
     throw new ExitError(1, [`cannot write ${target}: ${code ?? (err as Error).message}${hint}`]);
   }
-  for (const line of installInstructions(target, user, configPath, deps.uid === 0)) println(ctx.stdout, line);
+  for (const line of installInstructions(target, user, configPath, deps.uid === 0, mode)) println(ctx.stdout, line);
   return 0;
 }
 
+/** 0600 if a secret-named variable reached the plist (the renderer refuses those today), else 0644. */
+export function plistMode(environment: Record<string, string>): number {
+  const secretBearing = SECRET_VALUE_VARS.some((v) => environment[v] !== undefined && (v !== APP_KEY_VAR || looksLikePem(environment[v]!)));
+  return secretBearing ? 0o600 : 0o644;
+}
+
+/** `--uninstall`: bootout (if loaded), then remove the plist (if present); says what it did. */
+function uninstall(ctx: CliContext, deps: LaunchdDeps): number {
+  const target = plistPath(DAEMON_LABEL, deps.launchDaemonsDir);
+  const service = `system/${DAEMON_LABEL}`;
+  const loaded = deps.launchctl(['print', service]).code === 0;
+  if (loaded) {
+    const out = deps.launchctl(['bootout', service]);
+    if (out.code !== 0) {
+      const why = (out.stderr || out.stdout).trim();
+      throw new ExitError(1, [`launchctl bootout ${service} failed (exit ${out.code})${why ? `: ${why}` : ''}${deps.uid !== 0 ? '; run it with sudo' : ''}`]);
+    }
+    println(ctx.stdout, `unloaded ${service} (launchctl bootout): the daemon finished its tick and stopped`);
+  } else {
+    println(ctx.stdout, `${service} was not loaded`);
+  }
+  if (existsSync(target)) {
+    try {
+      deps.removeFile(target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ExitError(1, [`cannot remove ${target}: ${code ?? (err as Error).message}${code === 'EACCES' || code === 'EPERM' ? '; run it with sudo' : ''}`]);
+    }
+    println(ctx.stdout, `removed ${target}`);
+  } else {
+    println(ctx.stdout, `${target} was not installed`);
+  }
+  println(ctx.stdout, `left in place: VMs and runners (\`tart-fleet teardown\`), logs in ${DEFAULT_LOG_DIR}, pipeline.yml and the secret files`);
+  return 0;
+}
+
+/** `--status`: installed? loaded? and launchd's own state, pid and last exit code. Exit 0 when running, 3 otherwise. */
+function status(ctx: CliContext, deps: LaunchdDeps): number {
+  const target = plistPath(DAEMON_LABEL, deps.launchDaemonsDir);
+  const service = `system/${DAEMON_LABEL}`;
+  const installed = existsSync(target);
+  println(ctx.stdout, `plist:   ${installed ? `installed (${target})` : `not installed (${target} does not exist)`}`);
+  const out = deps.launchctl(['print', service]);
+  if (out.code !== 0) {
+    println(ctx.stdout, `service: not loaded (launchctl print ${service} exit ${out.code})${installed ? `; load it: sudo launchctl bootstrap system ${target}` : ''}`);
+    return 3;
+  }
+  const field = (name: string) => new RegExp(`^\\s*${name} = (.+)$`, 'm').exec(out.stdout)?.[1]?.trim();
+  const state = field('state') ?? 'unknown';
+  println(ctx.stdout, `service: loaded (${service}), state ${state}, pid ${field('pid') ?? 'none'}, last exit code ${field('last exit code') ?? 'none'}`);
+  println(ctx.stdout, `logs:    ${join(DEFAULT_LOG_DIR, 'tart-fleet.log')}`);
+  return state === 'running' ? 0 : 3;
+}
+
 /** The environment written into the plist; adds a warning for every secret it leaves out. */
-function daemonEnvironment(ctx: CliContext, user: string, deps: LaunchdDeps, warnings: string[]): Record<string, string> {
+function daemonEnvironment(ctx: CliContext, user: string, deps: LaunchdDeps, warnings: string[], refusals: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of Object.keys(ctx.env).sort()) {
     const value = ctx.env[name];
@@ -175,10 +271,10 @@ function daemonEnvironment(ctx: CliContext, user: string, deps: LaunchdDeps, war
       if (looksLikePem(value)) {
         warnings.push(`${APP_KEY_VAR} holds the key itself; its value is not copied into the plist: save it as a .pem file only ${user} can read and set ${APP_KEY_VAR}=<that path>`);
       } else {
-        out[name] = checkedSecretFile(name, resolve(ctx.cwd, value), deps, warnings);
+        out[name] = checkedSecretFile(name, resolve(ctx.cwd, value), deps, warnings, refusals);
       }
     } else if ((SECRET_FILE_VARS as readonly string[]).includes(name)) {
-      out[name] = checkedSecretFile(name, resolve(ctx.cwd, value), deps, warnings);
+      out[name] = checkedSecretFile(name, resolve(ctx.cwd, value), deps, warnings, refusals);
     } else if (COPIED_VARS.has(name)) {
       out[name] = value;
     }
@@ -186,21 +282,21 @@ function daemonEnvironment(ctx: CliContext, user: string, deps: LaunchdDeps, war
   return out;
 }
 
-function checkedSecretFile(name: string, path: string, deps: LaunchdDeps, warnings: string[]): string {
+function checkedSecretFile(name: string, path: string, deps: LaunchdDeps, warnings: string[], refusals: string[]): string {
   const mode = deps.statMode(path);
   if (mode === undefined) {
     warnings.push(`${name}: ${path} does not exist; the daemon cannot authenticate until it does`);
-  } else if ((mode & 0o077) !== 0) {
-    warnings.push(`${name}: ${path} can be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
+  } else if (isLooseMode(mode)) {
+    refusals.push(looseModeMessage(name, path, mode));
   }
   return path;
 }
 
-function installInstructions(target: string, user: string, configPath: string, isRoot: boolean): string[] {
+function installInstructions(target: string, user: string, configPath: string, isRoot: boolean, mode: number): string[] {
   const service = `system/${DAEMON_LABEL}`;
   const q = shellQuote;
   return [
-    `wrote ${target} (mode 0644): runs \`tart-fleet run --config ${configPath}\` as ${user}`,
+    `wrote ${target} (mode ${mode.toString(8).padStart(4, '0')}): runs \`tart-fleet run --config ${configPath}\` as ${user}`,
     'next, as an administrator:',
     ...(isRoot ? [] : [`  sudo chown root:wheel ${q(target)}          # launchd ignores a daemon plist not owned by root`]),
     `  sudo install -d -o ${q(user)} -m 0755 ${q(DEFAULT_LOG_DIR)}`,
@@ -215,19 +311,13 @@ function installInstructions(target: string, user: string, configPath: string, i
   ];
 }
 
-/** Writes atomically (temp file + rename) so launchd never reads half a plist; 0644 regardless of umask. */
-function writePlist(path: string, text: string): void {
+/** Writes atomically (temp file + rename) so launchd never reads half a plist; `mode` regardless of umask. */
+function writePlist(path: string, text: string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  chmodSync(tmp, 0o644);
+  writeFileSync(tmp, text, { mode });
+  chmodSync(tmp, mode);
   renameSync(tmp, path);
-}
-
-function withoutFileVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const v of SECRET_FILE_VARS) delete copy[v];
-  return copy;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

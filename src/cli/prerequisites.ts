@@ -32,7 +32,7 @@ import { githubFleetChecks } from './github-fleet-checks.js';
 import { hostLabel } from '../core/names.js';
 import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
-import type { CheckResult } from './validate.js';
+import type { CheckResult } from './checks.js';
 
 const run = promisify(execFile);
 

@@ -8,6 +8,7 @@
  * - A queue that could not be read (`github` null) is "unknown", never "(no queued jobs)".
  */
 import Table from 'cli-table3';
+import { ramBar } from '../view/ram-bar.js';
 import type { LsView } from '../core/fleet-view.js';
 
 /** Switch to / back from the terminal's alternate screen: frames do not pile up in the scrollback. */
@@ -16,12 +17,7 @@ export const ALT_SCREEN_OFF = '\x1b[?1049l';
 /** Cursor home + clear the screen (used inside the alternate screen). */
 export const CLEAR_HOME = '\x1b[H\x1b[2J';
 
-/** `[██████░░░░] 6144/12288 MB` — a RAM bar; `?` when the usage is unknown. */
-export function ramBar(usedMb: number | null, ceilingMb: number, width: number): string {
-  if (usedMb === null) return `[${'?'.repeat(width)}] ?/${ceilingMb} MB`;
-  const filled = ceilingMb > 0 ? Math.min(width, Math.round((usedMb / ceilingMb) * width)) : width;
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${usedMb}/${ceilingMb} MB`;
-}
+export { ramBar };
 
 const COMPACT = { head: [], border: [], compact: true };
 

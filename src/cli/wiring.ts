@@ -1,7 +1,8 @@
 /**
- * Builds the real adapters for a command from the environment and the config: the composition
- * root's one place for secrets. Each secret is registered with the log redactor before anything
- * can log it.
+ * Builds the real adapters for a command from the environment and the config. Secret values are
+ * read through src/secrets/secret-files.ts (the one place that knows which variables hold secrets
+ * and the `_FILE` convention); each is registered with the log redactor before anything can log it.
+ * The logger's format follows `--log-format`, else text on a TTY and JSON otherwise.
  *
  * ## Gotchas
  * - Credentials are checked here, up front: a missing token or SSH password is a usage error
@@ -9,7 +10,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { LogLevel, Logger } from '../core/logger.js';
-import type { Clock, GitHub, Guest, Tart } from '../core/ports.js';
+import type { Clock, DiskSpace, GitHub, Guest, Tart } from '../core/ports.js';
 import { Secrets } from '../logging/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
@@ -17,8 +18,10 @@ import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import { TartAdapter } from '../adapters/tart.js';
 import { SshGuest, sshCredentials } from '../adapters/ssh.js';
-import { expandSecretFiles } from '../launchd/secrets.js';
-import { ExitError, type CliContext } from './context.js';
+import { TartExecGuest } from '../adapters/tart-exec-guest.js';
+import { StatfsDiskSpace } from '../adapters/disk-space.js';
+import { SECRET_VALUE_VARS, expandSecretFiles } from '../secrets/secret-files.js';
+import { ExitError, isTTY, tartHomeOf, type CliContext } from './context.js';
 
 export interface Adapters {
   github: GitHub;
@@ -29,6 +32,8 @@ export interface Adapters {
   clock: Clock;
   logger: Logger;
   secrets: Secrets;
+  /** Free space where the VMs live ($TART_HOME), for the disk floor. */
+  disk: DiskSpace;
 }
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -40,10 +45,11 @@ export function logLevel(env: NodeJS.ProcessEnv): LogLevel {
 }
 
 export function buildLogger(ctx: CliContext, secrets: Secrets): Logger {
-  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout });
+  const format = ctx.logFormat ?? (isTTY(ctx.stdout) ? 'text' : 'json');
+  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout, format });
 }
 
-export function buildTart(ctx: CliContext, logger: Logger): Tart {
+export function buildTart(ctx: CliContext, logger: Logger): TartAdapter {
   // The adapter adds its own `component: tart` context.
   return new TartAdapter({ tartBin: ctx.env.TART_FLEET_TART_BIN || 'tart', logger, env: ctx.env });
 }
@@ -55,14 +61,16 @@ export function buildTart(ctx: CliContext, logger: Logger): Tart {
 export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
   const ctx = { ...given, env: secretEnv(given) };
   const secrets = new Secrets();
-  for (const name of ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY', 'TART_FLEET_SSH_PASSWORD']) secrets.add(ctx.env[name]);
+  for (const name of SECRET_VALUE_VARS) secrets.add(ctx.env[name]);
   const logger = buildLogger(ctx, secrets);
+  const tart = buildTart(ctx, logger);
+  const disk = new StatfsDiskSpace(tartHomeOf(ctx));
   let auth;
   try {
     auth = githubAuthFromEnv(ctx.env);
   } catch (err) {
     if (!opts.lenient) throw new ExitError(2, [(err as Error).message]);
-    return { github: unavailableGitHub((err as Error).message), githubAccess: undefined, tart: buildTart(ctx, logger), guest: noGuest, clock: systemClock, logger, secrets };
+    return { github: unavailableGitHub((err as Error).message), githubAccess: undefined, tart, guest: noGuest, clock: systemClock, logger, secrets, disk };
   }
   if (auth.kind === 'app') secrets.add(auth.privateKey);
   else secrets.add(auth.token);
@@ -73,9 +81,14 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     repositories: config.github.repositories,
     logger: logger.child({ component: 'github' }),
     secrets,
+    ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;
-  if (opts.needGuest) {
+  if (opts.needGuest && config.vm.runner_delivery === 'exec') {
+    // Through tart's control socket and the guest agent: no SSH credentials, no neighbour on the
+    // network can answer in the guest's place (SECURITY.md).
+    guest = new TartExecGuest({ tart, runnerCommand: config.vm.runner_command, logger });
+  } else if (opts.needGuest) {
     let credentials;
     try {
       credentials = sshCredentials(ctx.env, config.vm);
@@ -92,7 +105,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
       logger: logger.child({ component: 'ssh' }),
     });
   }
-  return { github, githubAccess: github, tart: buildTart(ctx, logger), guest, clock: systemClock, logger, secrets };
+  return { github, githubAccess: github, tart, guest, clock: systemClock, logger, secrets, disk };
 }
 
 const noGuest: Guest = { launchRunner: () => Promise.reject(new Error('this command starts no runners')) };

@@ -14,7 +14,7 @@
  */
 import { posix } from 'node:path';
 import { build, type PlistValue } from 'plist';
-import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, looksLikePem } from './secrets.js';
+import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, looksLikePem } from '../secrets/secret-files.js';
 
 export const DAEMON_LABEL = 'dev.tart-fleet.daemon';
 export const DEFAULT_LOG_DIR = '/Library/Logs/tart-fleet';

@@ -5,7 +5,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PassThrough } from 'node:stream';
 import { jest } from '@jest/globals';
+import type { Command } from 'commander';
+import { buildProgram, main } from '../../src/main.js';
 import { PACKAGE_ROOT } from '../../src/config/schema.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { FakeGitHub } from '../../src/sim/github/server.js';
@@ -30,8 +33,31 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
 test('--help lists every command, and each command has its own --help', async () => {
   const { code, stdout } = await cli(['--help']);
   expect(code).toBe(0);
-  for (const c of ['run', 'ls', 'validate', 'demo', 'launchd']) expect(stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  for (const c of ['run', 'ls', 'validate', 'demo', 'launchd', 'init', 'selftest', 'logs']) expect(stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
   for (const c of ['run', 'ls', 'validate', 'demo', 'launchd']) expect((await cli([c, '--help'])).stdout).toContain(`Usage: tart-fleet ${c}`);
+});
+
+test("every command's --help exits 0 and names each of its options (walked from the commander program)", async () => {
+  const program = buildProgram({ env: {}, cwd: dir, stdout: new PassThrough(), stderr: new PassThrough(), hostname: 'h', totalMemBytes: 1 }, () => undefined);
+  const paths: { path: string[]; options: string[] }[] = [];
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands) {
+      const p = [...path, sub.name()];
+      paths.push({ path: p, options: sub.options.map((o) => o.long ?? o.short ?? o.flags) });
+      walk(sub, p);
+    }
+  };
+  walk(program, []);
+  expect(paths.map((p) => p.path.join(' '))).toEqual(expect.arrayContaining(['run', 'ls', 'validate', 'init', 'selftest', 'logs', 'launchd', 'teardown', 'cache', 'cache prune', 'disk', 'demo']));
+  for (const { path, options } of paths) {
+    let out = '';
+    const stdout = new PassThrough();
+    stdout.on('data', (d) => (out += String(d)));
+    const code = await main([...path, '--help'], { env: {}, cwd: dir, stdout, stderr: new PassThrough(), hostname: 'h', totalMemBytes: 1 });
+    expect({ path: path.join(' '), code }).toEqual({ path: path.join(' '), code: 0 });
+    expect(out).toContain(`Usage: tart-fleet ${path.join(' ')}`);
+    for (const o of options) expect({ path: path.join(' '), option: o, shown: out.includes(o) }).toEqual({ path: path.join(' '), option: o, shown: true });
+  }
 });
 
 test('validate loads the example pipeline.yml', async () => {

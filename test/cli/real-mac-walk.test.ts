@@ -1,5 +1,5 @@
 // Walks the README's real-Mac steps as far as Linux allows, against the simulated world:
-// secrets in 0600 files → `validate` → `launchd` renders the plist → the daemon started exactly as
+// secrets in 0600 files → `validate` → `selftest` → `launchd` renders the plist → the daemon started exactly as
 // that plist says (ProgramArguments + EnvironmentVariables) runs a job and stops cleanly on SIGTERM.
 import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { parse as parsePlist } from 'plist';
 import { PACKAGE_ROOT } from '../../src/config/schema.js';
 import { SimWorld } from '../../src/sim/world.js';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 const execFileP = promisify(execFile);
 const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
@@ -19,7 +19,7 @@ afterAll(async () => {
   await world?.destroy();
 });
 
-test('secret files → validate → launchd plist → the daemon as launchd would start it', async () => {
+test('secret files → validate → selftest → launchd plist → the daemon as launchd would start it', async () => {
   world = await SimWorld.create({ speed: 40 });
   const tokenFile = join(world.dir, 'github-token');
   const passwordFile = join(world.dir, 'ssh-password');
@@ -32,6 +32,13 @@ test('secret files → validate → launchd plist → the daemon as launchd woul
 
   const validate = await execFileP(process.execPath, [BIN, 'validate', '--config', world.configPath], { env: shell });
   expect(validate.stdout).not.toMatch(/^FAIL/m);
+
+  // The image end to end before any job: clone, boot, SSH with the password from its file, delete.
+  const selftest = await execFileP(process.execPath, [BIN, 'selftest', '--config', world.configPath], { env: shell });
+  expect(selftest.stdout).toMatch(/^ok {3}ssh: /m);
+  expect(selftest.stdout).toMatch(/^ok {3}cleanup: /m);
+  expect(selftest.stdout).not.toMatch(/^FAIL/m);
+  expect(selftest.stdout + selftest.stderr).not.toContain(world.sshPassword);
 
   const rendered = await execFileP(process.execPath, [BIN, 'launchd', '--config', world.configPath, '--user', 'ci'], { env: shell });
   expect(rendered.stdout + rendered.stderr).not.toContain(world.token);

@@ -1,11 +1,12 @@
 // `tart-fleet launchd`: in-process against a temp config, with the process facts (node path, user,
-// /Library/LaunchDaemons) pinned through runLaunchd's deps; once through main() as the CLI runs it.
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// /Library/LaunchDaemons, launchctl, the platform) pinned through runLaunchd's deps and the context;
+// through main() as the CLI runs it.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from 'plist';
-import { runLaunchd, defaultDeps, type LaunchdDeps } from '../../src/cli/launchd.js';
+import { runLaunchd, defaultDeps, plistMode, type CommandResult, type LaunchdDeps } from '../../src/cli/launchd.js';
 import { ExitError, type CliContext } from '../../src/cli/context.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { main } from '../../src/main.js';
@@ -18,7 +19,10 @@ writeFileSync(keyPath, '-----BEGIN RSA PRIVATE KEY-----\nnot really\n-----END RS
 chmodSync(keyPath, 0o600);
 const pwPath = join(dir, 'ssh-password');
 writeFileSync(pwPath, 'admin\n');
-chmodSync(pwPath, 0o644);
+chmodSync(pwPath, 0o600);
+const loosePath = join(dir, 'ssh-password-loose');
+writeFileSync(loosePath, 'admin\n');
+chmodSync(loosePath, 0o644);
 
 const APP_ENV = { TART_FLEET_GITHUB_APP_ID: '42', TART_FLEET_GITHUB_APP_INSTALLATION_ID: '99', TART_FLEET_GITHUB_APP_PRIVATE_KEY: keyPath };
 
@@ -33,19 +37,38 @@ function capture() {
   return { stream, text: () => text };
 }
 
-function world(env: NodeJS.ProcessEnv) {
+/** A fake launchctl: `print` answers from `loaded`, `bootout` unloads; every call is recorded. */
+function fakeLaunchctl(state: { loaded: boolean; calls: string[][]; printed?: string }) {
+  return (args: string[]): CommandResult => {
+    state.calls.push(args);
+    if (args[0] === 'print') {
+      return state.loaded ? { code: 0, stdout: state.printed ?? '\tstate = running\n\tpid = 4242\n\tlast exit code = 0\n', stderr: '' } : { code: 113, stdout: '', stderr: 'Could not find service' };
+    }
+    if (args[0] === 'bootout') {
+      if (!state.loaded) return { code: 3, stdout: '', stderr: 'No such process' };
+      state.loaded = false;
+      return { code: 0, stdout: '', stderr: '' };
+    }
+    return { code: 1, stdout: '', stderr: 'unexpected' };
+  };
+}
+
+function world(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = 'darwin') {
   const out = capture();
   const err = capture();
-  const ctx: CliContext = { env, cwd: dir, stdout: out.stream, stderr: err.stream, hostname: 'mini-a.local', totalMemBytes: 16 * 1024 ** 3 };
+  const ctx: CliContext = { env, cwd: dir, stdout: out.stream, stderr: err.stream, hostname: 'mini-a.local', totalMemBytes: 16 * 1024 ** 3, platform };
   const daemonsDir = mkdtempSync(join(tmpdir(), 'tf-daemons-'));
+  const launchd = { loaded: false, calls: [] as string[][] } as { loaded: boolean; calls: string[][]; printed?: string };
   const deps: LaunchdDeps = {
     ...defaultDeps(),
     execPath: '/opt/homebrew/bin/node',
     currentUser: { username: 'root', homedir: '/var/root' },
     uid: 0,
     launchDaemonsDir: daemonsDir,
+    userExists: (name) => name === 'ci',
+    launchctl: fakeLaunchctl(launchd),
   };
-  return { ctx, deps, out, err, daemonsDir };
+  return { ctx, deps, out, err, daemonsDir, launchd };
 }
 
 function exitErrorOf(fn: () => unknown): ExitError {
@@ -60,7 +83,7 @@ function exitErrorOf(fn: () => unknown): ExitError {
 
 describe('tart-fleet launchd', () => {
   test('prints a plist that runs node + the bin script with the absolute config, as SUDO_USER', () => {
-    const { ctx, deps, out, err } = world({ ...APP_ENV, SUDO_USER: 'ci', USER: 'root', TART_FLEET_SSH_PASSWORD_FILE: 'ssh-password', TART_FLEET_HOST_MAX_VMS: '1', UNRELATED: 'x' });
+    const { ctx, deps, out } = world({ ...APP_ENV, SUDO_USER: 'ci', USER: 'root', TART_FLEET_SSH_PASSWORD_FILE: 'ssh-password', TART_FLEET_HOST_MAX_VMS: '1', UNRELATED: 'x' });
     expect(runLaunchd(ctx, { config: 'pipeline.yml' }, deps)).toBe(0);
     const p = parse(out.text()) as Record<string, unknown>;
     const args = p.ProgramArguments as string[];
@@ -80,8 +103,17 @@ describe('tart-fleet launchd', () => {
       TART_FLEET_SSH_PASSWORD_FILE: pwPath,
       TART_FLEET_HOST_MAX_VMS: '1',
     });
-    // The password file is 0644: named, with its mode, never its content.
-    expect(err.text()).toContain(`warn: TART_FLEET_SSH_PASSWORD_FILE: ${pwPath} can be read by other users (mode 0644); chmod 600 it`);
+  });
+
+  test('a secret file other users can read is refused (exit 2), naming the file and chmod 600', () => {
+    const { ctx, deps, out, daemonsDir } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: loosePath });
+    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true }, deps));
+    expect(e.code).toBe(2);
+    expect(e.lines).toEqual([`TART_FLEET_SSH_PASSWORD_FILE: ${loosePath} can be read by other users (mode 0644); refusing to use it: chmod 600 ${loosePath}`]);
+    expect(out.text()).toBe('');
+    expect(existsSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toBe(false);
+    // Printing refuses too: a plist naming that file would start a daemon with an exposed secret.
+    expect(exitErrorOf(() => runLaunchd(ctx, { config: configPath }, deps)).code).toBe(2);
   });
 
   test('never copies a secret value; warns naming each variable and its _FILE replacement', () => {
@@ -107,6 +139,64 @@ describe('tart-fleet launchd', () => {
     expect(e.lines.join('\n')).not.toContain('MIIEsecretbits');
     expect(out.text()).toBe('');
     expect(() => statSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toThrow();
+  });
+
+  test('--install, --uninstall and --status refuse off macOS (exit 2) and write nothing', () => {
+    for (const flag of ['install', 'uninstall', 'status'] as const) {
+      const { ctx, deps, out, daemonsDir, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath }, 'linux');
+      const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, [flag]: true }, deps));
+      expect(e.code).toBe(2);
+      expect(e.lines[0]).toMatch(new RegExp(`^launchd --${flag}: not a Mac \\(linux\\)`));
+      expect(out.text()).toBe('');
+      expect(existsSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toBe(false);
+      expect(launchd.calls).toEqual([]);
+    }
+  });
+
+  test('--install refuses a --user that does not exist', () => {
+    const { ctx, deps, daemonsDir } = world({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true, user: 'nobody-here' }, deps));
+    expect(e.code).toBe(2);
+    expect(e.lines[0]).toMatch(/^--user: there is no user "nobody-here" on this Mac/);
+    expect(existsSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toBe(false);
+  });
+
+  test('--uninstall boots the daemon out and removes the plist, saying each; again, it says there was nothing', () => {
+    const { ctx, deps, out, daemonsDir, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    launchd.loaded = true;
+    const target = join(daemonsDir, 'dev.tart-fleet.daemon.plist');
+    const before = out.text().length;
+    expect(runLaunchd(ctx, { uninstall: true }, deps)).toBe(0);
+    const said = out.text().slice(before);
+    expect(launchd.calls).toContainEqual(['bootout', 'system/dev.tart-fleet.daemon']);
+    expect(launchd.loaded).toBe(false);
+    expect(existsSync(target)).toBe(false);
+    expect(said).toContain('unloaded system/dev.tart-fleet.daemon (launchctl bootout)');
+    expect(said).toContain(`removed ${target}`);
+    const again = out.text().length;
+    expect(runLaunchd(ctx, { uninstall: true }, deps)).toBe(0);
+    expect(out.text().slice(again)).toMatch(/was not loaded[\s\S]*was not installed/);
+  });
+
+  test('--status: installed and running exits 0 with state and pid; not loaded exits 3', () => {
+    const { ctx, deps, out, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { status: true }, deps)).toBe(3);
+    expect(out.text()).toMatch(/plist: +not installed/);
+    expect(out.text()).toMatch(/service: not loaded/);
+    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    launchd.loaded = true;
+    const from = out.text().length;
+    expect(runLaunchd(ctx, { status: true }, deps)).toBe(0);
+    expect(out.text().slice(from)).toMatch(/plist: +installed[\s\S]*service: loaded \(system\/dev\.tart-fleet\.daemon\), state running, pid 4242, last exit code 0/);
+    launchd.printed = '\tstate = not running\n\tlast exit code = 2\n';
+    expect(runLaunchd(ctx, { status: true }, deps)).toBe(3);
+  });
+
+  test('the plist mode: 0644 for paths only, 0600 if a secret value were in it', () => {
+    expect(plistMode({ TART_FLEET_GITHUB_TOKEN_FILE: '/x', TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/k.pem' })).toBe(0o644);
+    expect(plistMode({ TART_FLEET_SSH_PASSWORD: 'x' })).toBe(0o600);
+    expect(plistMode({ TART_FLEET_GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\nx' })).toBe(0o600);
   });
 
   test('--install writes the plist with mode 0644 and prints the launchctl commands', () => {
@@ -135,6 +225,14 @@ describe('tart-fleet launchd', () => {
     writeFileSync(bad, 'github: {}\nprofiles: {}\n');
     const { ctx, deps } = world({ ...APP_ENV, USER: 'ci' });
     expect(() => runLaunchd(ctx, { config: bad }, deps)).toThrow(ConfigError);
+  });
+
+  test('through main() on Linux: `launchd --install` exits 2 and creates no /Library/LaunchDaemons', async () => {
+    const existed = existsSync('/Library/LaunchDaemons');
+    const { ctx, err } = world({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath }, 'linux');
+    expect(await main(['launchd', '--install', '--config', configPath, '--user', 'ci'], ctx)).toBe(2);
+    expect(err.text()).toMatch(/not a Mac \(linux\)/);
+    expect(existsSync('/Library/LaunchDaemons')).toBe(existed);
   });
 
   test('through main(): `tart-fleet launchd --user ci` prints the plist, exit 0', async () => {

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'plist';
 import { DAEMON_LABEL, EXAMPLE_SPEC, daemonPlistObject, plistPath, renderDaemonPlist, type DaemonSpec } from '../../src/launchd/plist.js';
-import { expandSecretFiles, readSecret } from '../../src/launchd/secrets.js';
+import { expandSecretFiles, readSecret } from '../../src/secrets/secret-files.js';
 
 const EXAMPLE_FILE = new URL('../../launchd/dev.tart-fleet.daemon.plist', import.meta.url);
 

@@ -1,0 +1,193 @@
+/**
+ * `tart-fleet init`: writes a commented `pipeline.yml` for this Mac from what it can detect (RAM,
+ * host name, tart on PATH, golden images under TART_HOME) and from flags (`--org`, `--runner-name`,
+ * `--image`), then prints the next steps (secret files, image build, validate, selftest, launchd).
+ * Non-interactive with flags; on a TTY it asks for what the flags did not give.
+ *
+ * ## Gotchas
+ * - Refuses to overwrite an existing file without `--force`: a pipeline.yml is hand-tuned.
+ * - Writes no secrets and asks for none: the next steps say how to put them in 0600 files.
+ * - Detection never runs tart: golden images are the VM directories under `$TART_HOME/vms` that are
+ *   not tart-fleet clones (`tf-…`), and "tart on PATH" is a PATH lookup. So init works before tart
+ *   is installed, and on Linux (where it writes a file `validate --config-only` accepts).
+ * - Profiles are the shipped three, minus those larger than this Mac's VM RAM ceiling (a profile
+ *   that can never fit is a config error).
+ */
+import { accessSync, constants, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { delimiter, join, resolve } from 'node:path';
+import { ExitError, isTTY, println, tartHomeOf, type CliContext } from './context.js';
+
+export interface InitOptions {
+  org?: string;
+  runnerName?: string;
+  image?: string;
+  output?: string;
+  force?: boolean;
+}
+
+export type PromptInput = Readable & { isTTY?: boolean };
+
+/** Kept for macOS itself, as the shipped pipeline.yml does. */
+const RESERVED_RAM_GB = 4;
+const ORG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+const RUNNER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+const PROFILES = [
+  { name: 'developer', ram: 8192, cpu: 6, timeout: 60, why: 'full builds and tests' },
+  { name: 'coder', ram: 2048, cpu: 2, timeout: 60, why: 'small jobs: lint, scripts' },
+  { name: 'marketer', ram: 5120, cpu: 4, timeout: 30, why: 'media and site builds' },
+];
+
+export interface Detected {
+  totalRamMb: number;
+  runnerName: string;
+  tartPath: string | undefined;
+  tartHome: string;
+  images: string[];
+}
+
+export function detect(ctx: CliContext): Detected {
+  const tartHome = tartHomeOf(ctx);
+  return {
+    totalRamMb: Math.floor(ctx.totalMemBytes / (1024 * 1024)),
+    runnerName: runnerNameFrom(ctx.hostname),
+    tartPath: findTart(ctx),
+    tartHome,
+    images: goldenImagesIn(tartHome),
+  };
+}
+
+/** `Mac-Mini-A.local` → `mac-mini-a`: the short host name in the form runner_name allows. */
+export function runnerNameFrom(hostname: string): string {
+  const short = hostname.split('.')[0] ?? '';
+  const name = short.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return RUNNER_NAME_PATTERN.test(name) ? name : 'mac-1';
+}
+
+function findTart(ctx: CliContext): string | undefined {
+  const bin = ctx.env.TART_FLEET_TART_BIN;
+  if (bin) return existsSync(bin) ? bin : undefined;
+  for (const dir of (ctx.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, 'tart');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function goldenImagesIn(tartHome: string): string[] {
+  const vms = join(tartHome, 'vms');
+  try {
+    return readdirSync(vms)
+      .filter((n) => !n.startsWith('tf-') && statSync(join(vms, n)).isDirectory())
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function initCommand(ctx: CliContext & { stdin?: PromptInput }, opts: InitOptions): Promise<number> {
+  const target = resolve(ctx.cwd, opts.output ?? 'pipeline.yml');
+  if (existsSync(target) && !opts.force) {
+    throw new ExitError(2, [`${target} exists; not overwriting it (pass --force to replace it, or --output PATH to write elsewhere)`]);
+  }
+  const found = detect(ctx);
+  const stdin = ctx.stdin ?? process.stdin;
+  const interactive = stdin.isTTY === true && isTTY(ctx.stdout);
+  const defaultImage = found.images.includes('workhorse') ? 'workhorse' : (found.images[0] ?? 'workhorse');
+
+  let { org, runnerName, image } = opts;
+  if (interactive && (org === undefined || runnerName === undefined || image === undefined)) {
+    const rl = createInterface({ input: stdin, terminal: false });
+    // The iterator buffers lines typed (or pasted) ahead of the question.
+    const lines = rl[Symbol.asyncIterator]();
+    const ask = async (q: string): Promise<string> => {
+      ctx.stderr.write(q);
+      const next = await lines.next();
+      if (next.done) throw new ExitError(2, ['init: input ended before every question was answered (or pass --org, --runner-name, --image)']);
+      return String(next.value).trim();
+    };
+    try {
+      while (org === undefined || !ORG_PATTERN.test(org)) org = await ask('GitHub organisation whose jobs this Mac runs: ');
+      runnerName ??= (await ask(`this Mac's name [${found.runnerName}]: `)) || found.runnerName;
+      image ??= (await ask(`golden image to clone per job [${defaultImage}]: `)) || defaultImage;
+    } finally {
+      rl.close();
+    }
+  }
+  if (org === undefined) {
+    throw new ExitError(2, ['--org: required (the GitHub organisation whose jobs this Mac runs); stdin is not a TTY, so init cannot ask']);
+  }
+  runnerName ??= found.runnerName;
+  image ??= defaultImage;
+  const problems: string[] = [];
+  if (!ORG_PATTERN.test(org)) problems.push(`--org: ${JSON.stringify(org)} is not a GitHub organisation name (letters, digits and dashes)`);
+  if (!RUNNER_NAME_PATTERN.test(runnerName) || runnerName.length > 40) {
+    problems.push(`--runner-name: ${JSON.stringify(runnerName)} must be lower case letters, digits and dashes, at most 40 characters`);
+  }
+  if (problems.length > 0) throw new ExitError(2, problems);
+
+  const text = renderPipeline({ org, runnerName, image, found });
+  writeFileSync(target, text, { mode: 0o644 });
+  for (const line of nextSteps(target, image, found)) println(ctx.stdout, line);
+  return 0;
+}
+
+export function renderPipeline(p: { org: string; runnerName: string; image: string; found: Detected }): string {
+  const ceiling = p.found.totalRamMb - RESERVED_RAM_GB * 1024;
+  const fitting = PROFILES.filter((x) => x.ram <= ceiling);
+  const profiles = fitting.length > 0 ? fitting : [{ ...PROFILES[1]!, ram: Math.max(512, ceiling) }];
+  const width = Math.max(...profiles.map((x) => x.name.length)) + 1;
+  const imageNote = p.found.images.includes(p.image)
+    ? `found in ${p.found.tartHome}`
+    : `not found in ${p.found.tartHome} yet: build it with images/build-workhorse.sh`;
+  return [
+    '# tart-fleet configuration for this Mac, written by `tart-fleet init`. Every key but github.org and',
+    '# the profiles has a default; see schema/pipeline.schema.json for all of them. Secrets never go',
+    '# here: the GitHub token (or App key) and the guest SSH password come from *_FILE variables',
+    '# naming 0600 files (README, "Secrets"). Check it with: tart-fleet validate',
+    `# Detected: ${p.found.totalRamMb} MB RAM, host name → runner_name ${p.found.runnerName}, tart ${p.found.tartPath ?? 'not on PATH'}, golden images: ${p.found.images.join(', ') || 'none'}.`,
+    'github:',
+    `  org: ${p.org}${' '.repeat(Math.max(1, 24 - p.org.length))}# the organisation whose queued Actions jobs this Mac runs`,
+    `  runner_name: ${p.runnerName}${' '.repeat(Math.max(1, 16 - p.runnerName.length))}# this Mac's name, unique per Mac: prefixes its VMs, labels its runners`,
+    '',
+    'host:',
+    `  reserved_ram_gb: ${RESERVED_RAM_GB}         # kept for macOS itself: VM RAM ceiling = ${p.found.totalRamMb} MB - ${RESERVED_RAM_GB} GB = ${ceiling} MB`,
+    '',
+    'vm:',
+    `  image: ${p.image}${' '.repeat(Math.max(1, 22 - p.image.length))}# golden image cloned per job (${imageNote})`,
+    '',
+    '# A job whose runs-on is [self-hosted, <profile>] gets a fresh VM of that profile, destroyed after.',
+    ...(fitting.length < PROFILES.length ? [`# Left out, larger than the ${ceiling} MB ceiling: ${PROFILES.filter((x) => !fitting.includes(x)).map((x) => `${x.name} (${x.ram} MB)`).join(', ')}.`] : []),
+    'profiles:',
+    ...profiles.map((x) => `  ${`${x.name}:`.padEnd(width + 1)}{ ram_mb: ${x.ram}, cpu: ${x.cpu}, timeout_minutes: ${x.timeout} }   # ${x.why}`),
+    '',
+  ].join('\n');
+}
+
+function nextSteps(target: string, image: string, found: Detected): string[] {
+  const steps: string[] = [
+    `wrote ${target}`,
+    'next steps:',
+    '  1. secrets, in files only you can read:',
+    '       install -d -m 700 ~/.tart-fleet',
+    '       (umask 077; printf %s "<token>" > ~/.tart-fleet/github-token; printf %s "<guest password>" > ~/.tart-fleet/ssh-password)',
+    '       export TART_FLEET_GITHUB_TOKEN_FILE=~/.tart-fleet/github-token TART_FLEET_SSH_PASSWORD_FILE=~/.tart-fleet/ssh-password',
+  ];
+  let n = 2;
+  if (!found.tartPath) steps.push(`  ${n++}. install tart: brew install cirruslabs/cli/tart`);
+  if (!found.images.includes(image)) steps.push(`  ${n++}. build the golden image ${image}: images/build-workhorse.sh (images/README.md)`);
+  steps.push(
+    `  ${n++}. check everything: tart-fleet validate --config ${target}`,
+    `  ${n++}. boot one VM end to end, without GitHub: tart-fleet selftest --config ${target}`,
+    `  ${n}. run it at boot: sudo -E tart-fleet launchd --install --config ${target} --user "$USER"`,
+  );
+  return steps;
+}
