@@ -80,13 +80,14 @@ test('clone copies image files (host key included) but not runtime state; MAC re
 
 test('run: boot delay before the IP, unique IPs, SIGINT stops with "Stopping VM...", SIGTERM kills at once', async () => {
   await Promise.all(['r1', 'r2'].map((n) => w.tart(['clone', 'gold', n])));
-  const slow = { TART_SIM_BOOT_MS: '1500' };
+  // Long enough that a loaded machine still asks for the IP before the boot ends.
+  const slow = { TART_SIM_BOOT_MS: '6000' };
   const r1 = startRun('r1', slow);
   await waitFor(async () => (await stateOf('r1')) === 'running');
   const early = await w.tart(['ip', 'r1']);
   expect(early.code).toBe(1);
   expect(early.stderr).toBe('no IP address found\n');
-  const ip1 = await w.tart(['ip', 'r1', '--wait', '5']);
+  const ip1 = await w.tart(['ip', 'r1', '--wait', '30']);
   expect(ip1.code).toBe(0);
   const r2 = startRun('r2');
   await waitFor(async () => (await w.tart(['ip', 'r2'])).code === 0);
