@@ -20,7 +20,6 @@
  */
 import type { Octokit } from '@octokit/rest';
 import type { TokenSource } from './github-auth.js';
-import type { GitHubFleetProbe } from './github-fleet.js';
 
 export type TokenAccess =
   | { kind: 'app'; permissions: Readonly<Record<string, string>>; repositorySelection: string }
@@ -55,7 +54,7 @@ export interface GitHubAccess {
 }
 
 /** What validate needs of the GitHub adapter (implemented by GitHubAdapter); the fleet facts too (github-fleet.ts). */
-export interface GitHubAccessProbe extends GitHubFleetProbe {
+export interface GitHubAccessProbe {
   describeAccess(runnerGroupId: number): Promise<GitHubAccess>;
 }
 

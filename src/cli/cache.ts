@@ -9,10 +9,14 @@
  *   what it points at is never read or removed. Guests write to this share, so a job could plant a
  *   link to anywhere on the Mac. Directories are only ever removed with rmdir (empty ones), files
  *   and links with unlink: there is no recursive delete that could cross into another tree.
- * - Before listing a directory its real path is checked to still be inside the cache dir, so a
- *   directory swapped for a symlink between lstat and readdir is skipped (a guest could race us).
- *   The window between that check and each unlink remains; it is small, and unlink of an old file
- *   is the worst it allows.
+ * - Guests write to the share while this runs and can race it: swap a directory for a symlink to
+ *   `/` between our lstat and our unlink. So the walk never resolves a path through a directory it
+ *   has not verified: it `chdir`s into each directory, checks that the working directory is the very
+ *   inode it lstat'ed (device and inode), and then removes entries by their bare names, which the
+ *   kernel resolves from that working directory, not from a path a guest can swap. A directory that
+ *   changed identity is skipped and reported; the walk climbs back with `..` and checks again, and
+ *   stops if even that fails. The working directory is restored at the end (this is a short-lived
+ *   CLI process; the daemon never runs it in-process).
  * - A directory's mtime is read before its children are pruned (removing them bumps it). A
  *   directory is removed only when everything in it went and it was old itself: a young empty
  *   directory was made or changed recently, so something may still use it.
@@ -85,7 +89,14 @@ export async function cachePruneCommand(ctx: CliContext, opts: CachePruneOptions
   }
 
   const walk: Walk = { root, cutoff: (opts.now ?? Date.now()) - ageMs, dryRun: Boolean(opts.dryRun), removed: [], failed: [] };
-  await pruneDir(root, walk);
+  const cwd = process.cwd();
+  try {
+    process.chdir(root);
+    if (!sameInode(await lstat('.'), rootStat)) throw new ExitError(1, [`host.cache_dir: ${root} changed while it was opened; nothing pruned`]);
+    await pruneHere(root, rootStat, walk);
+  } finally {
+    process.chdir(cwd);
+  }
 
   const verb = walk.dryRun ? 'would remove' : 'removed';
   for (const r of walk.removed) {
@@ -103,19 +114,20 @@ export async function cachePruneCommand(ctx: CliContext, opts: CachePruneOptions
   return walk.failed.length > 0 ? 1 : 0;
 }
 
-/** Prunes the inside of `dir`; true when nothing is (or, dry, would be) left in it. */
-async function pruneDir(dir: string, walk: Walk): Promise<boolean> {
+function sameInode(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
+ * Prunes the working directory, which the caller verified to be `dir` (inode `self`); true when
+ * nothing is (or, dry, would be) left in it. Entries are named relative to it, never by path.
+ */
+async function pruneHere(dir: string, self: Stats, walk: Walk): Promise<boolean> {
   let names: string[];
   try {
-    // Still inside the cache, and still the directory we lstat'ed (not a link swapped in since).
-    const real = await realpath(dir);
-    if (real !== dir) throw new Error('no longer a directory inside the cache dir (replaced by a link?)');
-    names = await readdir(dir);
+    names = await readdir('.');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return true;
-    // Something was written into it while we pruned: in use, so it stays (not a failure).
-    if (dir && (code === 'ENOTEMPTY' || code === 'EEXIST')) return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     walk.failed.push({ path: dir, message: (err as Error).message });
     return false;
   }
@@ -124,7 +136,7 @@ async function pruneDir(dir: string, walk: Walk): Promise<boolean> {
     const path = join(dir, name);
     let st: Stats;
     try {
-      st = await lstat(path);
+      st = await lstat(name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') left--;
       else walk.failed.push({ path, message: (err as Error).message });
@@ -133,19 +145,46 @@ async function pruneDir(dir: string, walk: Walk): Promise<boolean> {
     if (st.isDirectory()) {
       // Read before pruning the children: removing them bumps the directory's mtime.
       const old = st.mtimeMs < walk.cutoff;
-      const emptied = await pruneDir(path, walk);
-      if (emptied && old && (await remove(path, true, st, walk))) left--;
+      const emptied = await pruneChild(name, path, st, walk);
+      await climbBack(dir, self);
+      if (emptied && old && (await remove(name, path, true, st, walk))) left--;
     } else if (st.mtimeMs < walk.cutoff) {
       // Files, symlinks (the link itself), sockets, fifos: unlink never follows a link.
-      if (await remove(path, false, st, walk)) left--;
+      if (await remove(name, path, false, st, walk)) left--;
     }
   }
   return left === 0;
 }
 
-async function remove(path: string, dir: boolean, st: Stats, walk: Walk): Promise<boolean> {
+/** Enters child `name` only if it is still the directory lstat'ed as `st`, and prunes it. */
+async function pruneChild(name: string, path: string, st: Stats, walk: Walk): Promise<boolean> {
   try {
-    if (!walk.dryRun) await (dir ? rmdir(path) : unlink(path));
+    process.chdir(name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    walk.failed.push({ path, message: (err as Error).message });
+    return false;
+  }
+  if (!sameInode(await lstat('.'), st)) {
+    walk.failed.push({ path, message: 'replaced while pruning (by a link?); skipped' });
+    return false;
+  }
+  return pruneHere(path, st, walk);
+}
+
+/** Back to the parent after a child: `..`, verified to be the parent's inode. */
+async function climbBack(dir: string, self: Stats): Promise<void> {
+  process.chdir('..');
+  if (sameInode(await lstat('.'), self)) return;
+  // We entered something that was not our child (it was swapped mid-chdir): its `..` is elsewhere.
+  process.chdir(dir);
+  if (!sameInode(await lstat('.'), self)) throw new ExitError(1, [`cache prune stopped: ${dir} was replaced while it was pruned`]);
+}
+
+/** Removes entry `name` of the working directory (`path` is for the report only). */
+async function remove(name: string, path: string, dir: boolean, st: Stats, walk: Walk): Promise<boolean> {
+  try {
+    if (!walk.dryRun) await (dir ? rmdir(name) : unlink(name));
   } catch (err) {
     // Gone already (a job cleaned up after itself): what we wanted, but not ours to count as freed.
     const code = (err as NodeJS.ErrnoException).code;

@@ -16,6 +16,7 @@ import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
+import type { GitHubFleetProbe } from '../adapters/github-fleet.js';
 import { TartAdapter } from '../adapters/tart.js';
 import { SshGuest, sshCredentials } from '../adapters/ssh.js';
 import { TartExecGuest } from '../adapters/tart-exec-guest.js';
@@ -26,7 +27,7 @@ import { ExitError, isTTY, tartHomeOf, type CliContext } from './context.js';
 export interface Adapters {
   github: GitHub;
   /** Read-only access report for `validate`; undefined when there are no usable credentials. */
-  githubAccess: GitHubAccessProbe | undefined;
+  githubAccess: (GitHubAccessProbe & GitHubFleetProbe) | undefined;
   tart: Tart;
   guest: Guest;
   clock: Clock;

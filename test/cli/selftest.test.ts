@@ -38,12 +38,13 @@ function setTartFaults(faults: Record<string, unknown>): void {
   writeFileSync(join(world.tartHome, '.sim', 'faults.json'), JSON.stringify(faults));
 }
 
-const ourVms = async () => (await world.tartList()).map((v) => v.Name).filter((n) => n !== 'workhorse');
+// Everything but the simulated Mac's golden images (macOS `workhorse`, Linux `workhorse-linux` for the coder).
+const ourVms = async () => (await world.tartList()).map((v) => v.Name).filter((n) => n !== 'workhorse' && n !== 'workhorse-linux');
 
 test('passes in the simulated world: clone, boot, ssh; checks the guest cannot run are unknown; the clone is gone after', async () => {
   const requestsBefore = world.github.requestCount();
   const { code, stdout } = await selftest();
-  expect(stdout).toMatch(/^ok {3}clone: workhorse → tf-sim-mac-selftest-\d+ \(2 CPU, 2048 MB, profile coder\)$/m);
+  expect(stdout).toMatch(/^ok {3}clone: workhorse-linux → tf-sim-mac-selftest-\d+ \(2 CPU, 2048 MB, profile coder\)$/m);
   expect(stdout).toMatch(/^ok {3}boot: tf-sim-mac-selftest-\d+ has IP 127\.\d+\.\d+\.\d+ after/m);
   expect(stdout).toMatch(/^ok {3}ssh: admin@127\./m);
   // The simulated guest knows only the runner command: these proved nothing, and say so.
@@ -59,7 +60,8 @@ test('passes in the simulated world: clone, boot, ssh; checks the guest cannot r
 
 test('a missing golden image: exit 1 naming it and how to build it; nothing cloned', async () => {
   const events = world.tartEvents().length;
-  const { code, stderr } = await selftest({ TART_FLEET_VM_IMAGE: 'no-such-image' });
+  // The developer profile boots vm.image (the simulated coder has an image of its own).
+  const { code, stderr } = await selftest({ TART_FLEET_VM_IMAGE: 'no-such-image' }, ['--profile', 'developer']);
   expect(code).toBe(1);
   expect(stderr).toMatch(/^golden image no-such-image not found: build it with images\/build-workhorse\.sh/m);
   expect(world.tartEvents().slice(events).filter((e) => e.event === 'clone')).toEqual([]);
