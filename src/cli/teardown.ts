@@ -26,8 +26,11 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { hostLabel, parseRunnerName, parseVmName } from '../core/names.js';
-import { TartError, type Runner, type Tart, type TartVm } from '../core/ports.js';
+import { join } from 'node:path';
+import { hostLabel, ownedByHost, parseRunnerName, parseVmName } from '../core/names.js';
+import type { Runner, Tart, TartVm } from '../core/ports.js';
+import { stopAndDelete } from '../vm-removal.js';
+import { CacheCloneDir } from '../adapters/cache-clone.js';
 import { DAEMON_LABEL } from '../launchd/plist.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
@@ -41,8 +44,6 @@ export interface TeardownOptions {
 /** The prompt's input: a TTY gets asked, anything else is refused without `--yes`. */
 export type PromptInput = Readable & { isTTY?: boolean };
 
-/** `tart stop --timeout`: the guest gets this long to shut down before tart kills it. */
-const STOP_TIMEOUT_S = 15;
 /** VMs torn down at once: each is a couple of tart processes; tart serialises on its own lock anyway. */
 const VM_CONCURRENCY = 4;
 
@@ -52,6 +53,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   const label = hostLabel(runnerName);
   const quiet = quietContext(ctx);
   const { tart, github } = buildAdapters(quiet, config, { needGuest: false, lenient: true });
+  const cacheClones = new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
 
   const [tartSeen, githubSeen] = await Promise.allSettled([tart.list(), github.listRunners()]);
   const problems: string[] = [];
@@ -59,7 +61,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   if (tartSeen.status === 'fulfilled') vms = tartSeen.value.filter((v) => parseVmName(runnerName, v.name) !== undefined);
   else problems.push(`tart could not be read, so no VM will be removed: ${message(tartSeen.reason)}`);
   let runners: Runner[] = [];
-  if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => r.labels.includes(label) && parseRunnerName(r.name) !== undefined);
+  if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => ownedByHost(r, runnerName) && parseRunnerName(r.name) !== undefined);
   else problems.push(`GitHub could not be read, so no runner will be removed: ${message(githubSeen.reason)}`);
   for (const p of problems) ctx.stderr.write(`! ${p}\n`);
 
@@ -89,7 +91,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
 
   let failures = 0;
   await eachLimited(vms, VM_CONCURRENCY, async (vm) => {
-    const result = await removeVm(tart, vm);
+    const result = await removeVm(tart, vm, cacheClones);
     if (result.ok) println(ctx.stdout, `removed VM ${vm.name}${result.note ? ` (${result.note})` : ''}`);
     else {
       failures++;
@@ -117,24 +119,14 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   return failures > 0 || problems.length > 0 ? 1 : 0;
 }
 
-async function removeVm(tart: Tart, vm: TartVm): Promise<{ ok: boolean; note?: string }> {
-  let note: string | undefined;
-  if (vm.state !== 'stopped') {
-    try {
-      await tart.stop(vm.name, STOP_TIMEOUT_S);
-      note = `stopped from ${vm.state}`;
-    } catch (err) {
-      // It stopped (or vanished) on its own since we listed it: deleting is all that is left.
-      if (!(err instanceof TartError && (err.kind === 'not-running' || err.kind === 'vm-missing'))) return { ok: false, note: `stop: ${message(err)}` };
-    }
-  }
+/** The daemon's own removal (vm-removal.ts): same stop timeout, same idempotence, its cache copy too. */
+async function removeVm(tart: Tart, vm: TartVm, cacheClones: CacheCloneDir): Promise<{ ok: boolean; note?: string }> {
   try {
-    await tart.delete(vm.name);
+    await stopAndDelete(tart, vm.name, { stop: vm.state !== 'stopped', cacheClones });
   } catch (err) {
-    if (err instanceof TartError && err.kind === 'vm-missing') return { ok: true, note: 'already gone' };
-    return { ok: false, note: `delete: ${message(err)}` };
+    return { ok: false, note: message(err) };
   }
-  return { ok: true, ...(note ? { note } : {}) };
+  return { ok: true, ...(vm.state !== 'stopped' ? { note: `stopped from ${vm.state}` } : {}) };
 }
 
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

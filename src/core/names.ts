@@ -36,13 +36,14 @@ function suffix(attempt: number): string {
   return attempt <= 1 ? '' : `-${attempt}`;
 }
 
-export function vmName(runnerName: string, claim: Claim): string {
-  return `tf-${runnerName}-${claim.profile}-${claim.jobId}${suffix(claim.attempt)}`;
+/** `hostName` is this Mac's name (the config key `github.runner_name`, kept from the seed). */
+export function vmName(hostName: string, claim: Claim): string {
+  return `tf-${hostName}-${claim.profile}-${claim.jobId}${suffix(claim.attempt)}`;
 }
 
 /** The claim a VM serves, or undefined when the VM is not ours (never touch it then). */
-export function parseVmName(runnerName: string, name: string): Claim | undefined {
-  const prefix = `tf-${runnerName}-`;
+export function parseVmName(hostName: string, name: string): Claim | undefined {
+  const prefix = `tf-${hostName}-`;
   return name.startsWith(prefix) ? parseClaim(name.slice(prefix.length)) : undefined;
 }
 
@@ -54,13 +55,13 @@ export function parseRunnerName(name: string): Claim | undefined {
   return name.startsWith('tf-') ? parseClaim(name.slice(3)) : undefined;
 }
 
-export function hostLabel(runnerNameOfHost: string): string {
-  return `tf-host-${runnerNameOfHost}`;
+export function hostLabel(hostName: string): string {
+  return `tf-host-${hostName}`;
 }
 
 /** Whether a runner belongs to the Mac named `runnerNameOfHost` (labels compare case-insensitively). */
-export function ownedByHost(runner: { labels: string[] }, runnerNameOfHost: string): boolean {
-  const label = hostLabel(runnerNameOfHost).toLowerCase();
+export function ownedByHost(runner: { labels: string[] }, hostName: string): boolean {
+  const label = hostLabel(hostName).toLowerCase();
   return runner.labels.some((l) => l.toLowerCase() === label);
 }
 

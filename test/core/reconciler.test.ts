@@ -150,6 +150,8 @@ describe('a crash between any two creation steps heals on the next start', () =>
     first.session.crashAfter = step;
     await first.reconciler.tick();
     await new Promise((r) => setImmediate(r)); // the creation runs until the crash freezes it
+    // The crash happened where it was meant to: that step was the last call the first daemon made.
+    expect(first.session.calls.at(-1)).toBe(step);
 
     const second = daemon(world);
     const running = () => world.ourVms('mac-a').filter((v) => v.state === 'running').length;

@@ -1,7 +1,7 @@
 // End-to-end: the real CLI (`node bin/tart-fleet.js run`) against the simulated world.
 import { readFileSync } from 'node:fs';
 import { SimWorld, peakUsage } from '../../src/sim/world.js';
-import { allCommandLines, expectNoSecretsIn, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, scaledTimeout, waitFor } from './helpers.js';
+import { allCommandLines, expectNoSecretsIn, tartChildEnvironments, expectRanOnceOnProfile, jobsDone, ourVms, secretsOf, scaledTimeout, waitFor } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(scaledTimeout(150_000));
@@ -28,8 +28,10 @@ test("a realistic mix: every job runs once on its profile's VM, within the RAM c
   ];
   world.startDaemon();
   const argvSamples: string[] = [];
+  const tartEnvSamples: string[] = [];
   await waitFor('all jobs done and all VMs gone', async () => {
     argvSamples.push(...allCommandLines());
+    tartEnvSamples.push(...tartChildEnvironments());
     return jobsDone(world, ids) && (await ourVms(world)).length === 0;
   }, 60_000, 200);
 
@@ -46,7 +48,10 @@ test("a realistic mix: every job runs once on its profile's VM, within the RAM c
   expect(ls.queue.map((q) => q.reason)).toEqual(['no profile matches [self-hosted, gpu]']);
   expect(await world.stopDaemon()).toBe(0);
   const log = readFileSync(world.daemonLog, 'utf8');
-  expectNoSecretsIn([log, ...argvSamples], secretsOf(world));
+  expectNoSecretsIn([log, ...argvSamples, ...tartEnvSamples], secretsOf(world));
+  // The samples did catch tart children (running VMs live as `tart run` processes), with their environment.
+  expect(tartEnvSamples.some((e) => e.includes('TART_HOME='))).toBe(true);
+  expect(tartEnvSamples.some((e) => /^TART_FLEET_/m.test(e))).toBe(false);
 });
 
 test("the seed's packing: developer + marketer never run together, developer + 2x coder do", async () => {

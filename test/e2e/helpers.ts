@@ -72,6 +72,26 @@ export function allCommandLines(): string[] {
   return out;
 }
 
+/**
+ * Environments of every running `tart` child (the fake tart is `…/fake-tart.js`): the daemon itself
+ * holds its token, but nothing it starts may (#16, "secrets stay home").
+ */
+export function tartChildEnvironments(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fake-tart')) continue;
+      // TART_SIM_* are the simulated Mac's own settings (which password its guests accept, say),
+      // not something a real tart gets: they are left out, everything else is checked.
+      const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => !v.startsWith('TART_SIM_'));
+      out.push(vars.join('\n'));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
 export function expectNoSecretsIn(texts: string[], secrets: string[]): void {
   for (const secret of secrets) {
     for (const text of texts) {
