@@ -30,6 +30,7 @@ import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { HostMemory } from './host-memory.js';
 import { JsonStateFile } from './adapters/state-file.js';
 import { CacheCloneDir } from './adapters/cache-clone.js';
+import { RunLogs } from './adapters/run-logs.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 
 export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
@@ -65,6 +66,7 @@ export interface TickReport {
 export class Reconciler {
   readonly memory: HostMemory;
   private readonly cacheClones: CacheCloneDir;
+  private readonly runLogs: RunLogs;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private readonly creator: Creator;
   private ticks = 0;
@@ -75,6 +77,7 @@ export class Reconciler {
     const { config, clock, logger } = deps;
     this.memory = deps.memory ?? new HostMemory(clock.now(), new JsonStateFile(memoryFile(config.host.state_dir)), logger);
     this.cacheClones = deps.cacheClones ?? new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
+    this.runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
     this.creator = new Creator({ ...deps, memory: this.memory, cacheClones: this.cacheClones });
   }
 
@@ -112,6 +115,7 @@ export class Reconciler {
     const busyRunners = new Set<number>();
     for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
     await this.collectOrphanClones(observed, memory, log, report);
+    await this.collectOldRunLogs(observed, memory, log, report);
     report.ok = failures.length === 0;
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
@@ -186,6 +190,19 @@ export class Reconciler {
       }
     } catch (err) {
       report.failures.push(`cache copies: ${describe(err)}`);
+    }
+  }
+
+  /** Run logs of VMs gone for longer than `host.vm_log_retention_hours` (only on a tart read). */
+  private async collectOldRunLogs(world: Observed, memory: Memory, log: Logger, report: TickReport): Promise<void> {
+    if (!world.tart.ok) return;
+    const { config, clock } = this.deps;
+    const existing = new Set([...world.tart.value.ours.map((v) => v.name), ...[...memory.creating.values()].map((c) => c.vmName), ...[...this.memory.snapshot().creating.values()].map((c) => c.vmName)]);
+    try {
+      const removed = await this.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, clock.now());
+      if (removed.length > 0) log.info('removed run logs of VMs gone for longer than host.vm_log_retention_hours', { vms: removed });
+    } catch (err) {
+      report.failures.push(`run logs: ${describe(err)}`);
     }
   }
 

@@ -55,6 +55,7 @@ export interface HostSettings {
   poll_seconds: number;
   cache_dir: string;
   log_dir: string;
+  vm_log_retention_hours: number;
   backfill_max_wait_seconds: number;
   /** Absolute path; status snapshot, metrics, persisted give-ups. */
   state_dir: string;
