@@ -31,7 +31,7 @@ test('an untrusted job runs in its own group, on Softnet, with a read-only cache
   world.github.addRunnerGroup({ id: 2, allowsPublicRepositories: true });
   world.github.addRepo('site', { private: false });
   mkdirSync(join(world.dir, 'pr-cache'), { recursive: true });
-  const stranger = world.queue('pr', { repo: 'site', durationS: 1200 }); // 30 real seconds
+  const stranger = world.queue('pr', { repo: 'site', durationS: 600 }); // 15 real seconds
   const trusted = world.queue('coder', { durationS: 20 });
   world.startDaemon();
 
