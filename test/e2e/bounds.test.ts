@@ -3,22 +3,12 @@
 // not taken for lost.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimWorld } from '../../src/sim/world.js';
-import { jobsDone, ourVms, scaledTimeout, waitFor } from './helpers.js';
+import { jobsDone, ourVms, scaledTimeout, waitFor, worldsDestroyedAfterEach } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(scaledTimeout(150_000));
 
-const worlds: SimWorld[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.destroy()));
-});
-
-async function newWorld(opts: Parameters<typeof SimWorld.create>[0]): Promise<SimWorld> {
-  const w = await SimWorld.create(opts);
-  worlds.push(w);
-  return w;
-}
+const newWorld = worldsDestroyedAfterEach();
 
 test('a job past its timeout in a VM whose run log was deleted is still stopped and deleted', async () => {
   const world = await newWorld({

@@ -1,20 +1,10 @@
 // End-to-end: misbehaving guests, jobs past their timeout, and two Macs on one org.
-import { SimWorld } from '../../src/sim/world.js';
-import { expectRanOnceOnProfile, jobsDone, ourVms, scaledTimeout, waitFor } from './helpers.js';
+import { expectRanOnceOnProfile, jobsDone, ourVms, scaledTimeout, waitFor, worldsDestroyedAfterEach } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(scaledTimeout(150_000));
 
-const worlds: SimWorld[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.destroy()));
-});
-
-async function newWorld(opts: Parameters<typeof SimWorld.create>[0]): Promise<SimWorld> {
-  const w = await SimWorld.create(opts);
-  worlds.push(w);
-  return w;
-}
+const newWorld = worldsDestroyedAfterEach();
 
 test('a guest that does not power off after its job: its VM is deleted anyway once the runner is gone', async () => {
   const world = await newWorld({ speed: 40, simEnv: { TART_SIM_GUEST_STAYS_UP: '1' } });

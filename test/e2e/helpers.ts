@@ -2,7 +2,7 @@
 // assert from the world's own records (fake GitHub's job history, the fake tart's event log).
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import type { SimWorld } from '../../src/sim/world.js';
+import { SimWorld } from '../../src/sim/world.js';
 import { encodeJitConfig } from '../../src/sim/github/broker.js';
 
 /**
@@ -22,6 +22,19 @@ function slowdown(): number {
 /** A jest timeout for a test whose waits add up to `ms` on an idle machine. */
 export function scaledTimeout(ms: number): number {
   return Math.round(ms * MACHINE_FACTOR);
+}
+
+/** A `newWorld(opts)` for a test file: every world it made is destroyed after each test. */
+export function worldsDestroyedAfterEach(): (opts: Parameters<typeof SimWorld.create>[0]) => Promise<SimWorld> {
+  const worlds: SimWorld[] = [];
+  afterEach(async () => {
+    await Promise.all(worlds.splice(0).map((w) => w.destroy()));
+  });
+  return async (opts) => {
+    const w = await SimWorld.create(opts);
+    worlds.push(w);
+    return w;
+  };
 }
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 100): Promise<void> {

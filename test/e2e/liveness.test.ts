@@ -1,22 +1,12 @@
 // End-to-end liveness of the real daemon in the simulated world: a dead Mac's leftover claim does
 // not starve a job, and a runner command that stays in the foreground is no failure (bounds.test.ts
 // has the timeouts).
-import { SimWorld } from '../../src/sim/world.js';
-import { jobsDone, ourVms, scaledTimeout, waitFor } from './helpers.js';
+import { jobsDone, ourVms, scaledTimeout, waitFor, worldsDestroyedAfterEach } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(scaledTimeout(150_000));
 
-const worlds: SimWorld[] = [];
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.destroy()));
-});
-
-async function newWorld(opts: Parameters<typeof SimWorld.create>[0]): Promise<SimWorld> {
-  const w = await SimWorld.create(opts);
-  worlds.push(w);
-  return w;
-}
+const newWorld = worldsDestroyedAfterEach();
 
 test("another Mac's claim that never connected: the job runs here after a boot's time, and that Mac's runner is left alone", async () => {
   const world = await newWorld({ speed: 40, config: { vm: { boot_timeout_seconds: 6 } } });
