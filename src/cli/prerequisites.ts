@@ -118,12 +118,13 @@ function usesSoftnetBlock(config: Config): boolean {
 export function tartVersionCheck(version: string, config: Config, where: string): CheckResult {
   const v = parseTartVersion(version);
   if (!v) {
-    return { status: 'warn', what: 'tart', detail: `version ${version || '(none)'} is unknown (a source build prints SNAPSHOT): cannot tell whether it has --no-clipboard/--random-mac (2.10.0)${config.vm.root_disk_opts !== '' ? ', --root-disk-opts (2.16.0)' : ''}${usesSoftnetBlock(config) ? ', --net-softnet-block (2.30.0)' : ''} (${where})` };
+    return { status: 'warn', what: 'tart', detail: `version ${version || '(none)'} is unknown (a source build prints SNAPSHOT): cannot tell whether it has --no-clipboard/--random-mac (2.10.0)${config.vm.root_disk_opts !== '' ? ', --root-disk-opts (2.16.0)' : ''}${usesSoftnetBlock(config) ? ', --net-softnet-block (2.30.0)' : ''}${config.vm.runner_delivery === 'exec' ? ', tart exec (2.27.0)' : ''} (${where})` };
   }
   const needs: string[] = [];
   if (below(v, [2, 10, 0])) needs.push('2.10.0 for --no-clipboard and --random-mac, which every VM start uses');
   if (config.vm.root_disk_opts !== '' && below(v, [2, 16, 0])) needs.push('2.16.0 for --root-disk-opts (vm.root_disk_opts is set)');
   if (usesSoftnetBlock(config) && below(v, [2, 30, 0])) needs.push('2.30.0 for --net-softnet-block (a Softnet block list is set)');
+  if (config.vm.runner_delivery === 'exec' && below(v, [2, 27, 0])) needs.push('2.27.0 for tart exec (vm.runner_delivery: exec; the guest also needs the Tart Guest Agent)');
   if (needs.length > 0) {
     return { status: 'fail', what: 'tart', detail: `version ${version} is too old: needs ${needs.join('; ')} (brew upgrade cirruslabs/cli/tart) (${where})` };
   }

@@ -27,6 +27,9 @@ test('tart version floors: 2.10.0 always, 2.16.0 with root_disk_opts, 2.30.0 wit
   expect(tartVersionCheck('2.29.5', config({ net_softnet_block: ['10.0.0.0/8'] }), 'x')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/2\.30\.0 for --net-softnet-block/) });
   expect(tartVersionCheck('2.29.5', config({ net_softnet_allow: ['10.0.0.0/8'] }), 'x').status).toBe('ok');
   expect(tartVersionCheck('SNAPSHOT', config(), 'x')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/unknown/) });
+  // JIT delivery over tart exec needs the exec subcommand.
+  expect(tartVersionCheck('2.26.0', config({ runner_delivery: 'exec' }), 'x')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/2\.27\.0 for tart exec/) });
+  expect(tartVersionCheck('2.26.0', config(), 'x').status).toBe('ok');
 });
 
 test('root_disk_opts: sync= and caching= values tart accepts pass, others fail naming the field', () => {
