@@ -61,6 +61,16 @@ export interface TickReport {
   /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
   world: Observed;
   memory: Memory;
+  /** Creations that ended since the previous tick's report, for the metrics. */
+  creationsEnded: CreationEnded[];
+}
+
+export interface CreationEnded {
+  profile: string;
+  /** `claimed-elsewhere` is a 409 on the claim: another Mac has the job. */
+  outcome: CreationOutcome;
+  /** From admission to the runner started (or to giving up). */
+  durationMs: number;
 }
 
 export class Reconciler {
@@ -68,6 +78,7 @@ export class Reconciler {
   private readonly cacheClones: CacheCloneDir;
   private readonly runLogs: RunLogs;
   private readonly creations = new Set<Promise<CreationOutcome>>();
+  private ended: CreationEnded[] = [];
   private readonly creator: Creator;
   private ticks = 0;
   /** `tart get` answers for VMs that were running when read (see details()). */
@@ -111,12 +122,14 @@ export class Reconciler {
       durationMs: 0,
       world: observed,
       memory,
+      creationsEnded: [],
     };
     const busyRunners = new Set<number>();
     for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
     await this.collectOrphanClones(observed, memory, log, report);
     await this.collectOldRunLogs(observed, memory, log, report);
     report.ok = failures.length === 0;
+    report.creationsEnded = this.ended.splice(0);
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, created: report.created, deleted_vms: report.deletedVms,
@@ -138,9 +151,12 @@ export class Reconciler {
       switch (action.kind) {
         case 'create': {
           log.info('admitting job', { vm: action.vmName, profile: action.claim.profile, repo: action.job.repo, job: action.job.id, reason: action.reason });
+          const admittedAt = this.deps.clock.now();
           const p = this.creator.start(action);
           this.creations.add(p);
-          void p.finally(() => this.creations.delete(p));
+          void p.then((outcome) => {
+            this.ended.push({ profile: action.claim.profile, outcome, durationMs: this.deps.clock.now() - admittedAt });
+          }).finally(() => this.creations.delete(p));
           report.created += 1;
           return;
         }

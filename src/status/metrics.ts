@@ -16,8 +16,9 @@
  * - Queue wait is observed once per job, when it leaves the queue (admitted here, taken by another
  *   Mac, or cancelled), from the last `waiting_s` seen: up to one poll interval short. Only ticks
  *   that read GitHub count: a queue we could not read is unknown, not empty.
- * - Not here (not in a TickReport, and the creator is not ours to change): claims and 409s per
- *   claim, and boot durations. `tart_fleet_admissions_total` counts admissions (claims attempted).
+ * - Creations are counted when they end (the report carries those that ended since the last
+ *   tick): `creations_total{outcome}` (`claimed_elsewhere` is a 409: another Mac has the job) and
+ *   `boot_seconds` from admission to the runner started. `admissions_total` counts admissions.
  * - Deletions by reason are the planned ones; `*_deleted_total` count those carried out.
  */
 import { createServer, type Server } from 'node:http';
@@ -47,6 +48,11 @@ export class FleetMetrics {
       macosUsed: new Gauge({ name: `${P}macos_vms`, help: 'Running macOS VMs (count against max_vms); NaN when tart could not be read', registers }),
       macosMax: new Gauge({ name: `${P}macos_vms_max`, help: 'host.max_vms', registers }),
       admissions: new Counter({ name: `${P}admissions_total`, help: 'Jobs admitted (a JIT claim, clone and boot started)', registers }),
+      creations: new Counter({ name: `${P}creations_total`, help: 'Creations that ended, by outcome (claimed_elsewhere: a 409 on the claim, another Mac has the job)', labelNames: ['outcome'], registers }),
+      bootSeconds: new Histogram({
+        name: `${P}boot_seconds`, help: 'From admission to the runner started in its VM (claim, clone, boot, runner start)', labelNames: ['profile'], registers,
+        buckets: [5, 10, 20, 30, 45, 60, 90, 120, 180, 300],
+      }),
       queueWait: new Histogram({
         name: `${P}queue_wait_seconds`, help: 'How long a matching job was seen queued before it left the queue', labelNames: ['profile'], registers,
         buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
@@ -116,6 +122,10 @@ export class FleetMetrics {
     m.macosMax.set(s.ledger.max_vms);
 
     m.admissions.inc(report.created);
+    for (const c of report.creationsEnded) {
+      m.creations.inc({ outcome: c.outcome.replace(/-/g, '_') });
+      if (c.outcome === 'started') m.bootSeconds.observe({ profile: c.profile }, c.durationMs / 1000);
+    }
     for (const a of report.plan.actions) {
       if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: a.failure ? a.failure.replace('-', '_') : reasonKind(a.reason) });
       if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: reasonKind(a.reason) });

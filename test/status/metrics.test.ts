@@ -54,7 +54,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
 }
 
 const report = (over: Partial<TickReport> = {}): TickReport => ({
-  tick: 1, ok: true, created: 1, deletedVms: 1, deletedRunners: 0, failures: [], durationMs: 1500,
+  tick: 1, ok: true, created: 1, deletedVms: 1, deletedRunners: 0, failures: [], durationMs: 1500, creationsEnded: [],
   plan: { actions: [{ kind: 'delete-vm', vmName: 'tf-mac-a-coder-9', claim: { profile: 'coder', jobId: 9, attempt: 0 }, stop: false, reason: 'VM is stopped and its runner is gone: job finished' }], ledger: undefined, queue: [], blocked: [] },
   ...over,
 } as TickReport);

@@ -43,7 +43,7 @@ function memory(): Memory {
   };
 }
 function report(tick: number): TickReport {
-  return { tick, ok: true, created: 0, deletedVms: 0, deletedRunners: 0, failures: [], durationMs: 20, github: stats, plan: { actions: [], ledger: { used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2, foreign_mb: 0 }, queue: [gaveUp], blocked: [] }, world: observed(), memory: memory() };
+  return { tick, ok: true, created: 0, deletedVms: 0, deletedRunners: 0, failures: [], durationMs: 20, github: stats, plan: { actions: [], ledger: { used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2, foreign_mb: 0 }, queue: [gaveUp], blocked: [] }, world: observed(), memory: memory(), creationsEnded: tick === 1 ? [{ profile: 'coder', outcome: 'started', durationMs: 42_000 }, { profile: 'coder', outcome: 'claimed-elsewhere', durationMs: 900 }] : [] };
 }
 
 test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir), redacted, IPs asked once per running VM, give-ups from memory', async () => {
@@ -73,5 +73,10 @@ test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir),
   const p = parsePrometheusText(readFileSync(config.host.metrics_file, 'utf8'));
   expect(p.value('tart_fleet_github_requests_total')).toBe(6);
   expect(p.value('tart_fleet_give_ups')).toBe(1);
+  // Creations that ended: one started after 42 s, one lost its claim to another Mac (409).
+  expect(p.value('tart_fleet_creations_total', { outcome: 'started' })).toBe(1);
+  expect(p.value('tart_fleet_creations_total', { outcome: 'claimed_elsewhere' })).toBe(1);
+  expect(p.value('tart_fleet_boot_seconds_count', { profile: 'coder' })).toBe(1);
+  expect(p.value('tart_fleet_boot_seconds_sum', { profile: 'coder' })).toBe(42);
   await publisher.close();
 });
