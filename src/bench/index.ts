@@ -133,7 +133,7 @@ const BENCH_MAC = {
   speed: 100,
   // The VZ limit binds macOS guests; these stand for Linux guests, so lift the fake's limit.
   simEnv: { TART_SIM_MAX_RUNNING: '1000' },
-  config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux' } } },
+  config: { host: { max_vms: 2 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: 'workhorse-linux' } } },
 };
 
 function numberOption(name: string, fallback: number): number {
