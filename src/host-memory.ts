@@ -21,7 +21,7 @@
 import type { Logger } from './core/logger.js';
 import type { Creating, FailedAttempts, FailureCause, Memory } from './core/memory.js';
 import type { Observed } from './core/model.js';
-import { parseRunnerName } from './core/names.js';
+import { claimKey, parseRunnerName } from './core/names.js';
 
 /** Failure counts as stored: claimKey → counts, plus the job they are for. */
 export interface PersistedMemory {
@@ -106,7 +106,7 @@ export class HostMemory {
 
   /** A VM of this job was removed before the job ran. Returns the job's count after this one. */
   attemptFailed(claim: { profile: string; jobId: number }, cause: FailureCause, now: number, repo?: string): FailedAttempts {
-    const key = `${claim.profile}-${claim.jobId}`;
+    const key = claimKey(claim);
     const before = this.failures.get(key);
     const next = {
       jobId: claim.jobId,

@@ -126,8 +126,13 @@ export class Reconciler {
     };
     const busyRunners = new Set<number>();
     for (const action of plan.actions) await this.apply(action, log, report, busyRunners);
-    await this.collectOrphanClones(observed, memory, log, report);
-    await this.collectOldRunLogs(observed, memory, log, report);
+    if (observed.tart.ok) {
+      // VMs that exist or are being created (now, or when this tick began): their files stay.
+      const creating = [...memory.creating.values(), ...this.memory.snapshot().creating.values()].map((c) => c.vmName);
+      const vmsInUse = new Set([...observed.tart.value.ours.map((v) => v.name), ...creating]);
+      await this.collectOrphanClones(vmsInUse, log, report);
+      await this.collectOldRunLogs(vmsInUse, log, report);
+    }
     report.ok = failures.length === 0;
     report.creationsEnded = this.ended.splice(0);
     report.durationMs = this.deps.clock.now() - started;
@@ -194,9 +199,7 @@ export class Reconciler {
    * Cache copies whose VM is gone (a crash between copy and VM removal): removed, but only on
    * evidence — tart was read this tick and no creation under way owns the copy.
    */
-  private async collectOrphanClones(world: Observed, memory: Memory, log: Logger, report: TickReport): Promise<void> {
-    if (!world.tart.ok) return;
-    const owners = new Set([...world.tart.value.ours.map((v) => v.name), ...[...memory.creating.values()].map((c) => c.vmName), ...[...this.memory.snapshot().creating.values()].map((c) => c.vmName)]);
+  private async collectOrphanClones(owners: ReadonlySet<string>, log: Logger, report: TickReport): Promise<void> {
     try {
       for (const path of await this.cacheClones.list()) {
         const name = basename(path);
@@ -210,10 +213,8 @@ export class Reconciler {
   }
 
   /** Run logs of VMs gone for longer than `host.vm_log_retention_hours` (only on a tart read). */
-  private async collectOldRunLogs(world: Observed, memory: Memory, log: Logger, report: TickReport): Promise<void> {
-    if (!world.tart.ok) return;
+  private async collectOldRunLogs(existing: ReadonlySet<string>, log: Logger, report: TickReport): Promise<void> {
     const { config, clock } = this.deps;
-    const existing = new Set([...world.tart.value.ours.map((v) => v.name), ...[...memory.creating.values()].map((c) => c.vmName), ...[...this.memory.snapshot().creating.values()].map((c) => c.vmName)]);
     try {
       const removed = await this.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, clock.now());
       if (removed.length > 0) log.info('removed run logs of VMs gone for longer than host.vm_log_retention_hours', { vms: removed });

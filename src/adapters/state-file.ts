@@ -9,9 +9,10 @@
  * - A file that is missing is "nothing remembered"; one that does not parse or has another version
  *   throws, and HostMemory logs it and starts empty (the counts are a bound, not a record of value).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MemoryStore, PersistedMemory } from '../host-memory.js';
+import { writeFileAtomic } from '../status/atomic-write.js';
 
 export class JsonStateFile implements MemoryStore {
   constructor(private readonly path: string) {}
@@ -32,20 +33,7 @@ export class JsonStateFile implements MemoryStore {
   }
 
   save(state: PersistedMemory): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
     writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`, 0o644);
   }
-}
-
-/** Writes `text` to `path` so that readers see the old or the new content, never a mix. */
-export function writeFileAtomic(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode });
-  const fd = openSync(temp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
 }

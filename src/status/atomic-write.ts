@@ -7,7 +7,7 @@
  *   meant to be world-readable (0644); they carry only names, ids and numbers, never a secret.
  * - The temp name carries our pid, so two writers (a daemon and a stray second one) never share it.
  */
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
@@ -15,6 +15,13 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
   try {
     writeFileSync(tmp, text, { mode });
     chmodSync(tmp, mode);
+    // On disk before the rename, so a crash leaves the old file or the new one, never an empty one.
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
