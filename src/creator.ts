@@ -86,7 +86,7 @@ export class Creator {
     const { github, logger } = this.deps;
     const log = logger.child({ profile: profile.name, repo: action.job.repo, job: action.job.id, runner: action.runnerName });
     try {
-      const fresh = await github.getJob(action.job.repo, action.job.id);
+      const fresh = await github.getJob(action.job.repo, action.job.id, action.job.runId);
       if (fresh.status !== 'queued') {
         log.info('job is no longer queued; not claiming it', { status: fresh.status });
         return 'job-not-queued';

@@ -1,11 +1,18 @@
 /**
- * Conditional GETs for the GitHub adapter: an ETag cache keyed by the full request URL, a per-call
- * `Tracker` that counts the HTTP requests really sent (retries included), 304s and the rate-limit
- * headers seen, and `link`-header pagination on top of both.
+ * Conditional GETs for the GitHub adapter: an ETag cache keyed by the full request URL that keeps,
+ * per URL, the ETag and a small **summary** of the body (what the caller needs, e.g. the ids and
+ * statuses of the runs that are not completed) — never the whole body. A per-call `Tracker` counts
+ * the HTTP requests really sent (retries included), the 304s and the rate-limit headers seen, and
+ * `link`-header pagination sits on top of both.
  *
  * ## Gotchas
  * - A 304 costs no primary rate limit, but `@octokit/request` THROWS `RequestError` with status 304
- *   instead of resolving (facts §7): we catch it and return the cached body.
+ *   instead of resolving (facts §7): we catch it and return the cached summary.
+ * - Summaries, not bodies: a real workflow-run object is ~5 KB and a repository ~4.7 KB; holding 1,000
+ *   repositories' pages whole kept ~200 MB alive (issue #21). A summary must be plain JSON (it is
+ *   persisted across restarts, github-sweep-state.ts) and must not depend on anything but the body.
+ * - The same URL must always be summarised the same way (the cache does not know by which function):
+ *   callers use one summariser per kind of URL.
  * - Each page has its own URL and so its own ETag; pagination follows `rel="next"` links verbatim
  *   (never builds page URLs) so every page is cached under the URL GitHub gave.
  * - Counting happens in a `fetch` passed per request (`request.fetch`), which every retry of the
@@ -15,14 +22,16 @@
  */
 import type { Octokit } from '@octokit/rest';
 
-export interface CachedPage {
+export interface CachedPage<S = unknown> {
   etag: string;
-  data: unknown;
+  summary: S;
   link: string | undefined;
 }
 
 export class EtagCache {
   private readonly map = new Map<string, CachedPage>();
+  /** Bumped on every `set`: whether there is anything new to persist. */
+  private version = 0;
 
   constructor(private readonly maxEntries = 20_000) {}
 
@@ -39,6 +48,7 @@ export class EtagCache {
   set(url: string, page: CachedPage): void {
     this.map.delete(url);
     this.map.set(url, page);
+    this.version++;
     while (this.map.size > this.maxEntries) {
       const oldest = this.map.keys().next().value;
       if (oldest === undefined) break;
@@ -48,6 +58,24 @@ export class EtagCache {
 
   get size(): number {
     return this.map.size;
+  }
+
+  get changes(): number {
+    return this.version;
+  }
+
+  /** Least recently used first, as `load` wants them back. */
+  entries(): Array<[string, CachedPage]> {
+    return [...this.map.entries()];
+  }
+
+  load(entries: Array<[string, CachedPage]>): void {
+    for (const [url, page] of entries) this.map.set(url, page);
+    while (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next().value;
+      if (oldest === undefined) break;
+      this.map.delete(oldest);
+    }
   }
 }
 
@@ -67,11 +95,13 @@ export class Tracker {
   constructor(
     private readonly onRate: (rate: RateSnapshot) => void = () => undefined,
     private readonly timeoutMs = 30_000,
+    private readonly onSend: () => void = () => undefined,
     private readonly baseFetch: typeof globalThis.fetch = globalThis.fetch,
   ) {}
 
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     this.requests++;
+    this.onSend();
     // A hung connection must not hang the tick: every attempt gets its own deadline.
     const signal = init?.signal ?? AbortSignal.timeout(this.timeoutMs);
     const res = await this.baseFetch(input, { ...init, signal });
@@ -94,48 +124,65 @@ export function parseLink(link: string | undefined): Record<string, string> {
   return out;
 }
 
-export interface Page {
-  data: unknown;
+export interface Page<S> {
+  summary: S;
   link: string | undefined;
   notModified: boolean;
 }
 
-/** GET an absolute URL with `if-none-match` when cached; a 304 returns the cached body. */
-export async function conditionalGet(octokit: Octokit, cache: EtagCache | undefined, url: string, tracker: Tracker): Promise<Page> {
+/** Turns a response body into what the caller keeps; throws on a body of the wrong shape. */
+export type Summarise<S> = (data: unknown, url: string) => S;
+
+/** A conditional GET of one URL: the summary of its body, from the cache on a 304. */
+export type ConditionalGet = <S>(url: string, summarise: Summarise<S>) => Promise<Page<S>>;
+
+/** GET an absolute URL with `if-none-match` when cached; a 304 returns the cached summary. */
+export async function conditionalGet<S>(
+  octokit: Octokit,
+  cache: EtagCache | undefined,
+  url: string,
+  tracker: Tracker,
+  summarise: Summarise<S>,
+): Promise<Page<S>> {
   const cached = cache?.get(url);
   const headers: Record<string, string> = cached ? { 'if-none-match': cached.etag } : {};
   try {
     const res = await octokit.request(`GET ${url}`, { headers, request: { fetch: tracker.fetch } });
+    const summary = summarise(res.data, url);
     const etag = res.headers.etag;
     const link = res.headers.link;
-    if (cache && etag) cache.set(url, { etag, data: res.data, link });
-    return { data: res.data, link, notModified: false };
+    if (cache && etag) cache.set(url, { etag, summary, link });
+    return { summary, link, notModified: false };
   } catch (err) {
     if (cached && (err as { status?: number }).status === 304) {
-      return { data: cached.data, link: cached.link, notModified: true };
+      return { summary: cached.summary as S, link: cached.link, notModified: true };
     }
     throw err;
   }
 }
 
-/**
- * Every item of a paginated list, following `rel="next"`. `key` names the array inside wrapped
- * responses (`{total_count, workflow_runs: [...]}`); omit it for plain arrays.
- */
-export async function getAllPages<T>(
-  get: (url: string) => Promise<Page>,
-  firstUrl: string,
-  key?: string,
-  maxPages = 1000,
-): Promise<T[]> {
+/** A summariser for list pages: the array (inside `key` for wrapped responses) mapped item by item. */
+export function listOf<T>(map: (item: unknown) => T | undefined, key?: string): Summarise<T[]> {
+  return (data, url) => {
+    const list = key === undefined ? data : (data as Record<string, unknown> | null)?.[key];
+    if (!Array.isArray(list)) throw new Error(`unexpected response shape from ${url}${key ? ` (no ${key} array)` : ''}`);
+    const out: T[] = [];
+    for (const item of list) {
+      const v = map(item);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  };
+}
+
+/** Every item of a paginated list, following `rel="next"`; each page summarised by `summarise`. */
+export async function getAllPages<T>(get: ConditionalGet, firstUrl: string, summarise: Summarise<T[]>, maxPages = 1000): Promise<T[]> {
   const items: T[] = [];
   let url: string | undefined = firstUrl;
   for (let n = 0; url !== undefined; n++) {
     if (n >= maxPages) throw new Error(`pagination of ${firstUrl} exceeded ${maxPages} pages`);
-    const page = await get(url);
-    const list = key === undefined ? page.data : (page.data as Record<string, unknown> | null)?.[key];
-    if (!Array.isArray(list)) throw new Error(`unexpected response shape from ${url}${key ? ` (no ${key} array)` : ''}`);
-    items.push(...(list as T[]));
+    const page: Page<T[]> = await get(url, summarise);
+    items.push(...page.summary);
     url = parseLink(page.link).next;
   }
   return items;

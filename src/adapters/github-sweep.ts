@@ -1,36 +1,48 @@
 /**
  * The demand sweep: GitHub has no org-wide "queued jobs" endpoint (facts §8), so we list the repos,
- * then each repo's `queued`, `in_progress` and `waiting` runs, then the jobs of those runs, and keep
+ * then each repo's newest workflow runs, then the jobs of the runs that are not completed, and keep
  * the jobs that are `queued` or `in_progress` (`waiting`/`pending` jobs are not demand).
  *
- * ## Lifecycle
- * One `DemandSweep` lives as long as the adapter and keeps per-repo state between calls:
- * - the repo list is re-read in full every `quietRepoSweepSeconds` (org: sorted by name so pages stay
- *   stable and mostly 304; App: `/installation/repositories`; allow-list: no listing at all), and for an
- *   org the first page sorted by `pushed` is read on every call so fresh pushes are seen quickly;
- * - **active** repos (a queued/in-progress run seen, or a push, within `activeRepoWindowSeconds`) are
- *   polled on every call (so is an allow-list of ≤ 25 repos); **quiet** repos at least every
- *   `quietRepoSweepSeconds` (each gets a fixed offset in [50%, 100%] of the interval, so they do not
- *   all come due on the same call);
- * - when the primary budget is low (< 10 % remaining), quiet repos are swept 4× less often, before
- *   GitHub stops us; `coldestRepoAgeSeconds` reports the real staleness either way.
+ * ## What one repository costs
+ * One conditional `GET …/actions/runs?per_page=20` (newest first: queued, in-progress and waiting runs
+ * are at the top). A 304 ends it: nothing on the page changed, so neither did any run's jobs (a run's
+ * `updated_at` moves when its jobs do). On a 200, the jobs are fetched only for runs that are new or
+ * whose `status`/`updated_at` changed; the others keep what we had. Rarely more: a page that is all
+ * unfinished runs is followed to the next one; a run we track that fell off the page is asked for by
+ * id; and once an hour (`DEEP_CHECK_MS`) one `?status=queued` list finds an old run re-run in place
+ * (a re-run keeps its place in the list, far below the first page).
+ *
+ * ## Which repositories a call sweeps
+ * Each call gets an allowance from the request budget (github-budget.ts: `github.max_requests_per_
+ * minute`, 304s included, shared by the whole adapter), then, in this order:
+ * 1. the org's most recently pushed repos (one page sorted by `pushed`), the cheap change signal;
+ * 2. **urgent** repos: pushed since their last sweep, or holding an unfinished run (its later jobs and
+ *    matrix legs queue up while it runs), swept at most once per `minRepoIntervalMs` (so the extra tick
+ *    right after a deletion does not re-read the same lists);
+ * 3. **the rest**, most stale first (recently active repos count 4× as stale), at least
+ *    `quietRepoSweepSeconds` apart, as many as the allowance leaves. At 1,000 repositories and 300
+ *    requests a minute a full round takes ~200 s: that is the real staleness, reported as
+ *    `coldestRepoAgeSeconds`, and REST's limit at that budget.
+ * The repo list itself (membership, archived) is re-read in full once an hour (`REPO_LIST_MS`), at the
+ * start when nothing is persisted, and after a repository answered 404.
+ *
+ * ## Warm starts
+ * `exportState`/`importState` carry the per-repo state (github-sweep-state.ts persists it with the
+ * ETag cache), so a restart costs 304s, not a full re-read.
  *
  * ## Gotchas
  * - Fail closed: any failed request rejects the whole sweep; never a partial list as if complete.
  *   The exceptions are deliberate observations: a repo answering 404 is gone (no jobs; the repo list is
  *   re-read next call) and a run answering 404 was deleted.
- * - A run that is `in_progress` can still hold queued jobs (later jobs, matrix legs), and so can a run
- *   that is `waiting`: GitHub shows the whole run `waiting` while one job awaits environment approval
- *   and others of it are queued (audit B1, ARC #2723). All three run statuses are polled; the third
- *   is one more conditional GET per polled repo, nearly always a free 304.
+ * - Until every repository has been swept once (a cold start with nothing persisted), the absence of
+ *   a job proves nothing: `unsweptRepositories` says so and the planner reads absent jobs as unknown.
  * - Concurrency is bounded by the `get` function the adapter passes in (≤ 8 in flight). After the
- *   first failure (not a 404) it sends none of the requests still waiting for a slot: the sweep is
- *   lost anyway, and under a secondary rate limit they would only be refused and count against the
- *   next minute.
+ *   first failure (not a 404) it sends none of the requests still waiting for a slot.
  */
 import type { Job, JobStatus, SweepStats } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
-import { type Page, type RateSnapshot, getAllPages } from './github-etag-cache.js';
+import type { SweepAllowance } from './github-budget.js';
+import { type ConditionalGet, type Page, type RateSnapshot, type Summarise, getAllPages, listOf, parseLink } from './github-etag-cache.js';
 
 export interface SweepDeps {
   apiUrl: string;
@@ -41,30 +53,38 @@ export interface SweepDeps {
   allowList: string[];
   now: () => number;
   logger: Logger;
+  /** A quiet repo is swept at most this often (and as often as the budget allows). */
   quietRepoSweepSeconds: number;
+  /** A repo with a run or push within this window counts 4× as stale. */
   activeRepoWindowSeconds: number;
+  /** An urgent repo is swept at most this often (≈ the daemon's poll interval). */
+  minRepoIntervalMs: number;
   /** The latest rate-limit headers seen by the adapter. */
   rate: () => RateSnapshot | null;
 }
 
-interface RepoState {
+/** A run that is not completed, as the runs page showed it. */
+export interface RunState {
+  id: number;
+  status: string;
+  updatedAt: string;
+}
+
+export interface RepoState {
   fullName: string;
   pushedAt: number | undefined;
   lastSweptAt: number | undefined;
   lastActiveAt: number | undefined;
-  /** Fraction of the quiet interval this repo waits, in [0.5, 1]. */
-  spread: number;
+  lastDeepCheckAt: number;
+  /** Unfinished runs and their queued/in-progress jobs, by run id. */
+  runs: Map<number, TrackedRun>;
+}
+
+export interface TrackedRun {
+  run: RunState;
   jobs: Job[];
-}
-
-interface ApiRepo {
-  full_name: string;
-  pushed_at?: string | null;
-  archived?: boolean;
-}
-
-interface ApiRun {
-  id: number;
+  /** When its jobs were last read. */
+  checkedAt: number;
 }
 
 interface ApiJob {
@@ -80,15 +100,17 @@ interface ApiJob {
 
 const LOW_BUDGET_FRACTION = 0.1;
 const LOW_BUDGET_SLOWDOWN = 4;
+const ACTIVE_WEIGHT = 4;
 const SMALL_ALLOW_LIST = 25;
-/** Run statuses that can hold queued jobs (see the header). */
-const RUN_STATUSES = ['queued', 'in_progress', 'waiting'] as const;
-
-function spreadOf(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  return 0.5 + 0.5 * (h / 2 ** 32);
-}
+export const RUNS_PER_PAGE = 20;
+const PUSHED_PER_PAGE = 30;
+const MAX_RUN_PAGES = 10;
+const MAX_PUSHED_PAGES = 5;
+const REPO_LIST_MS = 3_600_000;
+const DEEP_CHECK_MS = 3_600_000;
+/** `updated_at` has whole seconds: two job changes in one second can leave a run's page unchanged. */
+const RUN_RECHECK_MS = 60_000;
+const DONE = new Set(['completed']);
 
 export function toJob(j: ApiJob, repo: string): Job {
   return {
@@ -103,14 +125,74 @@ export function toJob(j: ApiJob, repo: string): Job {
   };
 }
 
+/** The summariser of a run's jobs pages; the adapter's re-check of one job uses the same one. */
+export function jobsOf(repo: string): Summarise<Job[]> {
+  return listOf((j) => toJob(j as ApiJob, repo), 'jobs');
+}
+
+export function jobsUrl(apiUrl: string, repo: string, runId: number): string {
+  return `${repoBase(apiUrl, repo)}/runs/${runId}/jobs?filter=latest&per_page=100`;
+}
+
+function repoBase(apiUrl: string, repo: string): string {
+  return `${apiUrl}/repos/${repo.split('/').map(encodeURIComponent).join('/')}/actions`;
+}
+
+interface RepoEntry {
+  name: string;
+  pushedAt: number | undefined;
+  archived: boolean;
+}
+
+const repoEntry = (r: unknown): RepoEntry => {
+  const o = r as { full_name?: unknown; pushed_at?: string | null; archived?: boolean };
+  if (typeof o?.full_name !== 'string') throw new Error('unexpected repository without full_name');
+  return { name: o.full_name, pushedAt: o.pushed_at ? Date.parse(o.pushed_at) : undefined, archived: o.archived === true };
+};
+
+interface RunsPage {
+  /** Unfinished runs on the page. */
+  open: RunState[];
+  /** Every run on the page is unfinished: there may be more on the next one. */
+  allOpen: boolean;
+}
+
+const runState = (r: unknown): RunState | undefined => {
+  const o = r as { id?: unknown; status?: string | null; updated_at?: string };
+  if (typeof o?.id !== 'number') throw new Error('unexpected workflow run without id');
+  const status = o.status ?? 'unknown';
+  return DONE.has(status) ? undefined : { id: o.id, status, updatedAt: o.updated_at ?? '' };
+};
+
+const runsPage: Summarise<RunsPage> = (data, url) => {
+  const list = (data as { workflow_runs?: unknown } | null)?.workflow_runs;
+  if (!Array.isArray(list)) throw new Error(`unexpected response shape from ${url} (no workflow_runs array)`);
+  const open = list.map(runState).filter((r): r is RunState => r !== undefined);
+  return { open, allOpen: list.length > 0 && open.length === list.length };
+};
+
+const oneRun: Summarise<RunState | null> = (data) => runState(data) ?? null;
+
+/** A stable fraction in [0, 1) from a name (FNV-1a). */
+function hashFraction(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return h / 2 ** 32;
+}
+
 const isStatus = (err: unknown, status: number) => (err as { status?: number } | null)?.status === status;
 
-/** A conditional, concurrency-limited GET of an absolute URL, counted on the calling sweep's tracker. */
-export type SweepGet = (url: string) => Promise<Page>;
+export interface SweepResult {
+  jobs: Job[];
+  stats: SweepStats;
+}
 
 export class DemandSweep {
   private readonly repos = new Map<string, RepoState>();
   private repoListAt: number | undefined;
+  /** The newest `pushed_at` seen on the "recently pushed" page. */
+  private pushedWatermark: number | undefined;
+  private lastSweepAt: number | undefined;
 
   constructor(private readonly d: SweepDeps) {
     if (d.repoSource === 'allow-list') {
@@ -118,10 +200,27 @@ export class DemandSweep {
     }
   }
 
+  /** The per-repo state, for persisting (github-sweep-state.ts). */
+  exportState(): { repoListAt: number | undefined; pushedWatermark: number | undefined; repos: RepoState[] } {
+    return { repoListAt: this.repoListAt, pushedWatermark: this.pushedWatermark, repos: [...this.repos.values()] };
+  }
+
+  importState(s: { repoListAt: number | undefined; pushedWatermark: number | undefined; repos: RepoState[] }): void {
+    if (this.d.repoSource === 'allow-list') {
+      for (const r of s.repos) if (this.repos.has(r.fullName)) this.repos.set(r.fullName, r);
+      return;
+    }
+    this.repoListAt = s.repoListAt;
+    this.pushedWatermark = s.pushedWatermark;
+    for (const r of s.repos) this.repos.set(r.fullName, r);
+  }
+
   private ensure(fullName: string, pushedAt: number | undefined): RepoState {
     let r = this.repos.get(fullName);
     if (!r) {
-      r = { fullName, pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, spread: spreadOf(fullName), jobs: [] };
+      // The first deep check comes due somewhere within the hour, not for every repo at once.
+      const lastDeepCheckAt = this.d.now() - DEEP_CHECK_MS * hashFraction(fullName);
+      r = { fullName, pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, lastDeepCheckAt, runs: new Map() };
       this.repos.set(fullName, r);
     } else if (pushedAt !== undefined) {
       r.pushedAt = pushedAt;
@@ -129,56 +228,112 @@ export class DemandSweep {
     return r;
   }
 
-  private quietIntervalMs(): number {
+  private lowPrimaryBudget(): boolean {
     const rate = this.d.rate();
-    const low = rate !== null && rate.limit > 0 && rate.remaining / rate.limit < LOW_BUDGET_FRACTION;
-    return this.d.quietRepoSweepSeconds * 1000 * (low ? LOW_BUDGET_SLOWDOWN : 1);
+    return rate !== null && rate.limit > 0 && rate.remaining / rate.limit < LOW_BUDGET_FRACTION;
   }
 
-  private async refreshRepos(get: SweepGet, now: number): Promise<void> {
+  private async readRepoList(get: ConditionalGet, now: number): Promise<void> {
     const { apiUrl, org } = this.d;
-    if (this.d.repoSource === 'allow-list') return;
-    const fullDue = this.repoListAt === undefined || now - this.repoListAt >= this.quietIntervalMs();
-    if (fullDue) {
-      const url = this.d.repoSource === 'installation'
-        ? `${apiUrl}/installation/repositories?per_page=100`
-        : `${apiUrl}/orgs/${encodeURIComponent(org)}/repos?sort=full_name&per_page=100`;
-      const list = await getAllPages<ApiRepo>(get, url, this.d.repoSource === 'installation' ? 'repositories' : undefined);
-      const seen = new Set<string>();
-      for (const r of list) {
-        if (r.archived) continue;
-        seen.add(r.full_name);
-        this.ensure(r.full_name, r.pushed_at ? Date.parse(r.pushed_at) : undefined);
-      }
-      for (const name of [...this.repos.keys()]) if (!seen.has(name)) this.repos.delete(name);
-      this.repoListAt = now;
-      return;
+    const installation = this.d.repoSource === 'installation';
+    const url = installation
+      ? `${apiUrl}/installation/repositories?per_page=100`
+      : `${apiUrl}/orgs/${encodeURIComponent(org)}/repos?sort=full_name&per_page=100`;
+    const list = await getAllPages(get, url, listOf(repoEntry, installation ? 'repositories' : undefined));
+    const seen = new Set<string>();
+    for (const r of list) {
+      if (r.archived) continue;
+      seen.add(r.name);
+      this.ensure(r.name, r.pushedAt);
     }
-    if (this.d.repoSource === 'org') {
-      // One request a call: the most recently pushed repos, to notice new pushes (and new repos) fast.
-      const page = await get(`${apiUrl}/orgs/${encodeURIComponent(org)}/repos?sort=pushed&direction=desc&per_page=100`);
-      if (!Array.isArray(page.data)) throw new Error('unexpected response shape from the repository list');
-      for (const r of page.data as ApiRepo[]) {
-        if (!r.archived) this.ensure(r.full_name, r.pushed_at ? Date.parse(r.pushed_at) : undefined);
+    for (const name of [...this.repos.keys()]) if (!seen.has(name)) this.repos.delete(name);
+    this.repoListAt = now;
+  }
+
+  /** The most recently pushed repos (org only): new pushes and new repos, for one request a call. */
+  private async readPushed(get: ConditionalGet): Promise<void> {
+    const before = this.pushedWatermark;
+    let url: string | undefined = `${this.d.apiUrl}/orgs/${encodeURIComponent(this.d.org)}/repos?sort=pushed&direction=desc&per_page=${PUSHED_PER_PAGE}`;
+    for (let n = 0; url !== undefined && n < MAX_PUSHED_PAGES; n++) {
+      const page: Page<RepoEntry[]> = await get(url, listOf(repoEntry));
+      if (page.notModified) return;
+      let allNewer: boolean = page.summary.length > 0;
+      for (const r of page.summary) {
+        if (r.pushedAt !== undefined) this.pushedWatermark = Math.max(this.pushedWatermark ?? 0, r.pushedAt);
+        if (before !== undefined && (r.pushedAt === undefined || r.pushedAt <= before)) allNewer = false;
+        if (!r.archived) this.ensure(r.name, r.pushedAt);
       }
+      // Every repo on the page was pushed since we last looked: more may be on the next page.
+      url = before !== undefined && allNewer ? parseLink(page.link).next : undefined;
     }
   }
 
-  private isActive(r: RepoState, now: number): boolean {
-    // A short allow-list has no push signal (no repo listing) and is cheap: poll it all every call.
-    if (this.d.repoSource === 'allow-list' && this.repos.size <= SMALL_ALLOW_LIST) return true;
+  private async refreshRepos(get: ConditionalGet, now: number): Promise<void> {
+    if (this.d.repoSource === 'allow-list') return;
+    if (this.repoListAt === undefined || now - this.repoListAt >= REPO_LIST_MS) await this.readRepoList(get, now);
+    if (this.d.repoSource === 'org') await this.readPushed(get);
+  }
+
+  private recentlyActive(r: RepoState, now: number): boolean {
     const window = this.d.activeRepoWindowSeconds * 1000;
     return (r.lastActiveAt !== undefined && now - r.lastActiveAt < window) || (r.pushedAt !== undefined && now - r.pushedAt < window);
   }
 
-  private async sweepRepo(get: SweepGet, r: RepoState, now: number): Promise<void> {
-    const base = `${this.d.apiUrl}/repos/${r.fullName.split('/').map(encodeURIComponent).join('/')}/actions`;
-    let runs: ApiRun[];
+  private urgent(r: RepoState, now: number): boolean {
+    if (r.lastSweptAt === undefined) return false; // never swept: the staleness order handles it
+    if (now - r.lastSweptAt < this.d.minRepoIntervalMs) return false;
+    const smallAllowList = this.d.repoSource === 'allow-list' && this.repos.size <= SMALL_ALLOW_LIST;
+    const pushedSince = r.pushedAt !== undefined && r.pushedAt > r.lastSweptAt;
+    return smallAllowList || pushedSince || r.runs.size > 0;
+  }
+
+  /** What sweeping `r` now will probably cost: its runs page, a due deep check, due job re-reads. */
+  private expectedCost(r: RepoState, now: number): number {
+    let n = 1;
+    if (now - r.lastDeepCheckAt >= DEEP_CHECK_MS) n++;
+    for (const t of r.runs.values()) if (now - t.checkedAt >= RUN_RECHECK_MS) n++;
+    return n;
+  }
+
+  /**
+   * The repos to sweep this call: urgent ones (within `hard`, what is left of the minute at all),
+   * then the most stale while their expected cost fits `allowance`.
+   */
+  private pick(now: number, allowance: number, hard: number): RepoState[] {
+    const urgent: RepoState[] = [];
+    const rest: Array<{ r: RepoState; score: number }> = [];
+    const low = this.lowPrimaryBudget();
+    // Low on the primary budget (counted requests): quiet repos 4× less often, before GitHub stops us.
+    const quietMs = this.d.quietRepoSweepSeconds * 1000 * (low ? LOW_BUDGET_SLOWDOWN : 1);
+    for (const r of this.repos.values()) {
+      if (this.urgent(r, now)) urgent.push(r);
+      else if (r.lastSweptAt === undefined) rest.push({ r, score: Number.POSITIVE_INFINITY });
+      else if (now - r.lastSweptAt >= quietMs) rest.push({ r, score: (now - r.lastSweptAt) * (this.recentlyActive(r, now) ? ACTIVE_WEIGHT : 1) });
+    }
+    const picked: RepoState[] = [];
+    let cost = 0;
+    for (const r of urgent) {
+      const c = this.expectedCost(r, now);
+      if (cost + c > hard) return picked;
+      picked.push(r);
+      cost += c;
+    }
+    const room = low ? Math.floor(allowance / LOW_BUDGET_SLOWDOWN) : allowance;
+    rest.sort((a, b) => b.score - a.score || (a.r.fullName < b.r.fullName ? -1 : 1));
+    for (const { r } of rest) {
+      const c = this.expectedCost(r, now);
+      if (cost + c > room) break;
+      picked.push(r);
+      cost += c;
+    }
+    return picked;
+  }
+
+  private async sweepRepo(get: ConditionalGet, r: RepoState, now: number): Promise<void> {
+    const base = repoBase(this.d.apiUrl, r.fullName);
+    let open: RunState[] | 'unchanged';
     try {
-      const lists = await Promise.all(
-        RUN_STATUSES.map((status) => getAllPages<ApiRun>(get, `${base}/runs?status=${status}&per_page=100`, 'workflow_runs')),
-      );
-      runs = [...new Map(lists.flat().map((run) => [run.id, run])).values()];
+      open = await this.openRuns(get, r, base, now);
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       this.d.logger.warn('github repository not found; dropping it until the repository list is read again', { repo: r.fullName });
@@ -186,40 +341,93 @@ export class DemandSweep {
         this.repos.delete(r.fullName);
         this.repoListAt = undefined;
       } else {
-        r.jobs = [];
+        r.runs = new Map();
         r.lastSweptAt = now;
       }
       return;
     }
-    const perRun = await Promise.all(
-      runs.map(async (run) => {
-        try {
-          return await getAllPages<ApiJob>(get, `${base}/runs/${run.id}/jobs?filter=latest&per_page=100`, 'jobs');
-        } catch (err) {
-          if (isStatus(err, 404)) return []; // the run was deleted between the two requests
-          throw err;
-        }
-      }),
-    );
-    r.jobs = perRun.flat().filter((j) => j.status === 'queued' || j.status === 'in_progress').map((j) => toJob(j, r.fullName));
+    const recheckDue = (t: TrackedRun) => now - t.checkedAt >= RUN_RECHECK_MS;
+    if (open === 'unchanged' && [...r.runs.values()].some(recheckDue)) open = [...r.runs.values()].map((t) => t.run);
+    if (open !== 'unchanged') {
+      const runs = new Map<number, TrackedRun>();
+      await Promise.all(
+        open.map(async (run) => {
+          const had = r.runs.get(run.id);
+          if (had && had.run.status === run.status && had.run.updatedAt === run.updatedAt && !recheckDue(had)) {
+            runs.set(run.id, had);
+            return;
+          }
+          try {
+            const all = await getAllPages(get, jobsUrl(this.d.apiUrl, r.fullName, run.id), jobsOf(r.fullName));
+            runs.set(run.id, { run, jobs: all.filter((j) => j.status === 'queued' || j.status === 'in_progress'), checkedAt: now });
+          } catch (err) {
+            if (!isStatus(err, 404)) throw err; // 404: the run was deleted between the two requests
+          }
+        }),
+      );
+      r.runs = runs;
+    }
     r.lastSweptAt = now;
-    if (runs.length > 0) r.lastActiveAt = now;
+    if (r.runs.size > 0) r.lastActiveAt = now;
+  }
+
+  /**
+   * The repo's unfinished runs, or `unchanged` when the first page answered 304 and nothing else
+   * needs a look. See the header for the rare extra requests.
+   */
+  private async openRuns(get: ConditionalGet, r: RepoState, base: string, now: number): Promise<RunState[] | 'unchanged'> {
+    const first = await get(`${base}/runs?per_page=${RUNS_PER_PAGE}`, runsPage);
+    const deepDue = now - r.lastDeepCheckAt >= DEEP_CHECK_MS;
+    const onPage = new Set(first.summary.open.map((run) => run.id));
+    const offPage = [...r.runs.keys()].filter((id) => !onPage.has(id));
+    if (first.notModified && !deepDue && r.lastSweptAt !== undefined && offPage.length === 0) return 'unchanged';
+
+    const open = new Map(first.summary.open.map((run) => [run.id, run]));
+    let page = first;
+    for (let n = 1; page.summary.allOpen && n < MAX_RUN_PAGES; n++) {
+      const next = parseLink(page.link).next;
+      if (!next) break;
+      page = await get(next, runsPage);
+      for (const run of page.summary.open) open.set(run.id, run);
+    }
+    // Runs we track that newer runs pushed off the first page: asked for one by one (rare).
+    for (const id of offPage) {
+      if (open.has(id)) continue;
+      try {
+        const run = (await get(`${base}/runs/${id}`, oneRun)).summary;
+        if (run) open.set(run.id, run);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    }
+    if (deepDue) {
+      const queued = await getAllPages(get, `${base}/runs?status=queued&per_page=100`, listOf(runState, 'workflow_runs'));
+      for (const run of queued) open.set(run.id, run);
+      r.lastDeepCheckAt = now;
+    }
+    return [...open.values()];
   }
 
   /** One sweep through `get`. `cost` reads the call's request counters once the sweep is done. */
-  async sweep(get: SweepGet, cost: () => { requests: number; notModified: number; rate: RateSnapshot | null }): Promise<{ jobs: Job[]; stats: SweepStats }> {
+  async sweep(
+    get: ConditionalGet,
+    allowance: (sinceLastSweepMs: number) => SweepAllowance,
+    cost: () => { requests: number; notModified: number; rate: RateSnapshot | null },
+  ): Promise<SweepResult> {
     const now = this.d.now();
-    await this.refreshRepos(get, now);
-    const quietMs = this.quietIntervalMs();
-    const due = [...this.repos.values()].filter(
-      (r) => r.lastSweptAt === undefined || this.isActive(r, now) || now - r.lastSweptAt >= quietMs * r.spread,
-    );
+    const granted = allowance(this.lastSweepAt === undefined ? 60_000 : now - this.lastSweepAt);
+    if (granted.hard > 0) await this.refreshRepos(get, now);
+    const spent = cost().requests;
+    const due = this.pick(now, granted.share - spent, granted.hard - spent);
     await Promise.all(due.map((r) => this.sweepRepo(get, r, now)));
+    this.lastSweepAt = now;
 
     const jobs: Job[] = [];
     let coldest = 0;
+    let unswept = 0;
     for (const r of this.repos.values()) {
-      jobs.push(...r.jobs);
+      for (const { jobs: js } of r.runs.values()) jobs.push(...js);
+      if (r.lastSweptAt === undefined) unswept++;
       coldest = Math.max(coldest, r.lastSweptAt === undefined ? 0 : (now - r.lastSweptAt) / 1000);
     }
     const c = cost();
@@ -231,10 +439,14 @@ export class DemandSweep {
       rateLimitReset: rate ? rate.reset * 1000 : null,
       coldestRepoAgeSeconds: Math.round(coldest),
       repositories: this.repos.size,
+      unsweptRepositories: unswept,
+      sweptRepositories: due.length,
     };
     this.d.logger.debug('github demand sweep', {
       repos: this.repos.size,
       polled: due.length,
+      granted,
+      unswept,
       jobs: jobs.length,
       requests: stats.requests,
       notModified: stats.notModified,

@@ -27,12 +27,14 @@
 import { Octokit } from '@octokit/rest';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
-import type { ClaimResult, Demand, DeleteRunnerResult, GitHub, Job, Runner } from '../core/ports.js';
+import type { ClaimResult, Demand, DeleteRunnerResult, GitHub, Job, RequestBudgetStatus, Runner } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import type { Secrets } from '../logging/redact.js';
 import { type GitHubAuth, type TokenSource, createTokenSource } from './github-auth.js';
-import { EtagCache, type Page, type RateSnapshot, Tracker, conditionalGet, getAllPages } from './github-etag-cache.js';
-import { DemandSweep, toJob } from './github-sweep.js';
+import { type ConditionalGet, EtagCache, type RateSnapshot, Tracker, conditionalGet, getAllPages, listOf } from './github-etag-cache.js';
+import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
+import { RequestBudget } from './github-budget.js';
+import { SweepStateFile } from './github-sweep-state.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
@@ -52,10 +54,16 @@ export interface GitHubAdapterOptions {
   throttle?: { enabled?: boolean; id?: string; retryAfterBaseValue?: number; maxRetryAfterSeconds?: number; maxRetries?: number };
   /** plugin-retry (5xx): `retries` (default 3), `retryAfterBaseValue` (ms, default 1000; waits 1, 4, 9 × it). */
   retry?: { enabled?: boolean; retries?: number; retryAfterBaseValue?: number };
-  /** Every quiet repo is swept at least this often (default 60). */
+  /** A quiet repo is swept at most this often (default 60); the budget decides how often it really is. */
   quietRepoSweepSeconds?: number;
-  /** A repo with a run or push within this window is polled every call (default 600). */
+  /** A repo with a run or push within this window counts 4× as stale (default 600). */
   activeRepoWindowSeconds?: number;
+  /** The daemon's poll interval: a busy repo is swept at most once per 80 % of it (default 15). */
+  pollSeconds?: number;
+  /** `github.max_requests_per_minute`: every request counts, 304s included (default 300). */
+  maxRequestsPerMinute?: number;
+  /** Where the sweep's ETags and schedule persist across restarts (the daemon: `<state_dir>/github-sweep.json`). */
+  sweepStateFile?: string;
   /** Requests in flight at once (default 8). */
   concurrency?: number;
   /** Per-attempt HTTP timeout (default 30 s). */
@@ -85,6 +93,11 @@ export function everConnected(r: Pick<ApiRunner, 'os' | 'version' | 'status' | '
     || (typeof r.os === 'string' && r.os !== '' && r.os.toLowerCase() !== 'unknown')
     || r.status === 'online'
     || r.busy === true;
+}
+
+function ourRunner(r: unknown): Runner | undefined {
+  const api = r as ApiRunner;
+  return typeof api?.name === 'string' && api.name.startsWith('tf-') ? toRunner(api) : undefined;
 }
 
 function toRunner(r: ApiRunner): Runner {
@@ -127,6 +140,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private readonly sweeper: DemandSweep;
   private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
   private readonly timeoutMs: number;
+  private readonly budget: RequestBudget;
+  private readonly sweepState: SweepStateFile | undefined;
   private lastRate: RateSnapshot | null = null;
   private sweepInFlight: Promise<Demand> | undefined;
 
@@ -148,10 +163,19 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     const t = opts.throttle ?? {};
     const maxWait = t.maxRetryAfterSeconds ?? 60;
     const maxRetries = t.maxRetries ?? 1;
-    const onLimit = (kind: string) => (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
+    this.budget = new RequestBudget(opts.maxRequestsPerMinute ?? 300, this.now, this.log);
+    // Primary: wait for a near reset (once), else fail the call and let nothing else ask until the reset.
+    const onPrimary = (retryAfter: number, options: { method?: string; url?: string }, _o: unknown, retryCount: number) => {
       const willRetry = retryCount < maxRetries && retryAfter <= maxWait;
-      this.log.warn(`github ${kind} rate limit`, { method: options.method, route: options.url, retryAfterSeconds: retryAfter, retryCount, willRetry });
+      this.log.warn('github primary rate limit', { method: options.method, route: options.url, retryAfterSeconds: retryAfter, retryCount, willRetry });
+      if (!willRetry) this.budget.backOff(this.now() + retryAfter * 1000, 'primary rate limit exhausted');
       return willRetry;
+    };
+    // Secondary: never retried. Every request sent while it lasts prolongs it, so the whole adapter
+    // stops asking for `retry-after` (plugin-throttling's fallback: 60 s), logged once (github-budget.ts).
+    const onSecondary = (retryAfter: number) => {
+      this.budget.backOff(this.now() + Math.max(retryAfter, 1) * 1000, 'secondary rate limit');
+      return false;
     };
     this.octokit = new ThrottledOctokit({
       baseUrl: this.apiUrl,
@@ -168,8 +192,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
         enabled: t.enabled ?? true,
         id: t.id ?? 'tart-fleet',
         ...(t.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: t.retryAfterBaseValue } : {}),
-        onRateLimit: onLimit('primary'),
-        onSecondaryRateLimit: onLimit('secondary'),
+        onRateLimit: onPrimary,
+        onSecondaryRateLimit: onSecondary,
       },
       retry: {
         enabled: opts.retry?.enabled ?? true,
@@ -202,8 +226,19 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       logger: this.log,
       quietRepoSweepSeconds: opts.quietRepoSweepSeconds ?? 60,
       activeRepoWindowSeconds: opts.activeRepoWindowSeconds ?? 600,
+      minRepoIntervalMs: (opts.pollSeconds ?? 15) * 800,
       rate: () => this.lastRate,
     });
+    if (opts.sweepStateFile) {
+      const repoSource = allowList.length > 0 ? 'allow-list' : opts.auth.kind === 'app' ? 'installation' : 'org';
+      this.sweepState = new SweepStateFile(opts.sweepStateFile, { apiUrl: this.apiUrl, org: this.org, repoSource }, this.now, this.log);
+      this.sweepState.restore(this.sweeper, this.cache);
+    }
+  }
+
+  /** The request budget and any back-off in force (for `ls` and the metrics). */
+  requestBudget(): RequestBudgetStatus {
+    return this.budget.status();
   }
 
   /** The latest rate-limit headers seen (for `ls` and `validate`). */
@@ -221,22 +256,30 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     return describeFleet({ octokit: this.octokit, org: this.org }, groupIds, hostLabel);
   }
 
+  /** A call's request counter; throws while the adapter backs off, so the call sends nothing. */
   private tracker(): Tracker {
-    return new Tracker((rate) => {
-      this.lastRate = rate;
-    }, this.timeoutMs);
+    this.budget.throwIfBackingOff();
+    return new Tracker(
+      (rate) => {
+        this.lastRate = rate;
+      },
+      this.timeoutMs,
+      () => this.budget.record(),
+    );
   }
 
   /**
    * GETs of one call, through the concurrency limit. After the first failure (a 404 is an answer, not
    * one) the requests still waiting for a slot are not sent: the call fails anyway (see github-sweep.ts).
+   * Neither are they once a back-off began during the call.
    */
-  private getWith(tracker: Tracker): (url: string) => Promise<Page> {
+  private getWith(tracker: Tracker, cache: EtagCache | undefined = this.cache): ConditionalGet {
     let failure: { err: unknown } | undefined;
-    return (url) => this.limit(async () => {
+    return <S>(url: string, summarise: (data: unknown, url: string) => S) => this.limit(async () => {
       if (failure) throw failure.err;
       try {
-        return await conditionalGet(this.octokit, this.cache, url, tracker);
+        this.budget.throwIfBackingOff();
+        return await conditionalGet(this.octokit, cache, url, tracker, summarise);
       } catch (err) {
         if (statusOf(err) !== 404) failure ??= { err };
         throw err;
@@ -255,7 +298,13 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private async runSweep(): Promise<Demand> {
     const tracker = this.tracker();
     try {
-      return await this.sweeper.sweep(this.getWith(tracker), () => ({ requests: tracker.requests, notModified: tracker.notModified, rate: tracker.rate }));
+      const result = await this.sweeper.sweep(
+        this.getWith(tracker),
+        (sinceLastSweepMs) => this.budget.allowance(sinceLastSweepMs),
+        () => ({ requests: tracker.requests, notModified: tracker.notModified, rate: tracker.rate }),
+      );
+      this.sweepState?.saveIfDue(this.sweeper, this.cache);
+      return result;
     } catch (err) {
       this.log.warn('github demand sweep failed', { error: describe(err), requests: tracker.requests });
       throw err;
@@ -265,16 +314,27 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   async listRunners(): Promise<Runner[]> {
     const tracker = this.tracker();
     const url = `${this.apiUrl}/orgs/${encodeURIComponent(this.org)}/actions/runners?per_page=100`;
-    const all = await getAllPages<ApiRunner>(this.getWith(tracker), url, 'runners');
-    return all.filter((r) => r.name.startsWith('tf-')).map(toRunner);
+    // Only our runners are kept (compactly) in the cache: the org may have hundreds of others.
+    return getAllPages(this.getWith(tracker), url, listOf(ourRunner, 'runners'));
   }
 
-  async getJob(repo: string, jobId: number): Promise<Job> {
+  /**
+   * Fresh state of one job, to re-check it before spending a VM on it. Through its run's jobs list,
+   * which the sweep has just read: a conditional GET, so a 304 (free) when nothing changed since.
+   * Only a job missing from that list (or no run id) costs a counted GET of the job itself.
+   */
+  async getJob(repo: string, jobId: number, runId?: number): Promise<Job> {
     const tracker = this.tracker();
     const full = repo.includes('/') ? repo : `${this.org}/${repo}`;
+    const get = this.getWith(tracker);
+    if (runId !== undefined) {
+      const jobs = await getAllPages(get, jobsUrl(this.apiUrl, full, runId), jobsOf(full));
+      const found = jobs.find((j) => j.id === jobId);
+      if (found) return found;
+    }
     const path = full.split('/').map(encodeURIComponent).join('/');
-    const page = await this.getWith(tracker)(`${this.apiUrl}/repos/${path}/actions/jobs/${jobId}`);
-    return toJob(page.data as Parameters<typeof toJob>[0], full);
+    const page = await get(`${this.apiUrl}/repos/${path}/actions/jobs/${jobId}`, (data) => toJob(data as Parameters<typeof toJob>[0], full));
+    return page.summary;
   }
 
   async createJitRunner(req: { name: string; labels: string[]; runnerGroupId: number }): Promise<ClaimResult> {
@@ -299,10 +359,10 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     }
     // 409: the name is taken (another Mac's claim, or ours from an earlier attempt). Look it up once.
     const url = `${this.apiUrl}/orgs/${encodeURIComponent(this.org)}/actions/runners?name=${encodeURIComponent(req.name)}&per_page=100`;
-    const found = await getAllPages<ApiRunner>((u) => this.limit(() => conditionalGet(this.octokit, undefined, u, tracker)), url, 'runners');
+    const found = await getAllPages(this.getWith(tracker, undefined), url, listOf((r) => toRunner(r as ApiRunner), 'runners'));
     const holder = found.find((r) => r.name === req.name);
     this.log.info('github JIT runner name already taken', { runner: req.name, holderId: holder?.id ?? null });
-    return { kind: 'conflict', holder: holder ? toRunner(holder) : undefined };
+    return { kind: 'conflict', holder };
   }
 
   async deleteRunner(runnerId: number): Promise<DeleteRunnerResult> {

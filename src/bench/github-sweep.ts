@@ -4,8 +4,9 @@
  * adapter, and per sweep the requests sent, how many came back 304, and the wall time.
  *
  * ## Gotchas
- * - The first sweep reads everything (≈ 2 requests per repo); later sweeps within
- *   `quietRepoSweepSeconds` poll only the active repos, and mostly get 304s (no primary budget).
+ * - The first sweep reads everything (1 request per repo, plus the jobs of unfinished runs); later
+ *   sweeps, 15 simulated seconds apart, poll only the repos with unfinished runs, and get 304s (no
+ *   primary budget). `npm run bench`'s org_scale section measures the whole daemon over time.
  * - Runs in-process against 127.0.0.1: wall times measure our overhead, not GitHub's latency.
  */
 import { GitHubAdapter } from '../adapters/github.js';
@@ -29,10 +30,13 @@ export async function benchGithubSweep(opts: { repos?: number; activeRepos?: num
   const active = opts.activeRepos ?? 36;
   const sweepCount = opts.sweeps ?? 3;
   const token = 'ghp_benchtoken0123456789abcdefghijklmno';
-  const fake = new FakeGitHub({ org: 'bench', tokens: [token], rateLimit: { limit: 15000 } });
+  // A simulated clock, 15 s (the default poll) between sweeps, shared by the fake and the adapter.
+  let t = Date.now();
+  const now = () => t;
+  const fake = new FakeGitHub({ org: 'bench', tokens: [token], rateLimit: { limit: 15000 }, now });
   const url = await fake.start();
   try {
-    const dayAgo = Date.now() - 86_400_000;
+    const dayAgo = t - 86_400_000;
     const names = Array.from({ length: repoCount }, (_, i) => `repo-${String(i + 1).padStart(4, '0')}`);
     for (const n of names) fake.addRepo(n, { pushedAt: dayAgo });
     let queued = 0;
@@ -50,6 +54,7 @@ export async function benchGithubSweep(opts: { repos?: number; activeRepos?: num
       repositories: [],
       logger: memoryLogger(),
       secrets: new Secrets(),
+      now,
       throttle: { id: `bench-${process.pid}-${Date.now()}` },
     });
     const sweeps: GithubSweepBenchResult['sweeps'] = [];
@@ -64,6 +69,7 @@ export async function benchGithubSweep(opts: { repos?: number; activeRepos?: num
         jobs: demand.jobs.length,
         rateLimitRemaining: demand.stats.rateLimitRemaining,
       });
+      t += 15_000;
     }
     return {
       repositories: repoCount,

@@ -60,7 +60,7 @@ function benchPlanner(): Record<string, number> {
   const observed: Observed = {
     now,
     tart: { ok: true, value: { ours: [], foreign: [] } },
-    github: { ok: true, value: { jobs, runners, stats: { requests: 0, notModified: 0, rateLimitRemaining: null, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1000 } } },
+    github: { ok: true, value: { jobs, runners, stats: { requests: 0, notModified: 0, rateLimitRemaining: null, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1000, unsweptRepositories: 0, sweptRepositories: 1000 } } },
   };
   const memory = new HostMemory(now, new VolatileStore(), memoryLogger()).snapshot();
   plan(observed, memory, config); // warm-up

@@ -28,7 +28,7 @@ export interface RunOptions {
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
-  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : ctx, config, { needGuest: !opts.dryRun });
+  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : ctx, config, { needGuest: !opts.dryRun, persistSweep: !opts.dryRun });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
   const reconciler = new Reconciler({ config, ...adapters });

@@ -8,6 +8,7 @@
  * - Credentials are checked here, up front: a missing token or SSH password is a usage error
  *   (exit 2) naming the variable, not a failure deep in the first tick.
  */
+import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { LogLevel, Logger } from '../core/logger.js';
 import type { Clock, DiskSpace, GitHub, Guest, Tart } from '../core/ports.js';
@@ -59,7 +60,7 @@ export function buildTart(ctx: CliContext, logger: Logger): TartAdapter {
  * `lenient` (for `ls`): missing GitHub credentials give a GitHub port whose every call fails with
  * that message, so the rest of the view still works; otherwise they are a usage error.
  */
-export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean }): Adapters {
+export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean; persistSweep?: boolean }): Adapters {
   const ctx = { ...given, env: secretEnv(given) };
   const secrets = new Secrets();
   for (const name of SECRET_VALUE_VARS) secrets.add(ctx.env[name]);
@@ -82,6 +83,10 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     repositories: config.github.repositories,
     logger: logger.child({ component: 'github' }),
     secrets,
+    pollSeconds: config.host.poll_seconds,
+    maxRequestsPerMinute: config.github.max_requests_per_minute,
+    // Only the daemon keeps the sweep's ETags across restarts; a second process writing would race it.
+    ...(opts.persistSweep ? { sweepStateFile: join(config.host.state_dir, 'github-sweep.json') } : {}),
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;

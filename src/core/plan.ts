@@ -190,6 +190,8 @@ interface JobIndex {
   byId: Map<number, Job>;
   /** Profiles with at least one queued job. */
   queuedProfiles: Set<string>;
+  /** Some repositories were never swept yet (a cold start): a missing job proves nothing. */
+  incomplete: boolean;
 }
 
 /** Built once per plan: the lookups below would otherwise be jobs × claims. */
@@ -200,14 +202,15 @@ function indexJobs(gh: GitHubObservation, config: Config, host: string): JobInde
     const p = j.status === 'queued' ? profileForLabels(j.labels, config.profiles, host) : undefined;
     if (p) queuedProfiles.add(p.name);
   }
-  return { byId, queuedProfiles };
+  return { byId, queuedProfiles, incomplete: gh.stats.unsweptRepositories > 0 };
 }
 
 function classifyJob(g: ClaimGroup, index: JobIndex): JobPhase {
   const job = index.byId.get(g.jobId);
   if (job?.status === 'queued') return 'queued';
   if (job?.status === 'in_progress') return 'started';
-  return index.queuedProfiles.has(g.profile) ? 'queued' : 'gone';
+  if (index.queuedProfiles.has(g.profile)) return 'queued';
+  return index.incomplete ? 'unknown' : 'gone';
 }
 
 /**

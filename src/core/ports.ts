@@ -67,6 +67,13 @@ export interface SweepStats {
   /** Seconds since the least recently swept repository was last swept. */
   coldestRepoAgeSeconds: number;
   repositories: number;
+  /**
+   * Repositories not swept even once yet (a cold start works through them as the request budget
+   * allows): while any is left, a job missing from `jobs` may simply not have been seen.
+   */
+  unsweptRepositories: number;
+  /** Repositories swept by this call. */
+  sweptRepositories: number;
 }
 
 export interface Demand {
@@ -83,11 +90,25 @@ export interface GitHub {
   listJobs(): Promise<Demand>;
   /** Every org runner whose name starts with `tf-` (any host). Throws on failure, never returns a partial list. */
   listRunners(): Promise<Runner[]>;
-  /** Fresh state of one job, to re-check it before spending a VM on it. */
-  getJob(repo: string, jobId: number): Promise<Job>;
+  /** Fresh state of one job, to re-check it before spending a VM on it (`runId` lets it ask cheaply). */
+  getJob(repo: string, jobId: number, runId?: number): Promise<Job>;
   /** Creates a JIT runner: the org-wide claim on a job. */
   createJitRunner(req: { name: string; labels: string[]; runnerGroupId: number }): Promise<ClaimResult>;
   deleteRunner(runnerId: number): Promise<DeleteRunnerResult>;
+  /** This Mac's request budget and any back-off GitHub imposed (absent: no budget kept). */
+  requestBudget?(): RequestBudgetStatus;
+}
+
+/** `github.max_requests_per_minute` and GitHub's back-off, as `ls` and the metrics show them. */
+export interface RequestBudgetStatus {
+  perMinute: number;
+  /** Requests sent in the last 60 s (304s and retries included). */
+  lastMinute: number;
+  /** Epoch ms until which nothing is sent, or null. */
+  backoffUntil: number | null;
+  backoffReason: string | null;
+  /** Back-off episodes since the daemon started. */
+  backoffs: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ test('benchGithubSweep: later sweeps poll only active repos and come back 304', 
   const r = await benchGithubSweep({ repos: 60, activeRepos: 6, sweeps: 3 });
   expect(r.sweeps).toHaveLength(3);
   expect(r.sweeps.every((s) => s.jobs === 12)).toBe(true);
-  // First sweep: 1 repo page + 3 run lists (queued, in_progress, waiting) per repo + 1 job list per active run.
-  expect(r.requestsPerSweep[0]).toBe(1 + 3 * 60 + 6);
-  // Then: the "recently pushed" page + 3 run lists and 1 job list per active repo, nearly all 304.
-  expect(r.requestsPerSweep[1]).toBe(1 + 4 * 6);
+  // First sweep: the repo list, the "recently pushed" page, 1 run list per repo, 1 job list per active run.
+  expect(r.requestsPerSweep[0]).toBe(1 + 1 + 60 + 6);
+  // 15 s later: the "recently pushed" page + 1 run list per repo with an unfinished run, all 304.
+  expect(r.requestsPerSweep[1]).toBe(1 + 6);
+  expect(r.notModifiedPerSweep[1]).toBe(r.requestsPerSweep[1]);
   expect(r.notModifiedPerSweep[2]).toBe(r.requestsPerSweep[2]);
   expect(r.wallMsPerSweep.every((ms) => ms >= 0)).toBe(true);
 });

@@ -1,7 +1,8 @@
 // Rate limits and server errors through the real throttling and retry plugins: primary limit
-// (403/429, remaining 0) waits or throws but never reads as "no jobs", secondary limit honours
-// retry-after, 5xx is retried by plugin-retry, an outage fails the call.
+// (403/429, remaining 0) waits or throws but never reads as "no jobs", a secondary limit backs the
+// whole adapter off for retry-after, 5xx is retried by plugin-retry, an outage fails the call.
 import { harness, type Harness } from './github-helpers.js';
+import { GitHubBackoffError } from '../../src/adapters/github-budget.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -40,30 +41,39 @@ test('primary rate limit with a near reset: waits for the reset and succeeds', a
   expect(h.entries.some((e) => e.msg === 'github primary rate limit' && e.ctx.willRetry === true)).toBe(true);
 }, 15_000);
 
-test('secondary rate limit: retried once after retry-after', async () => {
-  h = await harness();
+test('secondary rate limit: the call fails, the whole adapter backs off for retry-after (logged once, sends nothing), then resumes', async () => {
+  let t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now });
   await world();
-  h.fake.secondaryRateLimit({ count: 1, retryAfterSeconds: 2 });
+  h.fake.secondaryRateLimit({ count: 1, retryAfterSeconds: 30 });
+  await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 403 });
+  const sent = h.fake.totalRequests;
+  expect(sent).toBe(1); // not retried: a retry inside a secondary limit prolongs it
+  t += 10_000;
+  await expect(h.adapter.listRunners()).rejects.toBeInstanceOf(GitHubBackoffError);
+  await expect(h.adapter.listJobs()).rejects.toBeInstanceOf(GitHubBackoffError);
+  await expect(h.adapter.createJitRunner({ name: 'tf-coder-1', labels: MAC, runnerGroupId: 1 })).rejects.toBeInstanceOf(GitHubBackoffError);
+  expect(h.fake.totalRequests).toBe(sent);
+  expect(h.adapter.requestBudget()).toMatchObject({ backoffUntil: Date.parse('2026-01-01T00:00:30Z'), backoffReason: 'secondary rate limit', backoffs: 1 });
+  expect(h.entries.filter((e) => e.msg === 'github asked us to slow down: backing off')).toHaveLength(1);
+  t += 20_001;
   const demand = await h.adapter.listJobs();
   expect(demand.jobs).toHaveLength(1);
-  const warn = h.entries.find((e) => e.msg === 'github secondary rate limit');
-  expect(warn?.ctx).toMatchObject({ retryAfterSeconds: 2, willRetry: true, retryCount: 0 });
+  expect(h.adapter.requestBudget().backoffUntil).toBeNull();
 });
 
-test('secondary rate limit that persists: gives up after one retry and throws', async () => {
-  h = await harness();
+test('secondary rate limit without retry-after: backs off for plugin-throttling\'s 60 s', async () => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now });
   await world();
-  h.fake.secondaryRateLimit({ count: 5, retryAfterSeconds: 1 });
-  await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 403 });
-  expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(2);
-});
-
-test('secondary rate limit with a long retry-after: no retry', async () => {
-  h = await harness();
-  await world();
-  h.fake.secondaryRateLimit({ count: 1, retryAfterSeconds: 600 });
+  h.fake.secondaryRateLimit({ count: 1, retryAfterSeconds: 0 });
   await expect(h.adapter.listRunners()).rejects.toMatchObject({ status: 403 });
   expect(h.fake.requestCount('GET /orgs/{org}/actions/runners')).toBe(1);
+  const until = h.adapter.requestBudget().backoffUntil!;
+  expect(until - t).toBeGreaterThanOrEqual(1000);
+  expect(until - t).toBeLessThanOrEqual(60_000);
 });
 
 test('5xx is retried by plugin-retry and the sweep succeeds', async () => {
@@ -73,7 +83,8 @@ test('5xx is retried by plugin-retry and the sweep succeeds', async () => {
   const demand = await h.adapter.listJobs();
   expect(demand.jobs).toHaveLength(1);
   // The first request failed twice then succeeded: both retries are counted in the stats.
-  expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(3);
+  // (and the "recently pushed" page after it)
+  expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(4);
   expect(demand.stats.requests).toBe(h.fake.totalRequests);
 });
 
@@ -101,30 +112,48 @@ test('bad credentials: 401 throws', async () => {
   await expect(adapter.listJobs()).rejects.toMatchObject({ status: 401 });
 });
 
-test('secondary limit by points per route: 80 active repos swept every 15 s pass 900 points a minute on the runs route, and the sweep fails closed', async () => {
-  // Audit L1: GitHub allows 900 points a minute (GET = 1); whether per route template is unverified,
-  // the fake takes that reading. Each sweep lists 3 run statuses per active repo: 240 GETs here.
+test("the default budget (300 a minute) keeps 80 busy repos swept every 15 s far under GitHub's 900 points a minute", async () => {
+  // Audit L1: GitHub allows 900 points a minute (GET = 1); the old sweep (3 run lists per active repo)
+  // passed it here at the fourth sweep of a minute.
   let t = Date.parse('2026-01-01T00:00:00Z');
   const now = () => t;
-  // No retry: a retry-after wait would outlive the sweep's rejection (the fake clock does not move).
-  h = await harness({ now, secondaryPoints: { pointsPerMinute: 900 } }, { now, throttle: { id: `points-${Date.now()}`, maxRetries: 0 } });
-  for (let i = 1; i <= 80; i++) h.fake.addRepo(`r${i}`, { pushedAt: t });
-  for (let sweep = 0; sweep < 3; sweep++) {
-    await expect(h.adapter.listJobs()).resolves.toMatchObject({ jobs: [] });
+  h = await harness({ now, secondaryPoints: { pointsPerMinute: 900 } }, { now });
+  for (let i = 1; i <= 80; i++) h.fake.queueJob({ repo: `r${i}`, labels: MAC });
+  let found = 0;
+  for (let sweep = 0; sweep < 8; sweep++) {
+    found = (await h.adapter.listJobs()).jobs.length;
     t += 15_000;
   }
+  expect(found).toBe(80);
   expect(h.fake.secondaryRefusalCount).toBe(0);
-  // The fourth sweep within the minute would make 960 points: refused part-way, and the whole sweep throws.
-  h.fake.resetCounters();
-  await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 403 });
-  // Requests already in flight finish; the ones still queued are never sent (1 repo page + 240 would be).
+  expect(h.adapter.requestBudget().lastMinute).toBeLessThanOrEqual(300);
+});
+
+test('a budget set above what GitHub allows: the points limit refuses part-way, the sweep fails closed, the rest is not sent, and the adapter backs off', async () => {
+  let t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness(
+    { now, secondaryPoints: { pointsPerMinute: 900, per: 'all' }, rateLimit: { limit: 1_000_000 } },
+    { now, maxRequestsPerMinute: 5000, quietRepoSweepSeconds: 0 },
+  );
+  h.fake.addRepos(400);
+  // ~400 requests a sweep: the third within the minute passes 900.
+  let failure: unknown;
+  for (let sweep = 0; sweep < 4 && failure === undefined; sweep++) {
+    h.fake.resetCounters();
+    failure = await h.adapter.listJobs().then(() => undefined, (err: unknown) => err);
+    t += 15_000;
+  }
+  expect(failure).toMatchObject({ status: 403 });
+  // Requests already in flight finish; the ones still queued are never sent.
   const settled = async () => {
     const before = h.fake.totalRequests;
     await new Promise((r) => setTimeout(r, 300));
     return h.fake.totalRequests === before;
   };
   for (let i = 0; i < 20 && !(await settled()); i++);
-  expect(h.fake.totalRequests).toBeLessThan(241);
+  expect(h.fake.totalRequests).toBeLessThan(400);
   expect(h.fake.secondaryRefusalCount).toBeGreaterThan(0);
-  expect(h.entries.some((e) => e.msg === 'github secondary rate limit')).toBe(true);
-});
+  expect(h.adapter.requestBudget().backoffReason).toBe('secondary rate limit');
+  await expect(h.adapter.listRunners()).rejects.toBeInstanceOf(GitHubBackoffError);
+}, 60_000);

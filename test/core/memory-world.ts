@@ -142,7 +142,7 @@ export class Session {
       listJobs: () => this.call('listJobs', () => {
         down();
         const jobs = [...w.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'in_progress').map((j) => ({ ...j }));
-        return { jobs, stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1 } };
+        return { jobs, stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1, unsweptRepositories: 0, sweptRepositories: 1 } };
       }),
       listRunners: () => this.call('listRunners', () => {
         down();

@@ -83,7 +83,7 @@ export function observed(parts: SceneParts = {}): Scene {
     tart: parts.tartDown ? { ok: false, error: 'tart list timed out' } : { ok: true, value: { ours: parts.vms ?? [], foreign: [] } },
     github: parts.githubDown
       ? { ok: false, error: 'HTTP 502' }
-      : { ok: true, value: { jobs: parts.jobs ?? [], runners: parts.runners ?? [], stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1 } } },
+      : { ok: true, value: { jobs: parts.jobs ?? [], runners: parts.runners ?? [], stats: { requests: 1, notModified: 0, rateLimitRemaining: 5000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 1, unsweptRepositories: 0, sweptRepositories: 1 } } },
     ...(parts.freeDiskBytes !== undefined ? { freeDiskBytes: parts.freeDiskBytes } : {}),
     memory: {
       processStartedAt: parts.processStartedAt ?? NOW - 3_600_000,

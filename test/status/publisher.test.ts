@@ -25,7 +25,7 @@ let now = Date.parse('2026-01-01T00:00:00Z');
 const ipCalls: string[] = [];
 const tart = { ip: async (name: string) => (ipCalls.push(name), '192.168.64.5') } as unknown as Tart;
 
-const stats = { requests: 3, notModified: 2, rateLimitRemaining: 4000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 2 };
+const stats = { requests: 3, notModified: 2, rateLimitRemaining: 4000, rateLimitReset: null, coldestRepoAgeSeconds: 0, repositories: 2, unsweptRepositories: 0, sweptRepositories: 2 };
 function observed(): Observed {
   return {
     now,

@@ -146,6 +146,17 @@ export const ROUTES: Route[] = [
     },
   },
   {
+    method: 'GET', name: 'GET /repos/{owner}/{repo}/actions/runs/{run_id}',
+    re: new RegExp(`^/repos/${seg}/${seg}/actions/runs/(\\d+)$`),
+    access: ACTIONS_READ,
+    handler: (ctx, [o, r, runId], env) => {
+      const repo = repoOf(env, o!, r!);
+      const run = env.world.runs.get(Number(runId));
+      if (!repo || !run || run.repo !== repo) return notFound();
+      return json(200, runJson(env.world, run, ctx.base));
+    },
+  },
+  {
     method: 'GET', name: 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
     re: new RegExp(`^/repos/${seg}/${seg}/actions/runs/(\\d+)/jobs$`),
     access: ACTIONS_READ,

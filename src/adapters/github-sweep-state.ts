@@ -1,0 +1,140 @@
+/**
+ * Warm starts for the demand sweep: the ETag cache (URL, ETag, the small summary the sweep keeps — no
+ * bodies) and the per-repo schedule, in one JSON file in `host.state_dir` (`github-sweep.json`),
+ * written atomically. A restart then costs 304s instead of re-reading the whole org (issue #21: a cold
+ * start of 1,000 repositories spent ~2,000 counted requests, 40 % of a token's hour).
+ *
+ * ## Gotchas
+ * - It is a cache: a file that is missing, unreadable, of another version or for another org or API
+ *   URL is logged and ignored (a cold start), never a reason not to start.
+ * - ETags are only valid for the same credentials' view: the file records the API URL, the org and
+ *   the repo source, and is ignored when any differs.
+ * - Written at most once a minute unless the ETag cache changed, so a quiet org costs no disk writes
+ *   beyond that. Mode 0600: repository and job names of private repositories are in it.
+ * - The remembered `lastSweptAt` times are real: a daemon that was down for an hour reports an hour of
+ *   staleness until it has swept everything again.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { writeFileAtomic } from '../status/atomic-write.js';
+import type { CachedPage, EtagCache } from './github-etag-cache.js';
+import type { DemandSweep, RepoState, TrackedRun } from './github-sweep.js';
+
+const VERSION = 1;
+const SAVE_EVERY_MS = 60_000;
+
+interface PersistedRepo {
+  name: string;
+  pushed_at: number | null;
+  swept_at: number | null;
+  active_at: number | null;
+  deep_at: number;
+  runs: TrackedRun[];
+}
+
+interface PersistedSweep {
+  version: number;
+  api_url: string;
+  org: string;
+  repo_source: string;
+  saved_at: string;
+  repo_list_at: number | null;
+  pushed_watermark: number | null;
+  repos: PersistedRepo[];
+  etags: Array<[string, CachedPage]>;
+}
+
+export interface SweepStateIdentity {
+  apiUrl: string;
+  org: string;
+  repoSource: string;
+}
+
+export class SweepStateFile {
+  private savedAt = 0;
+  private savedChanges = -1;
+
+  constructor(
+    private readonly path: string,
+    private readonly identity: SweepStateIdentity,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Fills `sweep` and `cache` from the file when it fits; says what happened in the log. */
+  restore(sweep: DemandSweep, cache: EtagCache): void {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn('github sweep state not readable; starting cold', { file: this.path, error: (err as Error).message });
+      return;
+    }
+    let state: PersistedSweep;
+    try {
+      state = JSON.parse(text) as PersistedSweep;
+      if (state.version !== VERSION || !Array.isArray(state.repos) || !Array.isArray(state.etags)) throw new Error(`not a sweep state of version ${VERSION}`);
+    } catch (err) {
+      this.logger.warn('github sweep state ignored; starting cold', { file: this.path, error: (err as Error).message });
+      return;
+    }
+    const { apiUrl, org, repoSource } = this.identity;
+    if (state.api_url !== apiUrl || state.org !== org || state.repo_source !== repoSource) {
+      this.logger.info('github sweep state is for another org or API; starting cold', { file: this.path });
+      return;
+    }
+    cache.load(state.etags);
+    sweep.importState({
+      repoListAt: state.repo_list_at ?? undefined,
+      pushedWatermark: state.pushed_watermark ?? undefined,
+      repos: state.repos.map(
+        (p): RepoState => ({
+          fullName: p.name,
+          pushedAt: p.pushed_at ?? undefined,
+          lastSweptAt: p.swept_at ?? undefined,
+          lastActiveAt: p.active_at ?? undefined,
+          lastDeepCheckAt: p.deep_at,
+          runs: new Map(p.runs.map((r) => [r.run.id, r])),
+        }),
+      ),
+    });
+    this.savedChanges = cache.changes;
+    this.savedAt = this.now();
+    this.logger.info('github sweep state restored: a warm start', { repositories: state.repos.length, etags: state.etags.length, saved_at: state.saved_at });
+  }
+
+  /** Writes the state if the ETag cache changed, or a minute has passed (the schedule moved on). */
+  saveIfDue(sweep: DemandSweep, cache: EtagCache): void {
+    const now = this.now();
+    if (cache.changes === this.savedChanges && now - this.savedAt < SAVE_EVERY_MS) return;
+    const s = sweep.exportState();
+    const state: PersistedSweep = {
+      version: VERSION,
+      api_url: this.identity.apiUrl,
+      org: this.identity.org,
+      repo_source: this.identity.repoSource,
+      saved_at: new Date(now).toISOString(),
+      repo_list_at: s.repoListAt ?? null,
+      pushed_watermark: s.pushedWatermark ?? null,
+      repos: s.repos.map((r) => ({
+        name: r.fullName,
+        pushed_at: r.pushedAt ?? null,
+        swept_at: r.lastSweptAt ?? null,
+        active_at: r.lastActiveAt ?? null,
+        deep_at: r.lastDeepCheckAt,
+        runs: [...r.runs.values()],
+      })),
+      etags: cache.entries(),
+    };
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+      writeFileAtomic(this.path, JSON.stringify(state), 0o600);
+      this.savedChanges = cache.changes;
+      this.savedAt = now;
+    } catch (err) {
+      // A full disk must not stop the daemon: the next start is merely cold.
+      this.logger.warn('github sweep state not saved', { file: this.path, error: (err as Error).message });
+    }
+  }
+}
