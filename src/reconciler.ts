@@ -96,7 +96,12 @@ export class Reconciler {
   async observe(): Promise<{ world: Observed; memory: Memory }> {
     const memory = this.memory.snapshot();
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
-    const world: Observed = { now: this.deps.clock.now(), tart, github, ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}) };
+    const githubBudget = this.deps.github.requestBudget?.();
+    const world: Observed = {
+      now: this.deps.clock.now(), tart, github,
+      ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
+      ...(githubBudget ? { githubBudget } : {}),
+    };
     return { world, memory };
   }
 

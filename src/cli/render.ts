@@ -29,6 +29,10 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
   if (view.github) {
     out.push(`GitHub: ${view.github.requests} requests (${view.github.not_modified} not modified), rate limit left ${view.github.rate_limit_remaining ?? '?'}, coldest repo ${view.github.coldest_repo_age_s} s old`);
   }
+  if (view.github_budget) {
+    const b = view.github_budget;
+    out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests in the last minute${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
+  }
   for (const p of view.problems) out.push(`! ${p}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
   for (const v of view.vms) {

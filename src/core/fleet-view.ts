@@ -11,6 +11,7 @@
  */
 import { ramCeilingMb, type Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
+import type { RequestBudgetStatus } from './ports.js';
 import { describeCauses, gaveUp, type Memory } from './memory.js';
 import { claimKey, ownedByHost, parseRunnerName } from './names.js';
 
@@ -37,7 +38,9 @@ export interface FleetView {
   problems: string[];
   /** Jobs this Mac left alone after used-up attempts (kept across restarts, see core/memory.ts). */
   give_ups: Array<{ profile: string; job_id: number; repo: string | null; attempts: number; reason: string; since_s: number }>;
-  github: { requests: number; not_modified: number; rate_limit_remaining: number | null; coldest_repo_age_s: number } | null;
+  github: { requests: number; not_modified: number; rate_limit_remaining: number | null; coldest_repo_age_s: number; unswept_repositories: number } | null;
+  /** `github.max_requests_per_minute` and any back-off GitHub imposed; null when not kept. */
+  github_budget: { per_minute: number; last_minute: number; backoff_until: string | null; backoff_reason: string | null; backoffs: number } | null;
 }
 
 export function fleetView(observed: Observed, memory: Memory, plan: Plan, config: Config): FleetView {
@@ -71,6 +74,13 @@ export function fleetView(observed: Observed, memory: Memory, plan: Plan, config
     problems.push(`GitHub could not be read (${observed.github.error}): the queue is unknown`);
   }
   if (memory.admissionPausedUntil && observed.now < memory.admissionPausedUntil.until) problems.push(memory.admissionPausedUntil.reason);
+  const backoff = observed.githubBudget?.backoffUntil;
+  if (backoff && backoff > observed.now) {
+    problems.push(`GitHub asked us to slow down (${observed.githubBudget!.backoffReason}): nothing is sent to it for ${Math.ceil((backoff - observed.now) / 1000)} s`);
+  }
+  if (gh && gh.stats.unsweptRepositories > 0) {
+    problems.push(`${gh.stats.unsweptRepositories} of ${gh.stats.repositories} repositories not swept yet since the start (cold start within github.max_requests_per_minute): their jobs are not seen yet`);
+  }
   const give_ups = [...memory.failures].flatMap(([key, f]) => {
     if (!gaveUp(memory, key, config.vm.max_boot_attempts)) return [];
     const profile = key.slice(0, key.lastIndexOf('-'));
@@ -88,8 +98,12 @@ export function fleetView(observed: Observed, memory: Memory, plan: Plan, config
     problems,
     give_ups,
     github: gh
-      ? { requests: gh.stats.requests, not_modified: gh.stats.notModified, rate_limit_remaining: gh.stats.rateLimitRemaining, coldest_repo_age_s: gh.stats.coldestRepoAgeSeconds }
+      ? {
+          requests: gh.stats.requests, not_modified: gh.stats.notModified, rate_limit_remaining: gh.stats.rateLimitRemaining,
+          coldest_repo_age_s: gh.stats.coldestRepoAgeSeconds, unswept_repositories: gh.stats.unsweptRepositories,
+        }
       : null,
+    github_budget: budgetView(observed.githubBudget),
   };
 }
 
@@ -102,4 +116,15 @@ export type LsView = Omit<FleetView, 'ledger'> & {
 export function withConfigLedger(view: FleetView, config: Config): LsView {
   const ledger = view.ledger ?? { used_mb: null, ceiling_mb: ramCeilingMb(config.host), vms: null, max_vms: config.host.max_vms, foreign_mb: null };
   return { ...view, ledger };
+}
+
+function budgetView(b: RequestBudgetStatus | undefined): FleetView['github_budget'] {
+  if (!b) return null;
+  return {
+    per_minute: b.perMinute,
+    last_minute: b.lastMinute,
+    backoff_until: b.backoffUntil === null ? null : new Date(b.backoffUntil).toISOString(),
+    backoff_reason: b.backoffReason,
+    backoffs: b.backoffs,
+  };
 }

@@ -9,7 +9,7 @@
  * - A failed observation is `{ ok: false }`, never an empty list: the planner must be able to tell
  *   "nothing there" from "could not look" (fail closed).
  */
-import type { Job, Runner, SweepStats, VmState } from './ports.js';
+import type { Job, RequestBudgetStatus, Runner, SweepStats, VmState } from './ports.js';
 import type { Claim } from './names.js';
 import type { FailureCause } from './memory.js';
 
@@ -56,6 +56,8 @@ export interface Observed {
   github: Observation<GitHubObservation>;
   /** Free space on the volume holding the VMs, in bytes; undefined when not measured. */
   freeDiskBytes?: number;
+  /** Our GitHub client's request budget and back-off (read even when GitHub could not be). */
+  githubBudget?: RequestBudgetStatus;
 }
 
 export type Action =

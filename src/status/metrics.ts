@@ -20,6 +20,8 @@
  *   tick): `creations_total{outcome}` (`claimed_elsewhere` is a 409: another Mac has the job) and
  *   `boot_seconds` from admission to the runner started. `admissions_total` counts admissions.
  * - Deletions by reason are the planned ones; `*_deleted_total` count those carried out.
+ * - The GitHub budget series come from the adapter even when GitHub could not be read: a back-off is
+ *   exactly when the rest is unknown.
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -33,6 +35,8 @@ const MB = 1024 * 1024;
 export class FleetMetrics {
   readonly registry = new Registry();
   private readonly queuedSeen = new Map<number, { waiting_s: number; profile: string }>();
+  /** The adapter's back-off episodes counted so far (it counts since its start, as we do). */
+  private backoffsSeen = 0;
   private readonly m;
 
   constructor() {
@@ -60,6 +64,10 @@ export class FleetMetrics {
       ghRequests: new Counter({ name: `${P}github_requests_total`, help: 'GitHub REST requests of the demand sweeps (304s included)', registers }),
       ghNotModified: new Counter({ name: `${P}github_not_modified_total`, help: 'GitHub requests answered 304 Not Modified', registers }),
       ghRemaining: new Gauge({ name: `${P}github_rate_limit_remaining`, help: 'GitHub rate limit left, as last answered; NaN when unknown', registers }),
+      ghLastMinute: new Gauge({ name: `${P}github_requests_last_minute`, help: 'GitHub requests sent in the last 60 s, 304s and retries included (github.max_requests_per_minute bounds it)', registers }),
+      ghBudget: new Gauge({ name: `${P}github_requests_per_minute_budget`, help: 'github.max_requests_per_minute', registers }),
+      ghBackoff: new Gauge({ name: `${P}github_backoff_seconds`, help: 'Seconds left of a back-off GitHub imposed (secondary or primary rate limit); 0 when none', registers }),
+      ghBackoffs: new Counter({ name: `${P}github_backoffs_total`, help: 'Back-offs GitHub imposed (secondary rate limit, exhausted primary limit)', registers }),
       up: new Gauge({ name: `${P}source_up`, help: '1 when the last tick could read the source (github, tart), else 0', labelNames: ['source'], registers }),
       readFailures: new Counter({ name: `${P}observation_failures_total`, help: 'Ticks whose observation of a source failed', labelNames: ['source'], registers }),
       deletionsPlanned: new Counter({ name: `${P}deletions_planned_total`, help: 'VM and runner deletions planned, by what and the kind of reason', labelNames: ['what', 'reason'], registers }),
@@ -101,6 +109,15 @@ export class FleetMetrics {
       m.readFailures.inc({ source: 'github' });
     }
     m.up.set({ source: 'github' }, githubRead ? 1 : 0);
+    const budget = s.github_budget;
+    if (budget) {
+      m.ghLastMinute.set(budget.last_minute);
+      m.ghBudget.set(budget.per_minute);
+      const left = budget.backoff_until === null ? 0 : (Date.parse(budget.backoff_until) - Date.parse(s.observed_at)) / 1000;
+      m.ghBackoff.set(Math.max(0, Math.ceil(left)));
+      if (budget.backoffs > this.backoffsSeen) m.ghBackoffs.inc(budget.backoffs - this.backoffsSeen);
+      this.backoffsSeen = budget.backoffs;
+    }
 
     if (tartRead) {
       m.vms.reset();

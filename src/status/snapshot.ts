@@ -55,6 +55,7 @@ export interface StatusSnapshot extends Omit<LsView, 'github'> {
     rate_limit_reset: string | null;
     coldest_repo_age_s: number;
     repositories: number;
+    unswept_repositories: number;
   } | null;
 }
 
@@ -111,6 +112,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
           rate_limit_reset: gh.rateLimitReset === null ? null : new Date(gh.rateLimitReset).toISOString(),
           coldest_repo_age_s: gh.coldestRepoAgeSeconds,
           repositories: gh.repositories,
+          unswept_repositories: gh.unsweptRepositories,
         }
       : null,
   };

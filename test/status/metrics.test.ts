@@ -45,7 +45,8 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     ],
     creating: [{ vm: 'tf-mac-a-developer-2', profile: 'developer', job_id: 2, age_s: 1 }],
     problems: [],
-    github: { requests: 7, not_modified: 5, rate_limit_remaining: 4990, rate_limit_reset: null, coldest_repo_age_s: 0, repositories: 3 },
+    github: { requests: 7, not_modified: 5, rate_limit_remaining: 4990, rate_limit_reset: null, coldest_repo_age_s: 0, repositories: 3, unswept_repositories: 0 },
+    github_budget: { per_minute: 300, last_minute: 42, backoff_until: null, backoff_reason: null, backoffs: 0 },
     last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1500, created: 1, deleted_vms: 1, deleted_runners: 0 },
     last_ok_tick_at: '2026-01-01T00:00:10.000Z',
     give_ups: [{ profile: 'coder', job_id: 5, repo: 'o/c', attempts: 3, reason: '3× boot failed', since_s: 60 }],
@@ -98,6 +99,22 @@ test('a job leaving the queue is observed once in the queue-wait histogram; an u
   expect(p.value('tart_fleet_queue_wait_seconds_count', { profile: 'coder' })).toBe(1);
   expect(p.value('tart_fleet_source_up', { source: 'github' })).toBe(1);
   expect(p.value('tart_fleet_github_requests_total')).toBe(14);
+});
+
+test('the GitHub budget: requests in the last minute, the budget, and a back-off while GitHub is unreadable', async () => {
+  const m = new FleetMetrics();
+  m.record(snapshot(), report());
+  let p = parsePrometheusText(await m.text());
+  expect(p.value('tart_fleet_github_requests_last_minute')).toBe(42);
+  expect(p.value('tart_fleet_github_requests_per_minute_budget')).toBe(300);
+  expect(p.value('tart_fleet_github_backoff_seconds')).toBe(0);
+  expect(p.value('tart_fleet_github_backoffs_total')).toBe(0);
+  const backingOff = { per_minute: 300, last_minute: 43, backoff_until: '2026-01-01T00:01:09.000Z', backoff_reason: 'secondary rate limit', backoffs: 1 };
+  m.record(snapshot({ github: null, queue: [], github_budget: backingOff }), report({ ok: false }));
+  m.record(snapshot({ github: null, queue: [], github_budget: backingOff }), report({ ok: false }));
+  p = parsePrometheusText(await m.text());
+  expect(p.value('tart_fleet_github_backoff_seconds')).toBe(60); // observed_at is 00:00:09
+  expect(p.value('tart_fleet_github_backoffs_total')).toBe(1); // one episode, seen on two ticks
 });
 
 test('tart unreadable: RAM and macOS slots are NaN, not 0', async () => {
