@@ -198,7 +198,11 @@ function formatAjvErrors(errors: ErrorObject[], envPaths: Map<string, string>): 
         message = describe(e).replace(/^ \((.*)\)$/, '$1') || 'has an invalid value';
         break;
       case 'minProperties':
-        message = 'needs at least one profile';
+        message = path === '/profiles' ? 'needs at least one profile' : 'must not be empty';
+        break;
+      case 'type':
+        // A key with two forms (host.max_vms_per_repo: a number or a map by tier) says both.
+        message = Array.isArray(e.params.type) ? 'must be an integer, or a map by trust tier like {trusted: 4, untrusted: 1}' : e.message ?? 'is invalid';
         break;
       case 'enum':
         message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;

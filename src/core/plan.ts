@@ -21,7 +21,7 @@
  * - Deleted VMs free their RAM only next tick (deletion may fail); the loop ticks again at once
  *   after a tick that deleted something, so this costs about a second, not a poll interval.
  */
-import type { Config, Profile } from '../config/types.js';
+import { repoCapFor, type Config, type Profile, type Trust } from '../config/types.js';
 import type { Job, Runner } from './ports.js';
 import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
@@ -291,12 +291,14 @@ function admit(
       wait(diskFloor);
       continue;
     }
-    const cap = config.host.max_vms_per_repo;
-    const repoVms = vmsPerRepo.get(job.repo) ?? 0;
+    const repoCap = repoCapFor(config.host, profile.trust);
+    const repoKey = repoCountKey(job.repo, repoCap?.tier);
+    const repoVms = vmsPerRepo.get(repoKey) ?? 0;
     // Fair share holds only while another repository's job waits here: a lone repository may use
     // an otherwise idle Mac. A capped job never becomes the head that holds back everyone else.
-    if (cap !== undefined && repoVms >= cap && candidates.some((c) => c.job.repo !== job.repo && !admitted(actions, c.job))) {
-      wait(`fair share: ${job.repo} has ${repoVms} VMs on this Mac (host.max_vms_per_repo: ${cap}) while other repositories wait`);
+    if (repoCap && repoVms >= repoCap.cap && candidates.some((c) => c.job.repo !== job.repo && !admitted(actions, c.job))) {
+      const setting = repoCap.tier ? `host.max_vms_per_repo.${repoCap.tier}: ${repoCap.cap}` : `host.max_vms_per_repo: ${repoCap.cap}`;
+      wait(`fair share: ${job.repo} has ${repoVms}${repoCap.tier ? ` ${repoCap.tier}` : ''} VMs on this Mac (${setting}) while other repositories wait`);
       continue;
     }
     if (head && head.waitedS >= config.host.backfill_max_wait_seconds) {
@@ -310,7 +312,7 @@ function admit(
       continue;
     }
     ledger.reserve(profile);
-    vmsPerRepo.set(job.repo, repoVms + 1);
+    countVm(vmsPerRepo, job.repo, profile.trust);
     const fit = head ? `fits ${profile.ram_mb} MB while older job ${head.job.id} waits (backfill)` : `fits: ${profile.ram_mb} MB, ${profile.cpu} CPU`;
     actions.push({ kind: 'create', claim, job, vmName: vmNameOf(config.github.runner_name, claim), runnerName: runnerNameOf(claim), reason: note ? `${fit}; ${note}` : fit });
     wait(note ? `starting a VM now (${note})` : 'starting a VM now');
@@ -349,19 +351,33 @@ function diskFloorReason(ctx: PlanContext): string | undefined {
   return `no new VMs: ${(free / 1e9).toFixed(1)} GB free disk is below host.min_free_disk_gb (${floorGb} GB)`;
 }
 
-/** Our VMs and creations per repository (a VM's repository comes from the job it serves). */
+/** The key of a repository's VM count: all its VMs (tier undefined), or those of one trust tier. */
+function repoCountKey(repo: string, tier: Trust | undefined): string {
+  return tier ? `${repo}\u0000${tier}` : repo;
+}
+
+/** One more VM of `repo`: counted for the repository and for its tier (for either form of the cap). */
+function countVm(counts: Map<string, number>, repo: string | undefined, trust: Trust): void {
+  if (!repo) return;
+  for (const key of [repoCountKey(repo, undefined), repoCountKey(repo, trust)]) counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/**
+ * Our VMs and creations per repository and per repository and tier (a VM's repository comes from the
+ * job it serves, its tier from its profile; a profile no longer configured counts as trusted).
+ */
 function countVmsPerRepo(ctx: PlanContext, jobIndex: JobIndex): Map<string, number> {
   const counts = new Map<string, number>();
-  const add = (repo: string | undefined) => {
-    if (repo) counts.set(repo, (counts.get(repo) ?? 0) + 1);
-  };
+  const trustOf = (profile: string): Trust => ctx.config.profiles[profile]?.trust ?? 'trusted';
   const creatingVms = new Set<string>();
   for (const c of ctx.memory.creating.values()) {
     creatingVms.add(c.vmName);
-    add(c.repo);
+    countVm(counts, c.repo, trustOf(c.claim.profile));
   }
   if (ctx.world.tart.ok) {
-    for (const vm of ctx.world.tart.value.ours) if (!creatingVms.has(vm.name)) add(jobIndex.byId.get(vm.claim.jobId)?.repo);
+    for (const vm of ctx.world.tart.value.ours) {
+      if (!creatingVms.has(vm.name)) countVm(counts, jobIndex.byId.get(vm.claim.jobId)?.repo, trustOf(vm.claim.profile));
+    }
   }
   return counts;
 }
