@@ -182,11 +182,14 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
   const cache = program.command('cache').description('the cache dir shared into every VM (host.cache_dir)');
   cache
     .command('prune')
-    .description('remove files and directories in host.cache_dir unchanged for longer than --older-than')
+    .description('remove files and directories in host.cache_dir unchanged for longer than --older-than, or the least recently used beyond --max-gb')
     .addOption(configOption())
-    .requiredOption('--older-than <age>', 'age like 7d, 12h or 30m')
+    .option('--older-than <age>', 'age like 7d, 12h or 30m')
+    .option('--max-gb <n>', 'remove the least recently used files (by mtime and atime) until the cache takes at most this many GB')
+    .option('--dir <path>', 'prune this directory instead of host.cache_dir (no config is read)')
     .option('--dry-run', 'print what would be removed; remove nothing')
-    .action(async (opts: { config?: string; olderThan: string; dryRun?: boolean }) => {
+    .option('--json', 'print one JSON object: dir, bytes_before, bytes_after, freed_bytes, files_removed, dirs_removed, failed')
+    .action(async (opts: { config?: string; olderThan?: string; maxGb?: string; dir?: string; dryRun?: boolean; json?: boolean }) => {
       const { cachePruneCommand } = await import('./cli/cache.js');
       setExit(await cachePruneCommand(ctx, opts));
     });
