@@ -42,6 +42,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { loadForCommand } from './config.js';
 import { ExitError, println, type CliContext } from './context.js';
 import { allocatedBytes, formatBytes } from './du.js';
+import type { CachePruneReport } from '../adapters/cache-tool.js';
 
 export interface CachePruneOptions {
   config?: string;
@@ -54,21 +55,6 @@ export interface CachePruneOptions {
   json?: boolean;
   /** For tests: the current time (epoch ms). */
   now?: number;
-}
-
-/** What `--json` prints: one object. */
-export interface CachePruneReport {
-  dir: string;
-  dry_run: boolean;
-  /** Allocated bytes in the cache dir before pruning (measured by the `--max-gb` walk), else null. */
-  bytes_before: number | null;
-  /** After pruning (or, dry, after what it would remove); null without `--max-gb`. */
-  bytes_after: number | null;
-  freed_bytes: number;
-  files_removed: number;
-  dirs_removed: number;
-  /** Entries that could not be removed (or were replaced while pruning, and kept). */
-  failed: number;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

@@ -302,9 +302,6 @@ function crossFieldChecks(config: Config, envPaths: Map<string, string>, problem
     }
   }
   trustTierChecks(config, name, problems, warnings);
-  if (config.host.cache_max_gb !== undefined) {
-    warnings.push(`${name('/host/cache_max_gb')}: not enforced yet; keep the cache small with \`tart-fleet cache prune --older-than 7d\` (e.g. from a daily launchd job)`);
-  }
   apiUrlChecks(config, name, problems);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);

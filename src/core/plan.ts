@@ -95,9 +95,11 @@ export function plan(world: Observed, memory: Memory, config: Config): Plan {
     }
   }
 
+  // Before admission: a cache dir about to be pruned takes no new VM this tick.
+  const cacheHeld = cacheCap(ctx, actions, blocked);
   const ledger = Ledger.build(config, tart.ours, tart.foreign, memory.creating.values());
   const queue: QueueEntry[] = [];
-  if (gh && jobIndex) admit(ctx, gh, jobIndex, ledger, deletedRunnerIds, actions, queue, blocked);
+  if (gh && jobIndex) admit(ctx, gh, jobIndex, ledger, deletedRunnerIds, actions, queue, blocked, cacheHeld);
   return { actions, ledger: ledger.view(), queue, blocked };
 }
 
@@ -234,6 +236,7 @@ function admit(
   actions: Action[],
   queue: QueueEntry[],
   blocked: string[],
+  cacheHeld: Map<string, string>,
 ): void {
   const { config, memory, now } = ctx;
   const byProfile = new Map<string, Job[]>();
@@ -291,6 +294,11 @@ function admit(
       wait(diskFloor);
       continue;
     }
+    const pruning = profile.cache === 'none' ? undefined : cacheHeld.get(profile.cache_dir);
+    if (pruning) {
+      wait(pruning);
+      continue;
+    }
     const repoCap = repoCapFor(config.host, profile.trust);
     const repoKey = repoCountKey(job.repo, repoCap?.tier);
     const repoVms = vmsPerRepo.get(repoKey) ?? 0;
@@ -342,6 +350,60 @@ function giveUps(ctx: PlanContext, actions: Action[]): Map<string, string> {
     out.set(key, `gave up after ${list.length} failed attempts on this Mac (${describeCauses(list)})${hint}`);
   }
   return out;
+}
+
+/** A cache over `host.cache_max_gb` is pruned down to this share of the cap, so it is not pruned again after every job. */
+export const CACHE_PRUNE_TO = 0.9;
+
+/** A prune that left the cache over the cap (files it could not remove) is tried again after this long. */
+export const CACHE_PRUNE_RETRY_MS = 600_000;
+
+/**
+ * `host.cache_max_gb`: a cache dir measured over the cap is pruned (a `prune-cache` action) once no
+ * VM that mounts it runs and no creation that uses it is under way; until then `blocked` says why
+ * it waits. Returns the dirs that take no new VM now (pruning, or about to be), with the reason.
+ * A `clone` profile's creation copies the dir, so it counts as using it too; its VM, which mounts
+ * its own copy, does not. A VM of a profile no longer configured counts as using every cache dir.
+ */
+function cacheCap(ctx: PlanContext, actions: Action[], blocked: string[]): Map<string, string> {
+  const held = new Map<string, string>();
+  const capGb = ctx.config.host.cache_max_gb;
+  if (capGb === undefined || !ctx.world.tart.ok) return held;
+  const cap = capGb * 1e9;
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const profiles = ctx.config.profiles;
+  const mounts = (profile: string, dir: string) => {
+    const p = profiles[profile];
+    return !p || ((p.cache === 'rw' || p.cache === 'ro') && p.cache_dir === dir);
+  };
+  const uses = (profile: string, dir: string) => {
+    const p = profiles[profile];
+    return !p || (p.cache !== 'none' && p.cache_dir === dir);
+  };
+  for (const cache of ctx.world.caches ?? []) {
+    const { dir, bytes } = cache;
+    if (cache.busy === 'pruning') {
+      held.set(dir, `cache ${dir} is being pruned to stay under host.cache_max_gb (${capGb} GB)`);
+      continue;
+    }
+    if (bytes === undefined || bytes <= cap || cache.busy === 'measuring') continue;
+    if (cache.lastPruneAt !== undefined && ctx.now - cache.lastPruneAt < CACHE_PRUNE_RETRY_MS) {
+      blocked.push(`cache ${dir} is ${gb(bytes)}, still over host.cache_max_gb (${capGb} GB) after the last prune (see its log); next try ${Math.ceil((cache.lastPruneAt + CACHE_PRUNE_RETRY_MS - ctx.now) / 60_000)} min from now`);
+      continue;
+    }
+    const vms = ctx.world.tart.value.ours.filter((vm) => vm.state !== 'stopped' && mounts(vm.claim.profile, dir)).length;
+    const creations = [...ctx.memory.creating.values()].filter((c) => uses(c.claim.profile, dir)).length;
+    if (vms + creations > 0) {
+      const what = [vms > 0 ? `${vms} VM(s) mounting it` : '', creations > 0 ? `${creations} creation(s) using it` : ''].filter(Boolean).join(' and ');
+      blocked.push(`cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB): pruned between jobs, once the ${what} are gone`);
+      continue;
+    }
+    const target = Math.floor(cap * CACHE_PRUNE_TO);
+    const reason = `cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB), and no VM uses it: pruning the least recently used files down to ${gb(target)}`;
+    actions.push({ kind: 'prune-cache', dir, maxBytes: target, reason });
+    held.set(dir, `cache ${dir} is being pruned to stay under host.cache_max_gb (${capGb} GB)`);
+  }
+  return held;
 }
 
 function diskFloorReason(ctx: PlanContext): string | undefined {

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config/schema.js';
-import type { CachePruneReport } from '../../src/cli/cache.js';
+import type { CachePruneReport } from '../../src/adapters/cache-tool.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 const DAY = 86_400;
