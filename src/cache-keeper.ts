@@ -16,6 +16,8 @@
  * - Only `rw` profiles write to a cache dir; a `ro` VM cannot, and a `clone` VM writes to its copy.
  * - A prune that leaves the dir over the cap (files it could not remove) is not retried before
  *   `retryPruneMs` has passed (`lastPruneAt` lets the planner say so): no child per tick.
+ * - `overCapSince` is kept across measurements while the cache stays over the cap: the planner
+ *   stops admitting VMs that mount it once it has been over for too long (a Mac never idle).
  * - Whether a prune may run is the planner's decision (no VM mounting the dir); this module never
  *   decides, and it never prunes a dir that is already being measured or pruned.
  */
@@ -40,6 +42,7 @@ interface DirState {
   bytes: number | undefined;
   measuredAt: number | undefined;
   lastPruneAt: number | undefined;
+  overCapSince: number | undefined;
   busy: 'measuring' | 'pruning' | undefined;
   /** A VM that could write to it went away since the last measurement began. */
   changed: boolean;
@@ -57,7 +60,7 @@ export class CacheKeeper {
     if (deps.config.host.cache_max_gb === undefined) return;
     for (const p of Object.values(deps.config.profiles)) {
       if (p.cache !== 'none' && !this.dirs.has(p.cache_dir)) {
-        this.dirs.set(p.cache_dir, { bytes: undefined, measuredAt: undefined, lastPruneAt: undefined, busy: undefined, changed: false });
+        this.dirs.set(p.cache_dir, { bytes: undefined, measuredAt: undefined, lastPruneAt: undefined, overCapSince: undefined, busy: undefined, changed: false });
       }
     }
   }
@@ -73,7 +76,7 @@ export class CacheKeeper {
   }
 
   snapshot(): CacheObservation[] {
-    return [...this.dirs].map(([dir, s]) => ({ dir, bytes: s.bytes, measuredAt: s.measuredAt, lastPruneAt: s.lastPruneAt, busy: s.busy }));
+    return [...this.dirs].map(([dir, s]) => ({ dir, bytes: s.bytes, measuredAt: s.measuredAt, overCapSince: s.overCapSince, lastPruneAt: s.lastPruneAt, busy: s.busy }));
   }
 
   /** A VM of `profile` was deleted: its cache dir may have grown. */
@@ -91,8 +94,7 @@ export class CacheKeeper {
     this.track((async () => {
       try {
         const report = await this.deps.tool.prune(dir, maxBytes);
-        s.bytes = report.bytes_after ?? s.bytes;
-        s.measuredAt = this.deps.clock.now();
+        this.measured(s, report.bytes_after ?? s.bytes);
         log.info('pruned cache', { dir, bytes_before: report.bytes_before, bytes_after: report.bytes_after, freed_bytes: report.freed_bytes, files_removed: report.files_removed, dirs_removed: report.dirs_removed, failed: report.failed });
       } catch (err) {
         log.warn('cache prune failed', { dir, error: (err as Error).message });
@@ -112,7 +114,7 @@ export class CacheKeeper {
     s.changed = false;
     this.track((async () => {
       try {
-        s.bytes = await this.deps.tool.measure(dir);
+        this.measured(s, await this.deps.tool.measure(dir));
         this.deps.logger.debug('measured cache', { dir, bytes: s.bytes });
       } catch (err) {
         this.deps.logger.warn('cache size could not be measured', { dir, error: (err as Error).message });
@@ -121,6 +123,14 @@ export class CacheKeeper {
         s.busy = undefined;
       }
     })());
+  }
+
+  private measured(s: DirState, bytes: number | undefined): void {
+    const now = this.deps.clock.now();
+    s.bytes = bytes;
+    s.measuredAt = now;
+    const over = bytes !== undefined && bytes > (this.deps.config.host.cache_max_gb ?? Infinity) * 1e9;
+    s.overCapSince = over ? (s.overCapSince ?? now) : undefined;
   }
 
   private track(p: Promise<void>): void {

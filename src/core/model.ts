@@ -70,6 +70,8 @@ export interface CacheObservation {
   /** Allocated bytes when last measured; undefined until a first measurement has ended. */
   bytes: number | undefined;
   measuredAt: number | undefined;
+  /** Since when the measurements say it is over `host.cache_max_gb` (undefined: under it, or not measured). */
+  overCapSince: number | undefined;
   /** When the last prune ended (a prune that could not get under the cap is not retried at once). */
   lastPruneAt: number | undefined;
   /** A child process is measuring or pruning it right now. */

@@ -355,13 +355,19 @@ function giveUps(ctx: PlanContext, actions: Action[]): Map<string, string> {
 /** A cache over `host.cache_max_gb` is pruned down to this share of the cap, so it is not pruned again after every job. */
 export const CACHE_PRUNE_TO = 0.9;
 
+/**
+ * How long a cache may stay over the cap while VMs keep using it: after that, VMs that would use it
+ * wait until the running ones are gone and it is pruned (a busy Mac has no gap between jobs).
+ */
+export const CACHE_DRAIN_AFTER_MS = 3_600_000;
+
 /** A prune that left the cache over the cap (files it could not remove) is tried again after this long. */
 export const CACHE_PRUNE_RETRY_MS = 600_000;
 
 /**
  * `host.cache_max_gb`: a cache dir measured over the cap is pruned (a `prune-cache` action) once no
  * VM that mounts it runs and no creation that uses it is under way; until then `blocked` says why
- * it waits. Returns the dirs that take no new VM now (pruning, or about to be), with the reason.
+ * it waits, and once it has waited CACHE_DRAIN_AFTER_MS no new VM that would use it starts. Returns the dirs that take no new VM now (pruning, or about to be), with the reason.
  * A `clone` profile's creation copies the dir, so it counts as using it too; its VM, which mounts
  * its own copy, does not. A VM of a profile no longer configured counts as using every cache dir.
  */
@@ -395,7 +401,15 @@ function cacheCap(ctx: PlanContext, actions: Action[], blocked: string[]): Map<s
     const creations = [...ctx.memory.creating.values()].filter((c) => uses(c.claim.profile, dir)).length;
     if (vms + creations > 0) {
       const what = [vms > 0 ? `${vms} VM(s) mounting it` : '', creations > 0 ? `${creations} creation(s) using it` : ''].filter(Boolean).join(' and ');
-      blocked.push(`cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB): pruned between jobs, once the ${what} are gone`);
+      const overMs = cache.overCapSince === undefined ? 0 : ctx.now - cache.overCapSince;
+      if (overMs >= CACHE_DRAIN_AFTER_MS) {
+        // A Mac that is never idle never has a gap between jobs: make one for this dir.
+        const reason = `cache ${dir} has been over host.cache_max_gb (${capGb} GB) for ${Math.floor(overMs / 60_000)} min: no new VM uses it until the ${what} are gone and it is pruned`;
+        blocked.push(reason);
+        held.set(dir, reason);
+      } else {
+        blocked.push(`cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB): pruned between jobs, once the ${what} are gone`);
+      }
       continue;
     }
     const target = Math.floor(cap * CACHE_PRUNE_TO);

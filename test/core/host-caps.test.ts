@@ -57,7 +57,7 @@ describe('the cache cap: host.cache_max_gb', () => {
   };
   const capped = seedConfig({ host: { max_vms: 6, cache_max_gb: 10 }, profiles });
   const cache = (dir: string, gb: number | undefined, extra: Record<string, unknown> = {}) =>
-    ({ dir, bytes: gb === undefined ? undefined : gb * 1e9, measuredAt: NOW - 60_000, lastPruneAt: undefined, busy: undefined, ...extra });
+    ({ dir, bytes: gb === undefined ? undefined : gb * 1e9, measuredAt: NOW - 60_000, overCapSince: gb !== undefined && gb > 10 ? NOW - 60_000 : undefined, lastPruneAt: undefined, busy: undefined, ...extra });
   const scene = (parts: Parameters<typeof observed>[0], caches: ReturnType<typeof cache>[]) => ({ ...observed(parts), caches });
   const prunes = (actions: Action[]) => actions.flatMap((a) => (a.kind === 'prune-cache' ? [a] : []));
   const busyVm = (profile: string, id: number) => ({
@@ -87,6 +87,17 @@ describe('the cache cap: host.cache_max_gb', () => {
       expect(p.blocked).toContain('cache /srv/cache is 12.5 GB, over host.cache_max_gb (10 GB): pruned between jobs, once the 1 VM(s) mounting it are gone');
       expect(creates(p.actions)).toEqual(['acme/app coder']);
     }
+  });
+
+  test('over the cap for an hour on a Mac that is never idle: VMs that would use it wait until a gap comes', () => {
+    const running = busyVm('coder', 705);
+    const next = [job('coder'), job('reader'), job('bare')];
+    const p = plan(scene({ jobs: [running.job, ...next], vms: [running.vm], runners: [running.runner] }, [cache(CACHE, 12.5, { overCapSince: NOW - 61 * 60_000 })]), capped);
+    const reason = 'cache /srv/cache has been over host.cache_max_gb (10 GB) for 61 min: no new VM uses it until the 1 VM(s) mounting it are gone and it is pruned';
+    expect(p.blocked).toContain(reason);
+    expect(creates(p.actions)).toEqual(['acme/app bare']);
+    expect(p.queue.find((q) => q.job_id === next[0]!.id)?.reason).toBe(reason);
+    expect(p.queue.find((q) => q.job_id === next[1]!.id)?.reason).toBe(reason);
   });
 
   test('a creation that will mount or copy it holds the prune; a clone VM (its own copy) and VMs of other cache dirs do not', () => {
