@@ -392,7 +392,8 @@ function cacheCap(ctx: PlanContext, actions: Action[], blocked: string[]): Map<s
       held.set(dir, `cache ${dir} is being pruned to stay under host.cache_max_gb (${capGb} GB)`);
       continue;
     }
-    if (bytes === undefined || bytes <= cap || cache.busy === 'measuring') continue;
+    // Decided on the last measurement, also while a new one runs (a drain must not lapse meanwhile).
+    if (bytes === undefined || bytes <= cap) continue;
     if (cache.lastPruneAt !== undefined && ctx.now - cache.lastPruneAt < CACHE_PRUNE_RETRY_MS) {
       blocked.push(`cache ${dir} is ${gb(bytes)}, still over host.cache_max_gb (${capGb} GB) after the last prune (see its log); next try ${Math.ceil((cache.lastPruneAt + CACHE_PRUNE_RETRY_MS - ctx.now) / 60_000)} min from now`);
       continue;
@@ -410,6 +411,13 @@ function cacheCap(ctx: PlanContext, actions: Action[], blocked: string[]): Map<s
       } else {
         blocked.push(`cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB): pruned between jobs, once the ${what} are gone`);
       }
+      continue;
+    }
+    if (cache.busy === 'measuring') {
+      // A gap between jobs: keep it until the measurement ends and the prune can start.
+      const reason = `cache ${dir} was ${gb(bytes)}, over host.cache_max_gb (${capGb} GB), and is being measured again before it is pruned`;
+      blocked.push(reason);
+      held.set(dir, reason);
       continue;
     }
     const target = Math.floor(cap * CACHE_PRUNE_TO);

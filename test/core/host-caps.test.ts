@@ -119,9 +119,9 @@ describe('the cache cap: host.cache_max_gb', () => {
     expect(prunes(p.actions).map((a) => a.dir)).toEqual([CACHE]);
   });
 
-  test('under the cap, not measured yet, or being measured: nothing; being pruned: no second prune', () => {
+  test('under the cap or not measured yet: nothing; being pruned: no second prune', () => {
     const j = job('coder');
-    for (const c of [cache(CACHE, 9.9), cache(CACHE, undefined), cache(CACHE, 12.5, { busy: 'measuring' })]) {
+    for (const c of [cache(CACHE, 9.9), cache(CACHE, undefined), cache(CACHE, 9.9, { busy: 'measuring' })]) {
       const p = plan(scene({ jobs: [j] }, [c]), capped);
       expect(prunes(p.actions)).toEqual([]);
       expect(creates(p.actions)).toEqual(['acme/app coder']);
@@ -129,6 +129,18 @@ describe('the cache cap: host.cache_max_gb', () => {
     const pruning = plan(scene({ jobs: [j] }, [cache(CACHE, 12.5, { busy: 'pruning' })]), capped);
     expect(prunes(pruning.actions)).toEqual([]);
     expect(pruning.queue[0]?.reason).toBe('cache /srv/cache is being pruned to stay under host.cache_max_gb (10 GB)');
+  });
+
+  test('over the cap and measured again right now: the gap is kept (no VM that would use it starts), the prune follows the measurement', () => {
+    const j = job('coder');
+    const p = plan(scene({ jobs: [j] }, [cache(CACHE, 12.5, { busy: 'measuring' })]), capped);
+    expect(prunes(p.actions)).toEqual([]);
+    expect(p.queue[0]?.reason).toBe('cache /srv/cache was 12.5 GB, over host.cache_max_gb (10 GB), and is being measured again before it is pruned');
+    // While VMs use it, a measurement does not lift a drain that is under way.
+    const running = busyVm('coder', 730);
+    const draining = plan(scene({ jobs: [running.job, j], vms: [running.vm], runners: [running.runner] }, [cache(CACHE, 12.5, { busy: 'measuring', overCapSince: NOW - 61 * 60_000 })]), capped);
+    expect(creates(draining.actions)).toEqual([]);
+    expect(draining.queue.find((q) => q.job_id === j.id)?.reason).toMatch(/has been over host\.cache_max_gb \(10 GB\) for 61 min/);
   });
 
   test('a prune that could not get under the cap is not repeated every tick', () => {
