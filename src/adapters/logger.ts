@@ -19,6 +19,8 @@
  * - This is the only module that imports winston (architecture.md, "ports in, adapters out").
  */
 import winston from 'winston';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { LogContext, LogLevel, Logger } from '../core/logger.js';
 import type { Secrets } from '../logging/redact.js';
@@ -70,6 +72,7 @@ export function createLogger(opts: WinstonLoggerOptions): Logger {
       : new winston.transports.Console({ stderrLevels: [], format }),
   ];
   if (opts.file) {
+    openable(opts.file.path);
     transports.push(new winston.transports.File({
       filename: opts.file.path,
       maxsize: opts.file.maxBytes ?? DEFAULT_LOG_FILE_MAX_BYTES,
@@ -80,6 +83,19 @@ export function createLogger(opts: WinstonLoggerOptions): Logger {
   }
   const root = winston.createLogger({ level: opts.level, transports });
   return wrap(root);
+}
+
+/**
+ * Fails at start, with the path and the reason, when the log file cannot be written: winston would
+ * only find out later, asynchronously, and bring the daemon down with an unhandled error event.
+ */
+function openable(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch (err) {
+    throw new Error(`log file ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
 }
 
 /** `2026-11-30T12:03:04Z warn  github request failed  status=502 vm=tf-…`: values JSON-quoted only when they need it. */
