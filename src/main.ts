@@ -80,7 +80,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .addOption(configOption())
     .option('--once', 'run one tick; exit 0 if it completed, 1 if it failed')
     .option('--dry-run', 'observe and print the plan; change nothing anywhere')
-    .action(async (opts: { config?: string; once?: boolean; dryRun?: boolean }) => {
+    .option('--log-file <path>', 'also write the log as JSON lines to this file, rotated at 10 MB, 5 files kept (the LaunchDaemon uses it)')
+    .action(async (opts: { config?: string; once?: boolean; dryRun?: boolean; logFile?: string }) => {
       const { runCommand } = await import('./cli/run.js');
       setExit(await runCommand(ctx, opts));
     });
@@ -162,7 +163,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .option('--uninstall', 'unload the daemon (launchctl bootout) and remove its plist (macOS only)')
     .option('--status', 'is the plist installed, is the daemon loaded and running (exit 0 running, 3 not)')
     .option('--user <name>', 'the user owning ~/.tart (UserName in the plist; must exist); default: the current user')
-    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string }) => {
+    .option('--log-dir <dir>', "where the daemon writes its log, rotated by size (default /Library/Logs/tart-fleet)")
+    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string; logDir?: string }) => {
       const { launchdCommand } = await import('./cli/launchd.js');
       setExit(await launchdCommand(ctx, opts));
     });
@@ -180,11 +182,14 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
   const cache = program.command('cache').description('the cache dir shared into every VM (host.cache_dir)');
   cache
     .command('prune')
-    .description('remove files and directories in host.cache_dir unchanged for longer than --older-than')
+    .description('remove files and directories in host.cache_dir unchanged for longer than --older-than, or the least recently used beyond --max-gb')
     .addOption(configOption())
-    .requiredOption('--older-than <age>', 'age like 7d, 12h or 30m')
+    .option('--older-than <age>', 'age like 7d, 12h or 30m')
+    .option('--max-gb <n>', 'remove the least recently used files (by mtime and atime) until the cache takes at most this many GB')
+    .option('--dir <path>', 'prune this directory instead of host.cache_dir (no config is read)')
     .option('--dry-run', 'print what would be removed; remove nothing')
-    .action(async (opts: { config?: string; olderThan: string; dryRun?: boolean }) => {
+    .option('--json', 'print one JSON object: dir, bytes_before, bytes_after, freed_bytes, files_removed, dirs_removed, failed')
+    .action(async (opts: { config?: string; olderThan?: string; maxGb?: string; dir?: string; dryRun?: boolean; json?: boolean }) => {
       const { cachePruneCommand } = await import('./cli/cache.js');
       setExit(await cachePruneCommand(ctx, opts));
     });

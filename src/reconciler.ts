@@ -1,8 +1,9 @@
 /**
  * One reconcile tick: snapshot the host's memory → observe the world in parallel (GitHub jobs and
- * runners, tart list + get + run logs; `get` once per running VM; free disk) → plan(world, memory)
- * → apply. Deletions are carried out in the tick; creations are handed to the Creator and run on in
- * the background.
+ * runners, tart list + get + run logs; `get` once per running VM; free disk; cache sizes as last
+ * measured) → plan(world, memory) → apply. Deletions are carried out in the tick; creations are
+ * handed to the Creator, and cache measurements and prunes to the CacheKeeper (child processes):
+ * both run on in the background.
  *
  * ## Lifecycle
  * The loop (loop.ts) calls `tick()` every poll interval. `ls --live` and `run --dry-run` call
@@ -32,6 +33,8 @@ import { JsonStateFile } from './adapters/state-file.js';
 import { CacheCloneDir } from './adapters/cache-clone.js';
 import { RunLogs } from './adapters/run-logs.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
+import { CacheKeeper } from './cache-keeper.js';
+import { ChildCacheTool, type CacheTool } from './adapters/cache-tool.js';
 
 export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
   /** Default: persisted in `host.state_dir/memory.json`. */
@@ -40,6 +43,8 @@ export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClone
   cacheClones?: CacheCloneDir;
   /** Free space where the VMs live; without it the disk floor is not checked. */
   disk?: DiskSpace;
+  /** Measures and prunes cache dirs under host.cache_max_gb. Default: `tart-fleet cache prune` as a child process. */
+  cacheTool?: CacheTool;
 }
 
 /** The state file of the daemon's memory (failure counts and give-ups). */
@@ -77,6 +82,7 @@ export class Reconciler {
   readonly memory: HostMemory;
   private readonly cacheClones: CacheCloneDir;
   private readonly runLogs: RunLogs;
+  private readonly caches: CacheKeeper;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private ended: CreationEnded[] = [];
   private readonly creator: Creator;
@@ -89,6 +95,7 @@ export class Reconciler {
     this.memory = deps.memory ?? new HostMemory(clock.now(), new JsonStateFile(memoryFile(config.host.state_dir)), logger);
     this.cacheClones = deps.cacheClones ?? new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
     this.runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
+    this.caches = new CacheKeeper({ config, tool: deps.cacheTool ?? new ChildCacheTool(), clock, logger: logger.child({ component: 'cache' }) });
     this.creator = new Creator({ ...deps, memory: this.memory, cacheClones: this.cacheClones });
   }
 
@@ -97,10 +104,12 @@ export class Reconciler {
     const memory = this.memory.snapshot();
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
+    const caches = this.caches.snapshot();
     const world: Observed = {
       now: this.deps.clock.now(), tart, github,
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
+      ...(caches.length > 0 ? { caches } : {}),
     };
     return { world, memory };
   }
@@ -113,6 +122,8 @@ export class Reconciler {
     const started = this.deps.clock.now();
     const tick = ++this.ticks;
     const log = this.deps.logger.child({ tick });
+    // Only the daemon measures caches (in the background); `ls --live` and `--dry-run` observe what is known.
+    this.caches.startDue();
     const { world: observed, memory } = await this.observe();
     this.memory.observed(observed);
     const plan = this.plan(observed, memory);
@@ -149,9 +160,10 @@ export class Reconciler {
     return report;
   }
 
-  /** Waits until every creation under way has finished (tests, `run --once`). */
+  /** Waits until every creation, cache measurement and prune under way has finished (tests, `run --once`). */
   async drain(): Promise<void> {
     while (this.creations.size > 0) await Promise.allSettled([...this.creations]);
+    await this.caches.drain();
   }
 
   /** `busyRunners`: runners whose deletion this tick found running a job (see keepIfRunnerBusy). */
@@ -178,7 +190,13 @@ export class Reconciler {
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.cacheClones });
           if (action.failure) this.countFailure(action, log);
+          this.caches.vmGone(action.claim.profile);
           report.deletedVms += 1;
+          return;
+        }
+        case 'prune-cache': {
+          log.info('pruning cache', { dir: action.dir, max_bytes: action.maxBytes, reason: action.reason });
+          this.caches.prune(action.dir, action.maxBytes, log);
           return;
         }
         case 'delete-runner': {

@@ -18,6 +18,8 @@ export interface CliContext {
   platform?: NodeJS.Platform;
   /** `--log-format`: `text` (one readable line per event) or `json`; unset: text on a TTY, else json. */
   logFormat?: 'json' | 'text';
+  /** `run --log-file`: the daemon's events also go to this file as JSON lines, rotated by size. */
+  logFile?: string;
   /**
    * `validate`'s GitHub probe: each request gets one attempt (no 5xx/network retries) of at most
    * this many ms, so a dead network is reported in seconds. Unset: the daemon's patient defaults.

@@ -30,7 +30,7 @@ import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { ENV_SETTINGS, PACKAGE_ROOT } from '../config/schema.js';
-import { DAEMON_LABEL, DEFAULT_LOG_DIR, LAUNCH_DAEMONS_DIR, plistPath, renderDaemonPlist } from '../launchd/plist.js';
+import { DAEMON_LABEL, DEFAULT_LOG_DIR, LAUNCH_DAEMONS_DIR, daemonLogFile, plistPath, renderDaemonPlist } from '../launchd/plist.js';
 import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, SECRET_VALUE_VARS, isLooseMode, looksLikePem, looseModeMessage } from '../secrets/secret-files.js';
 import { ExitError, platformOf, println, type CliContext } from './context.js';
 
@@ -40,6 +40,8 @@ export interface LaunchdOptions {
   uninstall?: boolean;
   status?: boolean;
   user?: string;
+  /** Where the daemon writes its rotated log (absolute; default /Library/Logs/tart-fleet). */
+  logDir?: string;
 }
 
 export interface CommandResult {
@@ -143,6 +145,7 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
     throw new ExitError(2, [`--user: there is no user ${JSON.stringify(user)} on this Mac; create it first (System Settings → Users & Groups) or pass --user NAME`]);
   }
   const homeDir = user === deps.currentUser.username ? deps.currentUser.homedir : `/Users/${user}`;
+  const logDir = opts.logDir === undefined ? DEFAULT_LOG_DIR : resolve(ctx.cwd, opts.logDir);
 
   const refusals: string[] = [];
   const environment = daemonEnvironment(ctx, user, deps, warnings, refusals);
@@ -180,6 +183,7 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
     configPath,
     userName: user,
     homeDir,
+    logDir,
     environment,
   });
   for (const w of warnings) println(ctx.stderr, `warn: ${w}`);
@@ -197,7 +201,7 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
     const hint = code === 'EACCES' || code === 'EPERM' ? '; run it with sudo -E (which keeps the TART_FLEET_* variables)' : '';
     throw new ExitError(1, [`cannot write ${target}: ${code ?? (err as Error).message}${hint}`]);
   }
-  for (const line of installInstructions(target, user, configPath, deps.uid === 0, mode)) println(ctx.stdout, line);
+  for (const line of installInstructions(target, user, configPath, logDir, deps.uid === 0, mode)) println(ctx.stdout, line);
   return 0;
 }
 
@@ -251,7 +255,7 @@ function status(ctx: CliContext, deps: LaunchdDeps): number {
   const field = (name: string) => new RegExp(`^\\s*${name} = (.+)$`, 'm').exec(out.stdout)?.[1]?.trim();
   const state = field('state') ?? 'unknown';
   println(ctx.stdout, `service: loaded (${service}), state ${state}, pid ${field('pid') ?? 'none'}, last exit code ${field('last exit code') ?? 'none'}`);
-  println(ctx.stdout, `logs:    ${join(DEFAULT_LOG_DIR, 'tart-fleet.log')}`);
+  println(ctx.stdout, `logs:    ${daemonLogFile()} (rotated: tart-fleet1.log, …; crashes in tart-fleet.err.log)`);
   return state === 'running' ? 0 : 3;
 }
 
@@ -292,18 +296,18 @@ function checkedSecretFile(name: string, path: string, deps: LaunchdDeps, warnin
   return path;
 }
 
-function installInstructions(target: string, user: string, configPath: string, isRoot: boolean, mode: number): string[] {
+function installInstructions(target: string, user: string, configPath: string, logDir: string, isRoot: boolean, mode: number): string[] {
   const service = `system/${DAEMON_LABEL}`;
   const q = shellQuote;
   return [
     `wrote ${target} (mode ${mode.toString(8).padStart(4, '0')}): runs \`tart-fleet run --config ${configPath}\` as ${user}`,
     'next, as an administrator:',
     ...(isRoot ? [] : [`  sudo chown root:wheel ${q(target)}          # launchd ignores a daemon plist not owned by root`]),
-    `  sudo install -d -o ${q(user)} -m 0755 ${q(DEFAULT_LOG_DIR)}`,
+    `  sudo install -d -o ${q(user)} -m 0755 ${q(logDir)}          # the daemon writes tart-fleet.log here, rotated at 10 MB (5 kept)`,
     `  sudo launchctl bootstrap system ${q(target)}`,
     'check it:',
     `  sudo launchctl print ${service}`,
-    `  tail -f ${q(join(DEFAULT_LOG_DIR, 'tart-fleet.log'))}`,
+    `  tail -F ${q(daemonLogFile(logDir))}          # -F follows the file across rotations`,
     'restart it (after editing pipeline.yml or upgrading tart-fleet):',
     `  sudo launchctl kickstart -k ${service}`,
     'stop and unload it (do this before installing again: bootstrap fails while it is loaded):',

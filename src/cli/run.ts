@@ -9,6 +9,7 @@
  * - Run it as `node …/bin/tart-fleet.js run` under launchd, not through npx: npx does not forward
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
+import { resolve } from 'node:path';
 import { Reconciler } from '../reconciler.js';
 import { runLoop } from '../loop.js';
 import { StatusPublisher } from '../status/publisher.js';
@@ -21,6 +22,8 @@ export interface RunOptions {
   config?: string;
   once?: boolean;
   dryRun?: boolean;
+  /** Also log to this file, rotated by size (the LaunchDaemon's log: launchd's own stdout file is never rotated). */
+  logFile?: string;
   /** For tests: stop the daemon without a process signal. */
   signal?: AbortSignal;
 }
@@ -28,7 +31,8 @@ export interface RunOptions {
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
-  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : ctx, config, { needGuest: !opts.dryRun, persistSweep: !opts.dryRun });
+  const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
+  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, persistSweep: !opts.dryRun });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
   const reconciler = new Reconciler({ config, ...adapters });

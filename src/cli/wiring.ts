@@ -48,7 +48,7 @@ export function logLevel(env: NodeJS.ProcessEnv): LogLevel {
 
 export function buildLogger(ctx: CliContext, secrets: Secrets): Logger {
   const format = ctx.logFormat ?? (isTTY(ctx.stdout) ? 'text' : 'json');
-  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout, format });
+  return createLogger({ level: logLevel(ctx.env), secrets, stream: ctx.stdout, format, ...(ctx.logFile ? { file: { path: ctx.logFile } } : {}) });
 }
 
 export function buildTart(ctx: CliContext, logger: Logger): TartAdapter {

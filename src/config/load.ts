@@ -198,7 +198,11 @@ function formatAjvErrors(errors: ErrorObject[], envPaths: Map<string, string>): 
         message = describe(e).replace(/^ \((.*)\)$/, '$1') || 'has an invalid value';
         break;
       case 'minProperties':
-        message = 'needs at least one profile';
+        message = path === '/profiles' ? 'needs at least one profile' : 'must not be empty';
+        break;
+      case 'type':
+        // A key with two forms (host.max_vms_per_repo: a number or a map by tier) says both.
+        message = Array.isArray(e.params.type) ? 'must be an integer, or a map by trust tier like {trusted: 4, untrusted: 1}' : e.message ?? 'is invalid';
         break;
       case 'enum':
         message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
@@ -298,9 +302,6 @@ function crossFieldChecks(config: Config, envPaths: Map<string, string>, problem
     }
   }
   trustTierChecks(config, name, problems, warnings);
-  if (config.host.cache_max_gb !== undefined) {
-    warnings.push(`${name('/host/cache_max_gb')}: not enforced yet; keep the cache small with \`tart-fleet cache prune --older-than 7d\` (e.g. from a daily launchd job)`);
-  }
   apiUrlChecks(config, name, problems);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);

@@ -46,7 +46,7 @@ export function loadSchema(): Record<string, unknown> {
 }
 
 interface PropertySchema {
-  type?: string;
+  type?: string | string[];
   enum?: unknown[];
   anyOf?: unknown[];
   items?: { type?: string };
@@ -54,6 +54,8 @@ interface PropertySchema {
 
 function kindOf(p: PropertySchema): EnvKind | undefined {
   if (p.anyOf) return 'auto-or-integer';
+  // A key with a scalar form and a map form (host.max_vms_per_repo): the environment sets the scalar.
+  if (Array.isArray(p.type)) return p.type.includes('integer') ? 'integer' : undefined;
   switch (p.type) {
     case undefined:
       return p.enum?.every((v) => typeof v === 'string') ? 'string' : undefined;

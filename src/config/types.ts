@@ -59,7 +59,8 @@ export interface HostSettings {
   backfill_max_wait_seconds: number;
   /** Absolute path; status snapshot, metrics, persisted give-ups. */
   state_dir: string;
-  max_vms_per_repo?: number;
+  /** One cap for every tier, or a cap per trust tier (a tier left out has none); see repoCapFor. */
+  max_vms_per_repo?: number | Partial<Record<Trust, number>>;
   min_free_disk_gb: number;
   cache_max_gb?: number;
   /** Absolute path. */
@@ -108,4 +109,17 @@ export function goldenImages(config: Config): Set<string> {
 /** The VM RAM ceiling: the Mac's RAM minus what is reserved for macOS itself. */
 export function ramCeilingMb(host: HostSettings): number {
   return Math.max(0, Math.floor(host.total_ram_mb - host.reserved_ram_gb * 1024));
+}
+
+/**
+ * The fair-share cap for one repository's VMs of one trust tier: `host.max_vms_per_repo` as a number
+ * caps all of a repository's VMs together (tier undefined in the answer: count every tier); as a map
+ * it caps each tier separately. Undefined cap: no cap.
+ */
+export function repoCapFor(host: HostSettings, trust: Trust): { cap: number; tier: Trust | undefined } | undefined {
+  const setting = host.max_vms_per_repo;
+  if (setting === undefined) return undefined;
+  if (typeof setting === 'number') return { cap: setting, tier: undefined };
+  const cap = setting[trust];
+  return cap === undefined ? undefined : { cap, tier: trust };
 }

@@ -58,6 +58,26 @@ export interface Observed {
   freeDiskBytes?: number;
   /** Our GitHub client's request budget and back-off (read even when GitHub could not be). */
   githubBudget?: RequestBudgetStatus;
+  /** The cache dirs under `host.cache_max_gb`, as last measured; absent without a cap. */
+  caches?: CacheObservation[];
+}
+
+/**
+ * One cache dir's size as the daemon last measured it (a child process walks it: measuring a large
+ * cache takes a while, so it is measured now and then, not every tick; see cache-keeper.ts).
+ */
+export interface CacheObservation {
+  /** Absolute path, as the profiles' `cache_dir` names it. */
+  dir: string;
+  /** Allocated bytes when last measured; undefined until a first measurement has ended. */
+  bytes: number | undefined;
+  measuredAt: number | undefined;
+  /** Since when the measurements say it is over `host.cache_max_gb` (undefined: under it, or not measured). */
+  overCapSince: number | undefined;
+  /** When the last prune ended (a prune that could not get under the cap is not retried at once). */
+  lastPruneAt: number | undefined;
+  /** A child process is measuring or pruning it right now. */
+  busy: 'measuring' | 'pruning' | undefined;
 }
 
 export type Action =
@@ -80,7 +100,9 @@ export type Action =
       /** Set when this VM's idle runner is deleted just before: keep the VM if that found it busy after all. */
       keepIfRunnerBusy?: number;
     }
-  | { kind: 'delete-runner'; runnerId: number; runnerName: string; reason: string };
+  | { kind: 'delete-runner'; runnerId: number; runnerName: string; reason: string }
+  /** Prune a cache dir down to `maxBytes`, least recently used files first (no VM mounts it now). */
+  | { kind: 'prune-cache'; dir: string; maxBytes: number; reason: string };
 
 export interface LedgerView {
   used_mb: number;

@@ -21,7 +21,7 @@
  * - Deleted VMs free their RAM only next tick (deletion may fail); the loop ticks again at once
  *   after a tick that deleted something, so this costs about a second, not a poll interval.
  */
-import type { Config, Profile } from '../config/types.js';
+import { repoCapFor, type Config, type Profile, type Trust } from '../config/types.js';
 import type { Job, Runner } from './ports.js';
 import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
@@ -95,9 +95,11 @@ export function plan(world: Observed, memory: Memory, config: Config): Plan {
     }
   }
 
+  // Before admission: a cache dir about to be pruned takes no new VM this tick.
+  const cacheHeld = cacheCap(ctx, actions, blocked);
   const ledger = Ledger.build(config, tart.ours, tart.foreign, memory.creating.values());
   const queue: QueueEntry[] = [];
-  if (gh && jobIndex) admit(ctx, gh, jobIndex, ledger, deletedRunnerIds, actions, queue, blocked);
+  if (gh && jobIndex) admit(ctx, gh, jobIndex, ledger, deletedRunnerIds, actions, queue, blocked, cacheHeld);
   return { actions, ledger: ledger.view(), queue, blocked };
 }
 
@@ -237,6 +239,7 @@ function admit(
   actions: Action[],
   queue: QueueEntry[],
   blocked: string[],
+  cacheHeld: Map<string, string>,
 ): void {
   const { config, memory, now } = ctx;
   const byProfile = new Map<string, Job[]>();
@@ -294,12 +297,19 @@ function admit(
       wait(diskFloor);
       continue;
     }
-    const cap = config.host.max_vms_per_repo;
-    const repoVms = vmsPerRepo.get(job.repo) ?? 0;
+    const pruning = profile.cache === 'none' ? undefined : cacheHeld.get(profile.cache_dir);
+    if (pruning) {
+      wait(pruning);
+      continue;
+    }
+    const repoCap = repoCapFor(config.host, profile.trust);
+    const repoKey = repoCountKey(job.repo, repoCap?.tier);
+    const repoVms = vmsPerRepo.get(repoKey) ?? 0;
     // Fair share holds only while another repository's job waits here: a lone repository may use
     // an otherwise idle Mac. A capped job never becomes the head that holds back everyone else.
-    if (cap !== undefined && repoVms >= cap && candidates.some((c) => c.job.repo !== job.repo && !admitted(actions, c.job))) {
-      wait(`fair share: ${job.repo} has ${repoVms} VMs on this Mac (host.max_vms_per_repo: ${cap}) while other repositories wait`);
+    if (repoCap && repoVms >= repoCap.cap && candidates.some((c) => c.job.repo !== job.repo && !admitted(actions, c.job))) {
+      const setting = repoCap.tier ? `host.max_vms_per_repo.${repoCap.tier}: ${repoCap.cap}` : `host.max_vms_per_repo: ${repoCap.cap}`;
+      wait(`fair share: ${job.repo} has ${repoVms}${repoCap.tier ? ` ${repoCap.tier}` : ''} VMs on this Mac (${setting}) while other repositories wait`);
       continue;
     }
     if (head && head.waitedS >= config.host.backfill_max_wait_seconds) {
@@ -313,7 +323,7 @@ function admit(
       continue;
     }
     ledger.reserve(profile);
-    vmsPerRepo.set(job.repo, repoVms + 1);
+    countVm(vmsPerRepo, job.repo, profile.trust);
     const fit = head ? `fits ${profile.ram_mb} MB while older job ${head.job.id} waits (backfill)` : `fits: ${profile.ram_mb} MB, ${profile.cpu} CPU`;
     actions.push({ kind: 'create', claim, job, vmName: vmNameOf(config.github.runner_name, claim), runnerName: runnerNameOf(claim), reason: note ? `${fit}; ${note}` : fit });
     wait(note ? `starting a VM now (${note})` : 'starting a VM now');
@@ -345,6 +355,82 @@ function giveUps(ctx: PlanContext, actions: Action[]): Map<string, string> {
   return out;
 }
 
+/** A cache over `host.cache_max_gb` is pruned down to this share of the cap, so it is not pruned again after every job. */
+export const CACHE_PRUNE_TO = 0.9;
+
+/**
+ * How long a cache may stay over the cap while VMs keep using it: after that, VMs that would use it
+ * wait until the running ones are gone and it is pruned (a busy Mac has no gap between jobs).
+ */
+export const CACHE_DRAIN_AFTER_MS = 3_600_000;
+
+/** A prune that left the cache over the cap (files it could not remove) is tried again after this long. */
+export const CACHE_PRUNE_RETRY_MS = 600_000;
+
+/**
+ * `host.cache_max_gb`: a cache dir measured over the cap is pruned (a `prune-cache` action) once no
+ * VM that mounts it runs and no creation that uses it is under way; until then `blocked` says why
+ * it waits, and once it has waited CACHE_DRAIN_AFTER_MS no new VM that would use it starts. Returns the dirs that take no new VM now (pruning, or about to be), with the reason.
+ * A `clone` profile's creation copies the dir, so it counts as using it too; its VM, which mounts
+ * its own copy, does not. A VM of a profile no longer configured counts as using every cache dir.
+ */
+function cacheCap(ctx: PlanContext, actions: Action[], blocked: string[]): Map<string, string> {
+  const held = new Map<string, string>();
+  const capGb = ctx.config.host.cache_max_gb;
+  if (capGb === undefined || !ctx.world.tart.ok) return held;
+  const cap = capGb * 1e9;
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  const profiles = ctx.config.profiles;
+  const mounts = (profile: string, dir: string) => {
+    const p = profiles[profile];
+    return !p || ((p.cache === 'rw' || p.cache === 'ro') && p.cache_dir === dir);
+  };
+  const uses = (profile: string, dir: string) => {
+    const p = profiles[profile];
+    return !p || (p.cache !== 'none' && p.cache_dir === dir);
+  };
+  for (const cache of ctx.world.caches ?? []) {
+    const { dir, bytes } = cache;
+    if (cache.busy === 'pruning') {
+      held.set(dir, `cache ${dir} is being pruned to stay under host.cache_max_gb (${capGb} GB)`);
+      continue;
+    }
+    // Decided on the last measurement, also while a new one runs (a drain must not lapse meanwhile).
+    if (bytes === undefined || bytes <= cap) continue;
+    if (cache.lastPruneAt !== undefined && ctx.now - cache.lastPruneAt < CACHE_PRUNE_RETRY_MS) {
+      blocked.push(`cache ${dir} is ${gb(bytes)}, still over host.cache_max_gb (${capGb} GB) after the last prune (see its log); next try ${Math.ceil((cache.lastPruneAt + CACHE_PRUNE_RETRY_MS - ctx.now) / 60_000)} min from now`);
+      continue;
+    }
+    const vms = ctx.world.tart.value.ours.filter((vm) => vm.state !== 'stopped' && mounts(vm.claim.profile, dir)).length;
+    const creations = [...ctx.memory.creating.values()].filter((c) => uses(c.claim.profile, dir)).length;
+    if (vms + creations > 0) {
+      const what = [vms > 0 ? `${vms} VM(s) mounting it` : '', creations > 0 ? `${creations} creation(s) using it` : ''].filter(Boolean).join(' and ');
+      const overMs = cache.overCapSince === undefined ? 0 : ctx.now - cache.overCapSince;
+      if (overMs >= CACHE_DRAIN_AFTER_MS) {
+        // A Mac that is never idle never has a gap between jobs: make one for this dir.
+        const reason = `cache ${dir} has been over host.cache_max_gb (${capGb} GB) for ${Math.floor(overMs / 60_000)} min: no new VM uses it until the ${what} are gone and it is pruned`;
+        blocked.push(reason);
+        held.set(dir, reason);
+      } else {
+        blocked.push(`cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB): pruned between jobs, once the ${what} are gone`);
+      }
+      continue;
+    }
+    if (cache.busy === 'measuring') {
+      // A gap between jobs: keep it until the measurement ends and the prune can start.
+      const reason = `cache ${dir} was ${gb(bytes)}, over host.cache_max_gb (${capGb} GB), and is being measured again before it is pruned`;
+      blocked.push(reason);
+      held.set(dir, reason);
+      continue;
+    }
+    const target = Math.floor(cap * CACHE_PRUNE_TO);
+    const reason = `cache ${dir} is ${gb(bytes)}, over host.cache_max_gb (${capGb} GB), and no VM uses it: pruning the least recently used files down to ${gb(target)}`;
+    actions.push({ kind: 'prune-cache', dir, maxBytes: target, reason });
+    held.set(dir, `cache ${dir} is being pruned to stay under host.cache_max_gb (${capGb} GB)`);
+  }
+  return held;
+}
+
 function diskFloorReason(ctx: PlanContext): string | undefined {
   const free = ctx.world.freeDiskBytes;
   const floorGb = ctx.config.host.min_free_disk_gb;
@@ -352,19 +438,33 @@ function diskFloorReason(ctx: PlanContext): string | undefined {
   return `no new VMs: ${(free / 1e9).toFixed(1)} GB free disk is below host.min_free_disk_gb (${floorGb} GB)`;
 }
 
-/** Our VMs and creations per repository (a VM's repository comes from the job it serves). */
+/** The key of a repository's VM count: all its VMs (tier undefined), or those of one trust tier. */
+function repoCountKey(repo: string, tier: Trust | undefined): string {
+  return tier ? `${repo}\u0000${tier}` : repo;
+}
+
+/** One more VM of `repo`: counted for the repository and for its tier (for either form of the cap). */
+function countVm(counts: Map<string, number>, repo: string | undefined, trust: Trust): void {
+  if (!repo) return;
+  for (const key of [repoCountKey(repo, undefined), repoCountKey(repo, trust)]) counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/**
+ * Our VMs and creations per repository and per repository and tier (a VM's repository comes from the
+ * job it serves, its tier from its profile; a profile no longer configured counts as trusted).
+ */
 function countVmsPerRepo(ctx: PlanContext, jobIndex: JobIndex): Map<string, number> {
   const counts = new Map<string, number>();
-  const add = (repo: string | undefined) => {
-    if (repo) counts.set(repo, (counts.get(repo) ?? 0) + 1);
-  };
+  const trustOf = (profile: string): Trust => ctx.config.profiles[profile]?.trust ?? 'trusted';
   const creatingVms = new Set<string>();
   for (const c of ctx.memory.creating.values()) {
     creatingVms.add(c.vmName);
-    add(c.repo);
+    countVm(counts, c.repo, trustOf(c.claim.profile));
   }
   if (ctx.world.tart.ok) {
-    for (const vm of ctx.world.tart.value.ours) if (!creatingVms.has(vm.name)) add(jobIndex.byId.get(vm.claim.jobId)?.repo);
+    for (const vm of ctx.world.tart.value.ours) {
+      if (!creatingVms.has(vm.name)) countVm(counts, jobIndex.byId.get(vm.claim.jobId)?.repo, trustOf(vm.claim.profile));
+    }
   }
   return counts;
 }

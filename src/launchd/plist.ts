@@ -11,6 +11,11 @@
  * - launchd does not run a shell: no `~`, no `$VAR` expansion, so every path must be absolute.
  * - `ExitTimeOut` is how long launchd waits after SIGTERM before SIGKILL; the daemon finishes the
  *   tick in flight first, which can include a clone and an SSH session.
+ * - Logs: launchd opens `StandardOutPath` itself and holds it for the daemon's life, so renaming it
+ *   (newsyslog) would not rotate it without a restart. The daemon therefore writes its log itself,
+ *   `run --log-file <logDir>/tart-fleet.log`, rotated by size in-process (adapters/logger.ts), and
+ *   stdout goes to /dev/null (it carries the same lines). `StandardErrorPath` stays a file: nothing
+ *   is logged to stderr, so it holds only what node prints when it dies (a crash's stack trace).
  */
 import { posix } from 'node:path';
 import { build, type PlistValue } from 'plist';
@@ -35,7 +40,7 @@ export interface DaemonSpec {
   userName: string;
   /** That user's home directory (HOME; tart keeps its VMs in $HOME/.tart). */
   homeDir: string;
-  /** Where stdout/stderr go. Default DEFAULT_LOG_DIR. */
+  /** Where the daemon's rotated log (tart-fleet.log) and launchd's stderr file go. Default DEFAULT_LOG_DIR. */
   logDir?: string;
   /** Seconds launchd waits between restarts. Default 30. */
   throttleIntervalSeconds?: number;
@@ -87,7 +92,7 @@ export function daemonPlistObject(spec: DaemonSpec): Record<string, PlistValue> 
 
   return {
     Label: label,
-    ProgramArguments: [spec.nodePath, spec.binPath, 'run', '--config', spec.configPath],
+    ProgramArguments: [spec.nodePath, spec.binPath, 'run', '--config', spec.configPath, '--log-file', daemonLogFile(logDir)],
     UserName: spec.userName,
     WorkingDirectory: posix.dirname(spec.configPath),
     EnvironmentVariables: environment,
@@ -96,9 +101,14 @@ export function daemonPlistObject(spec: DaemonSpec): Record<string, PlistValue> 
     ThrottleInterval: spec.throttleIntervalSeconds ?? 30,
     ExitTimeOut: spec.exitTimeoutSeconds ?? 120,
     ProcessType: 'Standard',
-    StandardOutPath: posix.join(logDir, 'tart-fleet.log'),
+    StandardOutPath: '/dev/null',
     StandardErrorPath: posix.join(logDir, 'tart-fleet.err.log'),
   };
+}
+
+/** The daemon's own log file in a log directory (rotated as tart-fleet1.log, tart-fleet2.log, …). */
+export function daemonLogFile(logDir = DEFAULT_LOG_DIR): string {
+  return posix.join(logDir, 'tart-fleet.log');
 }
 
 // XML comments may not contain "--", so the option is not spelled out.

@@ -23,7 +23,10 @@ for (;;) {
   nap(2);
 }`;
 
-test('a directory swapped for a symlink mid-prune never makes it remove a file outside the cache', async () => {
+test.each([
+  ['--older-than', ['--older-than', '1d']],
+  ['--max-gb (least recently used first)', ['--max-gb', '0']],
+])('a directory swapped for a symlink mid-prune (%s) never makes it remove a file outside the cache', async (_what, criterion) => {
   const dir = mkdtempSync(join(tmpdir(), 'tf-prune-race-'));
   const cache = join(dir, 'cache');
   const victim = join(dir, 'victim');
@@ -39,7 +42,7 @@ test('a directory swapped for a symlink mid-prune never makes it remove a file o
   const racer = spawn(process.execPath, ['-e', RACER, join(cache, 'a'), join(cache, 'a.real'), victim], { stdio: 'ignore' });
   try {
     for (let round = 0; round < 8; round++) {
-      await run(process.execPath, [BIN, 'cache', 'prune', '--older-than', '1d', '--config', join(dir, 'pipeline.yml')], {
+      await run(process.execPath, [BIN, 'cache', 'prune', ...criterion, '--config', join(dir, 'pipeline.yml')], {
         cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME, TART_FLEET_HOST_TOTAL_RAM_MB: '16384' },
       }).catch(() => undefined); // a prune that reports a swapped directory exits 1: that is fine here
     }

@@ -2,7 +2,7 @@
 // secrets in 0600 files → `validate` → `selftest` → `launchd` renders the plist → the daemon started exactly as
 // that plist says (ProgramArguments + EnvironmentVariables) runs a job and stops cleanly on SIGTERM.
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
@@ -40,12 +40,15 @@ test('secret files → validate → selftest → launchd plist → the daemon as
   expect(selftest.stdout).not.toMatch(/^FAIL/m);
   expect(selftest.stdout + selftest.stderr).not.toContain(world.sshPassword);
 
-  const rendered = await execFileP(process.execPath, [BIN, 'launchd', '--config', world.configPath, '--user', 'ci'], { env: shell });
+  const logDir = join(world.dir, 'daemon-logs');
+  const rendered = await execFileP(process.execPath, [BIN, 'launchd', '--config', world.configPath, '--user', 'ci', '--log-dir', logDir], { env: shell });
   expect(rendered.stdout + rendered.stderr).not.toContain(world.token);
   expect(rendered.stdout + rendered.stderr).not.toContain(world.sshPassword);
-  const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName: string };
+  const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName: string; StandardOutPath: string };
   expect(daemon.UserName).toBe('ci');
-  expect(daemon.ProgramArguments).toEqual([process.execPath, BIN, 'run', '--config', world.configPath]);
+  const logFile = join(logDir, 'tart-fleet.log');
+  expect(daemon.ProgramArguments).toEqual([process.execPath, BIN, 'run', '--config', world.configPath, '--log-file', logFile]);
+  expect(daemon.StandardOutPath).toBe('/dev/null');
   expect(daemon.EnvironmentVariables).toMatchObject({ TART_FLEET_GITHUB_TOKEN_FILE: tokenFile, TART_FLEET_SSH_PASSWORD_FILE: passwordFile, TART_FLEET_CONFIG: world.configPath });
 
   // launchd would run exactly this. On Linux, HOME and the fake tart's TART_* state come from the world.
@@ -68,4 +71,10 @@ test('secret files → validate → selftest → launchd plist → the daemon as
   expect(await exited).toBe(0);
   expect(log).not.toContain(world.token);
   expect(log).not.toContain(world.sshPassword);
+  // Under launchd stdout goes nowhere: the log is the file the daemon writes (and rotates) itself.
+  const fileLog = readFileSync(logFile, 'utf8');
+  expect(fileLog).toContain('"msg":"tick done"');
+  expect(fileLog.trim().split('\n').every((l) => typeof (JSON.parse(l) as { time: string }).time === 'string')).toBe(true);
+  expect(fileLog).not.toContain(world.token);
+  expect(fileLog).not.toContain(world.sshPassword);
 });

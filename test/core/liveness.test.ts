@@ -4,7 +4,7 @@ import type { Action } from '../../src/core/model.js';
 import { RUNNER_RESTART_GRACE_MS } from '../../src/core/plan.js';
 import { creating, job, NOW, observed, plan, runner, seedConfig, vm } from './world.js';
 
-const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : `delete-runner ${a.runnerName}`));
+const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : a.kind === 'delete-runner' ? `delete-runner ${a.runnerName}` : `prune-cache ${a.dir}`));
 const config = seedConfig(); // boot_timeout_seconds 180, poll_seconds 15
 
 describe("another Mac's claim", () => {

@@ -2,7 +2,7 @@ import type { Action } from '../../src/core/model.js';
 import { creating, job, NOW, observed, plan, runner, seedConfig, vm } from './world.js';
 
 const creates = (actions: Action[]) => actions.filter((a) => a.kind === 'create').map((a) => (a.kind === 'create' ? a.job.id : 0));
-const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : `delete-runner ${a.runnerName}`));
+const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : a.kind === 'delete-runner' ? `delete-runner ${a.runnerName}` : `prune-cache ${a.dir}`));
 const older = (s: number) => NOW - s * 1000;
 
 describe("the seed's packing examples on a 16 GB Mac with 4 GB reserved (RAM ledger; VM cap raised to isolate RAM)", () => {

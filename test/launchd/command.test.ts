@@ -89,7 +89,7 @@ describe('tart-fleet launchd', () => {
     const args = p.ProgramArguments as string[];
     expect(args[0]).toBe('/opt/homebrew/bin/node');
     expect(args[1]).toMatch(/^\/.*\/bin\/tart-fleet\.js$/);
-    expect(args.slice(2)).toEqual(['run', '--config', configPath]);
+    expect(args.slice(2)).toEqual(['run', '--config', configPath, '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log']);
     expect(args.join(' ')).not.toMatch(/npx/);
     expect(p.UserName).toBe('ci');
     expect(p.WorkingDirectory).toBe(dir);

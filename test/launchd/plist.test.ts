@@ -22,7 +22,7 @@ describe('renderDaemonPlist', () => {
     const parsed = parse(renderDaemonPlist(spec));
     expect(parsed).toEqual({
       Label: 'dev.tart-fleet.daemon',
-      ProgramArguments: ['/usr/local/bin/node', '/opt/tf/bin/tart-fleet.js', 'run', '--config', '/Users/ci/fleet/pipeline.yml'],
+      ProgramArguments: ['/usr/local/bin/node', '/opt/tf/bin/tart-fleet.js', 'run', '--config', '/Users/ci/fleet/pipeline.yml', '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log'],
       UserName: 'ci',
       WorkingDirectory: '/Users/ci/fleet',
       EnvironmentVariables: {
@@ -37,7 +37,9 @@ describe('renderDaemonPlist', () => {
       ThrottleInterval: 30,
       ExitTimeOut: 120,
       ProcessType: 'Standard',
-      StandardOutPath: '/Library/Logs/tart-fleet/tart-fleet.log',
+      // The daemon writes and rotates tart-fleet.log itself; launchd's StandardOutPath, held open
+      // for the daemon's life, could not be rotated, so stdout goes nowhere.
+      StandardOutPath: '/dev/null',
       StandardErrorPath: '/Library/Logs/tart-fleet/tart-fleet.err.log',
     });
   });
@@ -72,7 +74,7 @@ describe('renderDaemonPlist', () => {
     const parsed = parse(xml) as Record<string, unknown>;
     expect(parsed.UserName).toBe('a&b<c>');
     expect(parsed.WorkingDirectory).toBe('/Users/a&b<c>/R&D <fleet>');
-    expect(parsed.ProgramArguments).toEqual(['/usr/local/bin/node', '/opt/x&y/bin/tart-fleet.js', 'run', '--config', '/Users/a&b<c>/R&D <fleet>/pipeline.yml']);
+    expect((parsed.ProgramArguments as string[]).slice(0, 5)).toEqual(['/usr/local/bin/node', '/opt/x&y/bin/tart-fleet.js', 'run', '--config', '/Users/a&b<c>/R&D <fleet>/pipeline.yml']);
     expect((parsed.EnvironmentVariables as Record<string, string>).TART_FLEET_SSH_PASSWORD_FILE).toBe('/Users/a&b<c>/pw "1"');
   });
 
