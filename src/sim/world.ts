@@ -33,6 +33,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../config/schema.js';
 import { FakeGitHub } from './github/server.js';
+import { DAEMON_NODE_FLAGS } from '../launchd/plist.js';
 import { installFakeTart, createGoldenImage } from './tart/install.js';
 
 const run = promisify(execFile);
@@ -201,7 +202,8 @@ export class SimWorld {
 
   startDaemon(args: string[] = ['run'], extraEnv: Record<string, string> = {}): ChildProcess {
     const out = createWriteStream(this.daemonLog, { flags: 'a' });
-    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), ...args, '--config', this.configPath], {
+    // The same node flags as the launchd plist: the daemon measured here is the daemon a Mac runs.
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), ...args, '--config', this.configPath], {
       env: this.daemonEnv(extraEnv),
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -259,11 +259,15 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
 
 async function unregister(store: SimStore, name: string, pid: number, reason: string): Promise<void> {
   await store.withLock(() => {
+    // The event first: the tests' RAM and VM bounds replay the event log, and `tart list` shows the VM
+    // stopped from the moment the run state is written. An event stamped after that (a loaded machine
+    // can take a while between the two) would show a VM still running next to the one admitted in its
+    // place.
+    store.event({ event: 'run-exit', vm: name, pid, reason });
     if (!store.exists(name)) return; // deleted under us (only possible after a SIGKILL race)
     const st = store.runState(name);
     if (st.pid === pid || (st.pid !== undefined && !isAlive(st.pid))) store.writeRunState(name, { ip: st.ip });
   });
-  store.event({ event: 'run-exit', vm: name, pid, reason });
 }
 
 function bootedAt(store: SimStore, name: string): number {
