@@ -52,6 +52,8 @@ export interface HostSettings {
   reserved_ram_gb: number;
   total_ram_mb: number;
   max_vms: number;
+  /** Creations under way at once (claim → runner started); see core/ledger.ts. */
+  max_concurrent_boots: number;
   poll_seconds: number;
   cache_dir: string;
   log_dir: string;

@@ -5,8 +5,8 @@ const creates = (actions: Action[]) => actions.filter((a) => a.kind === 'create'
 const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : a.kind === 'delete-runner' ? `delete-runner ${a.runnerName}` : `prune-cache ${a.dir}`));
 const older = (s: number) => NOW - s * 1000;
 
-describe("the seed's packing examples on a 16 GB Mac with 4 GB reserved (RAM ledger; VM cap raised to isolate RAM)", () => {
-  const config = seedConfig({ host: { max_vms: 5 } });
+describe("the seed's packing examples on a 16 GB Mac with 4 GB reserved (RAM ledger; VM and boot caps raised to isolate RAM)", () => {
+  const config = seedConfig({ host: { max_vms: 5, max_concurrent_boots: 5 } });
   test('5x coder: all five fit (10240 of 12288 MB)', () => {
     const jobs = [1, 2, 3, 4, 5].map((i) => job('coder', { createdAt: older(10 - i) }));
     const p = plan(observed({ jobs }), config);
