@@ -1,7 +1,7 @@
 // host.max_vms_per_repo in both forms (a number, or a map by trust tier) and host.cache_max_gb:
 // what loads, what each mistake says, and the environment override of the number form.
 import { validateConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { problemsOf } from './problems.js';
 import { repoCapFor } from '../../src/config/types.js';
 
 const profiles = {
@@ -13,15 +13,6 @@ function load(host: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
   return validateConfig({ github: { org: 'acme', runner_name: 'mac-a' }, host: { total_ram_mb: 16384, ...host }, profiles }, 'test.yml', { env, hostname: 'h', totalMemBytes: 0 });
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('host.max_vms_per_repo', () => {
   test('a number caps every tier together', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, defaultRunnerName } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { problemsOf } from './problems.js';
 import { ramCeilingMb } from '../../src/config/types.js';
 
 const GiB = 1024 ** 3;
@@ -18,15 +18,6 @@ function load(path: string, env: NodeJS.ProcessEnv = {}) {
   return loadConfig({ path, env, cwd: dir, hostname: 'Mac-mini-B.local', totalMemBytes: 16 * GiB });
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfig', () => {
   test("the repository's example pipeline.yml (the seed's own) loads unchanged", () => {
