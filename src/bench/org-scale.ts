@@ -86,7 +86,16 @@ export interface OrgScaleResult {
     jobs_found: number;
   };
   /** baseline ÷ tart-fleet. */
-  ratios: { counted_per_hour: number | null; counted_sent: number | null; total_per_hour: number | null; peak_per_minute: number | null };
+  ratios: {
+    /** The baseline's demand (it has no 304s: all its requests count) against tart-fleet's counted requests. */
+    counted_per_hour: number | null;
+    /** The baseline's demand against all of tart-fleet's requests, 304s included. */
+    total_per_hour: number | null;
+    /** What the baseline really sent in the window (cut off by the primary limit at large orgs). */
+    counted_sent: number | null;
+    total_sent: number | null;
+    peak_per_minute: number | null;
+  };
 }
 
 const ORG = 'bench-org';
@@ -220,8 +229,9 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
       baseline: baselineOut,
       ratios: {
         counted_per_hour: ratio(demandPerHour, tfRequests.counted_per_hour),
+        total_per_hour: ratio(demandPerHour, tfRequests.total_per_hour),
         counted_sent: ratio(base.requests.counted_per_hour, tfRequests.counted_per_hour),
-        total_per_hour: ratio(base.requests.total_per_hour, tfRequests.total_per_hour),
+        total_sent: ratio(base.requests.total_per_hour, tfRequests.total_per_hour),
         peak_per_minute: ratio(base.requests.peak_per_minute_sliding, tfRequests.peak_per_minute_sliding),
       },
     };
@@ -264,8 +274,9 @@ export function formatOrgScale(r: OrgScaleResult): string {
       `daemon budget ${r.daemon_budget_per_minute ?? 'not in schema'}`,
     line('', 'tart-fleet', 'naive baseline'),
     ...rows.map(([a, c, d]) => line(a, c, d)),
-    `  ratios (baseline / tart-fleet): counted ${x(ratios.counted_per_hour)} (by demand; ${x(ratios.counted_sent)} by requests sent), ` +
-      `all ${x(ratios.total_per_hour)}, peak/min ${x(ratios.peak_per_minute)}`,
+    `  ratios (baseline / tart-fleet): by the baseline's demand: counted ${x(ratios.counted_per_hour)}, all ${x(ratios.total_per_hour)}; ` +
+      `by requests sent: counted ${x(ratios.counted_sent)}, all ${x(ratios.total_sent)}; peak/min ${x(ratios.peak_per_minute)}`,
+    '  (n/f: the job at that rank was not found within the window; demand: requests per complete sweep × sweeps an hour)',
     '',
   ].join('\n');
 }

@@ -12,6 +12,7 @@
  * - Broker traffic (the simulated runners' long polls) and App token exchanges are not the poller's
  *   and are left out by `isPollerRequest`.
  */
+import { BROKER_PREFIX } from '../sim/github/broker.js';
 import type { RequestEvent } from '../sim/github/server.js';
 
 /** Nearest-rank percentile (q in (0, 1]) of `values`; `null` when it is +∞ (not found) or there are none. */
@@ -72,7 +73,7 @@ export function perMinuteCounts(times: number[], startMs: number, endMs: number)
 
 /** Whether a request is the poller's own (not a simulated runner's broker traffic or a token exchange). */
 export function isPollerRequest(route: string): boolean {
-  return !route.includes('/_broker') && !route.startsWith('POST /app/installations/');
+  return !route.includes(`${BROKER_PREFIX}/`) && !route.startsWith('POST /app/installations/');
 }
 
 export interface RequestSummary {

@@ -52,7 +52,8 @@ describe('summariseRequests', () => {
       { at: 10, route: 'GET /repos/{owner}/{repo}/actions/runs', status: 304 },
       { at: 20, route: 'GET /rate_limit', status: 200 },
       { at: 30, route: 'GET /repos/{owner}/{repo}/actions/runs', status: 403 },
-      { at: 40, route: 'GET /_broker/{session}/message', status: 200 },
+      { at: 40, route: 'GET /_sim/broker/sessions/{session}/message', status: 200 },
+      { at: 50, route: 'POST /app/installations/{installation_id}/access_tokens', status: 201 },
       { at: hour, route: 'GET /orgs/{org}/repos', status: 200 }, // after the window
     ];
     const s = summariseRequests(events, 0, hour);
