@@ -53,7 +53,7 @@ export class NaivePoller {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Sweeps every interval until `signal` aborts; the sweep in flight is abandoned. */
+  /** Sweeps every interval until `signal` aborts; the sweep in flight stops before its next request. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = this.now();
@@ -70,8 +70,9 @@ export class NaivePoller {
       if (signal?.aborted) throw new Error('aborted');
       record.requests++;
       const res = await fetch(url, {
+        // No `signal` here: fetch keeps an abort listener per request on it for a while (thousands a
+        // sweep); requests are short, so the sweep checks `aborted` before each one instead.
         headers: { authorization: `token ${this.opts.token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
-        ...(signal ? { signal } : {}),
       });
       const body = (await res.json().catch(() => undefined)) as unknown;
       if (!res.ok) throw new Error(`HTTP ${res.status} GET ${new URL(url).pathname}`);
