@@ -5,7 +5,6 @@
  * 2. Planner cost: plan() over a large observed world (thousands of queued jobs and runners).
  * 3. The simulated world end to end: jobs per minute of wall time through real daemons, one per
  *    simulated Mac on one org, and each daemon's resident memory (VmRSS, sampled from /proc).
- *
  * 4. `org_scale`: tart-fleet's real daemon against a naive baseline poller (per-repo runs lists
  *    every 15 s, no ETags) on the same simulated org and job schedule, for 100 and 1,000
  *    repositories (org-scale.ts says what each figure is and what bounds it).
@@ -17,7 +16,9 @@
  *   default 5 minutes at 100 repositories, 10 at 1,000: quiet repos must be swept a few times at
  *   the ~200 s a sweep of 1,000 takes at 300 requests a minute, so keep ≥ 8 minutes there);
  *   `--org-seed N` (default 1) picks another job schedule.
- * The default run takes about 20 minutes, most of it the two org windows.
+ * The default run takes about 20–25 minutes, most of it the two org windows.
+ * Example, just the org comparison at 100 repositories with a 3-minute window:
+ * `npm run build && node dist/bench/index.js --only org_scale --org-repos 100 --org-minutes 3`.
  *
  * ## Gotchas
  * - One daemon claims at most ~60 jobs a minute (GitHub's 1 s between mutating requests).
