@@ -19,7 +19,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FakeGitHub, type RequestEvent } from '../sim/github/server.js';
 import { NaivePoller, type SweepRecord } from './naive-poller.js';
 import { OrgDriver, addOrgRepos, type PlayedJob } from './org-driver.js';
-import type { OrgSchedule } from './org-schedule.js';
+import { type OrgSchedule, profileLabels } from './org-schedule.js';
 import { type RequestSummary, summariseRequests } from './org-stats.js';
 
 export interface BaselineInput {
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const { windowStart, windowEnd } = await go;
   addOrgRepos(fake, input.schedule, windowStart);
 
-  const driver = new OrgDriver(fake, input.schedule, ['self-hosted', 'worker']);
+  const driver = new OrgDriver(fake, input.schedule, profileLabels);
   const completions: NodeJS.Timeout[] = [];
   const poller = new NaivePoller({
     apiUrl,

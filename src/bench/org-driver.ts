@@ -30,7 +30,8 @@ export class OrgDriver {
   constructor(
     private readonly fake: FakeGitHub,
     private readonly schedule: OrgSchedule,
-    private readonly labels: string[],
+    /** The labels of each job (e.g. one profile per kind of job). */
+    private readonly labels: (job: ScheduledJob) => string[],
   ) {}
 
   /** Queues every job at `windowStart + atS`; `onQueued` sees each one. */
@@ -39,7 +40,7 @@ export class OrgDriver {
       const timer = setTimeout(() => {
         const { jobId } = this.fake.queueJob({
           repo: job.repo,
-          labels: this.labels,
+          labels: this.labels(job),
           name: `${job.kind}-${job.event}`,
           durationMs: job.durationS * 1000,
           event: job.event,

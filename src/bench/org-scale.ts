@@ -17,7 +17,7 @@
  * Figures per poller: requests (all, 304s, counted = not 304 and not /rate_limit, refused = 403/429)
  * per hour extrapolated from the window; the request-per-minute peak, sliding (most in any 60 s)
  * and per window minute; discovery latency p50/p95/p99 for push and non-push jobs (tart-fleet: job
- * queued → the fake creates runner `tf-worker-<job id>`, i.e. the generate-jitconfig POST of the
+ * queued → the fake creates runner `tf-<profile>-<job id>`, i.e. the generate-jitconfig POST of the
  * claim; baseline: job queued → its sweep first sees the job queued). For the daemon: CPU ms per
  * tick (utime + stime of the daemon process alone, from /proc/<pid>/stat, over the window, divided
  * by the ticks its status snapshot counted) and RSS (VmRSS from /proc/<pid>/status, sampled each
@@ -33,8 +33,9 @@
  * - Discovery figures are bounded by the window: jobs are queued only until a horizon before its
  *   end (org-schedule.ts); a job not found by the end shows as not found (null percentile).
  * - GitHub gives a new runner the oldest queued job it fits, so a runner claimed for one job may take
- *   an older one that tart-fleet has not claimed yet; that job's discovery is unknown and it is left
- *   out of the percentiles (`served_unclaimed` counts them).
+ *   an older one of the same profile that tart-fleet has not claimed yet; that job's discovery is
+ *   unknown and it is left out of the percentiles (`served_unclaimed` counts them). Push and non-push
+ *   jobs ask for different profiles, so this only happens within a kind.
  * - The secondary limit is not enforced by either fake: the peaks say how far each would be over
  *   GitHub's ~900 points a minute.
  */
@@ -48,7 +49,7 @@ import { SimWorld } from '../sim/world.js';
 import { readSnapshot } from '../status/snapshot.js';
 import type { BaselineInput, BaselineResult } from './org-baseline-worker.js';
 import { OrgDriver, addOrgRepos } from './org-driver.js';
-import { type JobKind, orgSchedule } from './org-schedule.js';
+import { type JobKind, orgSchedule, profileLabels } from './org-schedule.js';
 import { type LatencySummary, type RequestSummary, latencySummary, ratio, summariseRequests } from './org-stats.js';
 
 export interface OrgScaleOptions {
@@ -117,7 +118,14 @@ const ORG_MAC = {
   bootSeconds: BOOT_S,
   runnerName: 'bench-org-mac',
   simEnv: { TART_SIM_MAX_RUNNING: '1000' },
-  config: { host: { max_vms: 4 }, profiles: { worker: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: 'workhorse-linux' } } },
+  // One profile per kind of job (org-schedule.ts `profileLabels`).
+  config: {
+    host: { max_vms: 4 },
+    profiles: {
+      push: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: 'workhorse-linux' },
+      quiet: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: 'workhorse-linux' },
+    },
+  },
 };
 
 interface ProcSample {
@@ -165,7 +173,7 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     const windowStart = Date.now() + 1000;
     const windowEnd = windowStart + opts.windowS * 1000;
     baseline.go(windowStart, windowEnd);
-    const driver = new OrgDriver(fake, schedule, ['self-hosted', 'worker']);
+    const driver = new OrgDriver(fake, schedule, profileLabels);
     driver.start(windowStart);
     await sleep(windowStart - Date.now());
     const atStart = { proc: sampleProc(pid), tick: tickOf(stateDir) };
@@ -175,10 +183,10 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     clearInterval(sampler);
     sampler = undefined;
 
-    // Claims: the first runner created for each job's name (`tf-worker-<job>` or `…-<n>`).
+    // Claims: the first runner created for each job's name (`tf-<profile>-<job>` or `…-<n>`).
     const claims = new Map<number, number>();
     for (const r of fake.runners()) {
-      const jobId = Number(/^tf-worker-(\d+)(?:-\d+)?$/.exec(r.name)?.[1]);
+      const jobId = Number(/^tf-(?:push|quiet)-(\d+)(?:-\d+)?$/.exec(r.name)?.[1]);
       if (!Number.isFinite(jobId) || r.createdAt >= windowEnd) continue;
       claims.set(jobId, Math.min(claims.get(jobId) ?? Infinity, r.createdAt));
     }
@@ -187,7 +195,7 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     const servedUnclaimed = new Set(
       driver.played
         .filter((p) => !claims.has(p.jobId))
-        .filter((p) => fake.jobHistory(p.jobId).some((e) => e.status === 'in_progress' && e.at < windowEnd && e.runnerName?.startsWith('tf-worker-')))
+        .filter((p) => fake.jobHistory(p.jobId).some((e) => e.status === 'in_progress' && e.at < windowEnd && e.runnerName?.startsWith('tf-')))
         .map((p) => p.jobId),
     );
     const tfLatency = (kind: JobKind) =>

@@ -15,6 +15,9 @@
  *   window's end is "not found"; its latency is at least that horizon, so figures above the horizon
  *   cannot be seen (they show as not found), which is what bounds discovery in short windows.
  * - Times are seconds after the window start (`atS`); pushed-at ages are seconds before it.
+ * - Each kind of job asks for its own profile (`profileLabels`: `push` or `quiet`): GitHub gives a
+ *   new runner the oldest queued job it fits, so with one profile a runner claimed for a push job
+ *   would often serve a non-push job not yet discovered, and hide how long discovery took.
  */
 
 export type JobKind = 'push' | 'non-push';
@@ -116,4 +119,9 @@ export function orgSchedule(opts: OrgScheduleOptions): OrgSchedule {
   place('non-push', Math.round((rate * nonPushShare * horizonS['non-push']) / 60), quiet);
   jobs.sort((a, b) => a.atS - b.atS || a.repo.localeCompare(b.repo));
   return { windowS, repos, jobs, horizonS };
+}
+
+/** The runs-on labels of a job: one tart-fleet profile per kind (see the header). */
+export function profileLabels(job: Pick<ScheduledJob, 'kind'>): string[] {
+  return ['self-hosted', job.kind === 'push' ? 'push' : 'quiet'];
 }

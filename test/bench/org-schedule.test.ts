@@ -1,7 +1,7 @@
 // The org-scale scenario generator: deterministic, 5 % active repos, push jobs only in active repos
 // and non-push jobs only in quiet ones, every job queued before its kind's discovery horizon.
 import { describe, expect, test } from '@jest/globals';
-import { orgSchedule } from '../../src/bench/org-schedule.js';
+import { orgSchedule, profileLabels } from '../../src/bench/org-schedule.js';
 
 describe('orgSchedule', () => {
   test('the same options give the same scenario; another seed another one', () => {
@@ -33,6 +33,11 @@ describe('orgSchedule', () => {
       if (r.active) expect(r.pushedAgoS).toBeLessThanOrEqual(1800);
       else expect(r.pushedAgoS).toBeGreaterThanOrEqual(86_400);
     }
+  });
+
+  test('push and non-push jobs ask for different profiles (a runner of one never serves the other)', () => {
+    expect(profileLabels({ kind: 'push' })).toEqual(['self-hosted', 'push']);
+    expect(profileLabels({ kind: 'non-push' })).toEqual(['self-hosted', 'quiet']);
   });
 
   test('bad input is refused with the field named', () => {
