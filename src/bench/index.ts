@@ -5,9 +5,20 @@
  * 2. Planner cost: plan() over a large observed world (thousands of queued jobs and runners).
  * 3. The simulated world end to end: jobs per minute of wall time through real daemons, one per
  *    simulated Mac on one org, and each daemon's resident memory (VmRSS, sampled from /proc).
+ * 4. `org_scale`: tart-fleet's real daemon against a naive baseline poller (per-repo runs lists
+ *    every 15 s, no ETags) on the same simulated org and job schedule, for 100 and 1,000
+ *    repositories (org-scale.ts says what each figure is and what bounds it).
  *
- * Prints one JSON object on stdout and a readable table on stderr. Options: `--jobs N` (default
- * 120) and `--macs N` (default 1) for the world run.
+ * Prints one JSON object on stdout and a readable table on stderr. Options:
+ * - `--only a,b`: run only these sections (`github_sweep`, `planner`, `world`, `org_scale`; default all);
+ * - `--jobs N` (default 120) and `--macs N` (default 1) for the world run;
+ * - `--org-repos a,b` (default `100,1000`) and `--org-minutes M` (the window of every org size;
+ *   default 5 minutes at 100 repositories, 10 at 1,000: quiet repos must be swept a few times at
+ *   the ~200 s a sweep of 1,000 takes at 300 requests a minute, so keep ≥ 8 minutes there);
+ *   `--org-seed N` (default 1) picks another job schedule.
+ * The default run takes about 20–25 minutes, most of it the two org windows.
+ * Example, just the org comparison at 100 repositories with a 3-minute window:
+ * `npm run build && node dist/bench/index.js --only org_scale --org-repos 100 --org-minutes 3`.
  *
  * ## Gotchas
  * - One daemon claims at most ~60 jobs a minute (GitHub's 1 s between mutating requests).
@@ -25,17 +36,59 @@ import { memoryLogger } from '../core/logger.js';
 import { HostMemory, VolatileStore } from '../host-memory.js';
 import { benchGithubSweep } from './github-sweep.js';
 import { SimWorld } from '../sim/world.js';
+import { benchOrgScale, formatOrgScale } from './org-scale.js';
+
+const SECTIONS = ['github_sweep', 'planner', 'world', 'org_scale'] as const;
 
 async function main(): Promise<void> {
   const worldJobs = numberOption('--jobs', 120);
   const macs = numberOption('--macs', 1);
+  const only = sectionsOption();
+  const orgRepos = listOption('--org-repos', [100, 1000]);
+  const orgMinutes = minutesOption('--org-minutes');
+  const orgSeed = numberOption('--org-seed', 1);
   const results: Record<string, unknown> = {};
 
-  results.github_sweep = await benchGithubSweep();
-  results.planner = benchPlanner();
-  results.world = await benchWorld(worldJobs, macs);
+  if (only.has('github_sweep')) results.github_sweep = await benchGithubSweep();
+  if (only.has('planner')) results.planner = benchPlanner();
+  if (only.has('world')) results.world = await benchWorld(worldJobs, macs);
+  if (only.has('org_scale')) {
+    const runs = [];
+    for (const repos of orgRepos) {
+      const windowS = Math.round((orgMinutes ?? (repos >= 1000 ? 10 : 5)) * 60);
+      const result = await benchOrgScale({ repos, windowS, seed: orgSeed });
+      process.stderr.write(formatOrgScale(result));
+      runs.push(result);
+    }
+    results.org_scale = runs;
+  }
 
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+function sectionsOption(): Set<string> {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return new Set(SECTIONS);
+  const names = (process.argv[at + 1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--only wants sections among ${SECTIONS.join(', ')}, got ${process.argv[at + 1] ?? 'nothing'}`);
+  return new Set(names);
+}
+
+function listOption(name: string, fallback: number[]): number[] {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return fallback;
+  const values = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (values.length === 0 || !values.every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`${name} wants whole numbers above 0, comma-separated, got ${process.argv[at + 1] ?? 'nothing'}`);
+  return values;
+}
+
+function minutesOption(name: string): number | undefined {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return undefined;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isFinite(value) || value < 1) throw new Error(`${name} wants minutes (at least 1), got ${process.argv[at + 1] ?? 'nothing'}`);
+  return value;
 }
 
 function benchPlanner(): Record<string, number> {

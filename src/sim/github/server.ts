@@ -103,6 +103,18 @@ export interface SecondaryPointsLimit {
   per?: 'route' | 'all';
 }
 
+/** One request as `setRequestListener` reports it. */
+export interface RequestEvent {
+  /** When it arrived (epoch ms, the world clock). */
+  at: number;
+  /** The endpoint, e.g. `GET /orgs/{org}/repos` (the names `requestCounts()` uses). */
+  route: string;
+  /** The status sent. */
+  status: number;
+}
+
+export type RequestListener = (event: RequestEvent) => void;
+
 export interface RateLimitState {
   limit: number;
   remaining: number;
@@ -155,6 +167,7 @@ export class FakeGitHub {
   private secondaryPoints: SecondaryPointsLimit | undefined;
   private readonly points: Array<{ at: number; key: string; points: number }> = [];
   private secondaryRefusals = 0;
+  private requestListener: RequestListener | undefined;
 
   constructor(private readonly opts: FakeGitHubOptions = {}) {
     this.org = opts.org ?? 'acme';
@@ -383,6 +396,15 @@ export class FakeGitHub {
     return this.issuedTokens.map((t) => ({ ...t }));
   }
 
+  /**
+   * Calls `listener` once per request (API, broker and token exchange alike) when its response is
+   * sent, with the arrival time (world clock), the endpoint name as `requestCounts()` spells it and
+   * the status sent (304 included); undefined stops it. The benchmark's request tape.
+   */
+  setRequestListener(listener: RequestListener | undefined): void {
+    this.requestListener = listener;
+  }
+
   resetCounters(): void {
     this.counts.clear();
     this.tokenCounts.clear();
@@ -435,9 +457,14 @@ export class FakeGitHub {
     return undefined;
   }
 
-  private count(name: string): void {
+  private count(name: string, res: ServerResponse): void {
     this.total++;
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    const listener = this.requestListener;
+    if (listener) {
+      const at = this.now();
+      res.once('finish', () => listener({ at, route: name, status: res.statusCode }));
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -449,12 +476,12 @@ export class FakeGitHub {
       try {
         body = JSON.parse(raw);
       } catch {
-        this.count(`${method} (bad json)`);
+        this.count(`${method} (bad json)`, res);
         return this.send(res, method, errorReply(400, 'Problems parsing JSON'), false);
       }
     }
     if (this.prefix && !url.pathname.startsWith(`${this.prefix}/`)) {
-      this.count(`${method} ${url.pathname}`);
+      this.count(`${method} ${url.pathname}`, res);
       return this.send(res, method, errorReply(404, 'Not Found'), false);
     }
     const path = url.pathname.slice(this.prefix.length).replace(/\/+$/, '') || '/';
@@ -462,19 +489,19 @@ export class FakeGitHub {
 
     if (path.startsWith(`${BROKER_PREFIX}/`)) {
       const sub = path.slice(BROKER_PREFIX.length);
-      this.count(`${method} ${BROKER_PREFIX}${sub.replace(/\/[0-9a-f]{16}\//, '/{session}/').replace(/\/\d+\//, '/{id}/')}`);
+      this.count(`${method} ${BROKER_PREFIX}${sub.replace(/\/[0-9a-f]{16}\//, '/{session}/').replace(/\/\d+\//, '/{id}/')}`, res);
       return this.send(res, method, await this.broker.handle(ctx, sub), false);
     }
 
     const installation = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
     if (method === 'POST' && installation) {
-      this.count('POST /app/installations/{installation_id}/access_tokens');
+      this.count('POST /app/installations/{installation_id}/access_tokens', res);
       return this.send(res, method, this.installationToken(ctx, Number(installation[1])), false);
     }
 
     const matched = path === '/rate_limit' && method === 'GET' ? undefined : matchRoute(method, path);
     const name = path === '/rate_limit' ? 'GET /rate_limit' : matched?.route.name ?? `${method} ${path}`;
-    this.count(name);
+    this.count(name, res);
 
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
     const held = token === undefined ? undefined : this.tokens.get(token);
