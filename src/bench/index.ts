@@ -15,7 +15,8 @@
  * - `--org-repos a,b` (default `100,1000`) and `--org-minutes M` (the window of every org size;
  *   default 5 minutes at 100 repositories, 10 at 1,000: quiet repos must be swept a few times at
  *   the ~200 s a sweep of 1,000 takes at 300 requests a minute, so keep ≥ 8 minutes there);
- *   `--org-seed N` (default 1) picks another job schedule.
+ *   `--org-seed N` (default 1) picks another job schedule; `--org-cpu-prof DIR` writes the daemon's
+ *   V8 CPU profile there (open it in Chrome DevTools) to see where a tick's time goes.
  * The default run takes about 20–25 minutes, most of it the two org windows.
  * Example, just the org comparison at 100 repositories with a 3-minute window:
  * `npm run build && node dist/bench/index.js --only org_scale --org-repos 100 --org-minutes 3`.
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   const orgRepos = listOption('--org-repos', [100, 1000]);
   const orgMinutes = minutesOption('--org-minutes');
   const orgSeed = numberOption('--org-seed', 1);
+  const cpuProfAt = process.argv.indexOf('--org-cpu-prof');
+  const cpuProfDir = cpuProfAt < 0 ? undefined : process.argv[cpuProfAt + 1];
   const results: Record<string, unknown> = {};
 
   if (only.has('github_sweep')) results.github_sweep = await benchGithubSweep();
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
     const runs = [];
     for (const repos of orgRepos) {
       const windowS = Math.round((orgMinutes ?? (repos >= 1000 ? 10 : 5)) * 60);
-      const result = await benchOrgScale({ repos, windowS, seed: orgSeed });
+      const result = await benchOrgScale({ repos, windowS, seed: orgSeed, ...(cpuProfDir ? { cpuProfDir } : {}) });
       process.stderr.write(formatOrgScale(result));
       runs.push(result);
     }

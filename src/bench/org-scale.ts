@@ -57,6 +57,8 @@ export interface OrgScaleOptions {
   windowS: number;
   pollSeconds?: number;
   seed?: number;
+  /** Write the daemon's V8 CPU profile (`--cpu-prof`) into this directory when it stops. */
+  cpuProfDir?: string;
 }
 
 export interface OrgScaleResult {
@@ -151,7 +153,8 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     const budget = schemaHasBudget() ? BUDGET_PER_MINUTE : null;
     const stateDir = join(world.dir, 'state');
     const spawnedAt = Date.now();
-    const daemon = world.startDaemon(['run'], budget === null ? {} : { TART_FLEET_GITHUB_MAX_REQUESTS_PER_MINUTE: String(budget) });
+    const env: Record<string, string> = budget === null ? {} : { TART_FLEET_GITHUB_MAX_REQUESTS_PER_MINUTE: String(budget) };
+    const daemon = world.startDaemon(['run'], env, opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []);
     const pid = daemon.pid;
     if (pid === undefined) throw new Error('org_scale: the daemon did not start');
     sampler = setInterval(() => {

@@ -200,10 +200,11 @@ export class SimWorld {
     return jobId;
   }
 
-  startDaemon(args: string[] = ['run'], extraEnv: Record<string, string> = {}): ChildProcess {
+  /** `nodeFlags` come after the daemon's own (the bench's `--cpu-prof`: NODE_OPTIONS refuses it). */
+  startDaemon(args: string[] = ['run'], extraEnv: Record<string, string> = {}, nodeFlags: string[] = []): ChildProcess {
     const out = createWriteStream(this.daemonLog, { flags: 'a' });
     // The same node flags as the launchd plist: the daemon measured here is the daemon a Mac runs.
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), ...args, '--config', this.configPath], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeFlags, join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), ...args, '--config', this.configPath], {
       env: this.daemonEnv(extraEnv),
       cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
