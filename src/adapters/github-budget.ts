@@ -17,6 +17,27 @@
 import type { Logger } from '../core/logger.js';
 import type { RequestBudgetStatus } from '../core/ports.js';
 
+/**
+ * The back-off a rate-limit answer asks for (facts §7, GitHub's documented order): `retry-after` if
+ * present; else, with `x-ratelimit-remaining: 0`, until `x-ratelimit-reset`; else, for a secondary
+ * limit, a minute. Undefined for any other answer. Used for the reads, which go through a client
+ * without plugin-throttling (github.ts).
+ */
+export function backoffFor(err: unknown, now: number): { until: number; reason: string } | undefined {
+  const e = err as { status?: number; message?: string; response?: { headers?: Record<string, string | undefined> } } | null;
+  if (e?.status !== 403 && e?.status !== 429) return undefined;
+  const headers = e.response?.headers ?? {};
+  const secondary = /\bsecondary rate\b/i.test(e.message ?? '');
+  const exhausted = headers['x-ratelimit-remaining'] === '0';
+  if (!secondary && !exhausted) return undefined; // a 403 for lack of access is an answer, not a limit
+  const reason = secondary ? 'secondary rate limit' : 'primary rate limit exhausted';
+  const retryAfter = Number(headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return { until: now + retryAfter * 1000, reason };
+  const reset = Number(headers['x-ratelimit-reset']);
+  if (exhausted && Number.isFinite(reset) && reset * 1000 > now) return { until: reset * 1000, reason };
+  return { until: now + 60_000, reason };
+}
+
 /** Thrown instead of sending a request while the daemon backs off. GitHub's state is unknown. */
 export class GitHubBackoffError extends Error {
   constructor(readonly until: number, reason: string) {

@@ -20,7 +20,7 @@
  * - The cache is bounded (least recently used out first): job lists of finished runs are never asked
  *   again and would otherwise pile up.
  */
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 
 export interface CachedPage<S = unknown> {
   etag: string;

@@ -1,6 +1,6 @@
-// Rate limits and server errors through the real throttling and retry plugins: primary limit
-// (403/429, remaining 0) waits or throws but never reads as "no jobs", a secondary limit backs the
-// whole adapter off for retry-after, 5xx is retried by plugin-retry, an outage fails the call.
+// Rate limits and server errors: a primary limit (403/429, remaining 0) or a secondary one fails the
+// call (never "no jobs") and backs the whole adapter off until the reset or retry-after; a 5xx is
+// retried; an outage fails the call.
 import { harness, type Harness } from './github-helpers.js';
 import { GitHubBackoffError } from '../../src/adapters/github-budget.js';
 
@@ -16,29 +16,31 @@ async function world(): Promise<void> {
   h.fake.queueJob({ repo: 'app', labels: MAC });
 }
 
-test.each([403, 429] as const)('primary rate limit (%i, remaining 0, reset far away): throws, never an empty list', async (status) => {
+test.each([403, 429] as const)('primary rate limit (%i, remaining 0, reset far away): throws, never an empty list, and nothing is sent until the reset', async (status) => {
   h = await harness();
   await world();
   h.fake.exhaustRateLimit({ resetInSeconds: 3600, status });
   await expect(h.adapter.listJobs()).rejects.toMatchObject({ status });
-  const warn = h.entries.find((e) => e.msg === 'github primary rate limit');
-  expect(warn?.ctx).toMatchObject({ willRetry: false });
-  expect(warn!.ctx.retryAfterSeconds as number).toBeGreaterThan(3000);
-  // Exactly one request: no blind retries from plugin-retry either.
-  expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(1);
+  // Exactly one request: no blind retries.
+  expect(h.fake.totalRequests).toBe(1);
+  const budget = h.adapter.requestBudget();
+  expect(budget.backoffReason).toBe('primary rate limit exhausted');
+  expect(budget.backoffUntil! - Date.now()).toBeGreaterThan(3_000_000);
+  await expect(h.adapter.listRunners()).rejects.toBeInstanceOf(GitHubBackoffError);
+  expect(h.fake.totalRequests).toBe(1);
+  expect(h.entries.filter((e) => e.msg === 'github asked us to slow down: backing off')).toHaveLength(1);
 });
 
-test('primary rate limit with a near reset: waits for the reset and succeeds', async () => {
+test('primary rate limit with a near reset: the tick fails, the next one after the reset succeeds', async () => {
   h = await harness();
   await world();
   h.fake.exhaustRateLimit({ resetInSeconds: 1 });
-  // retryAfter is counted in real seconds here (reset is wall-clock epoch seconds).
-  const adapter = h.make({ throttle: { id: `near-reset-${Date.now()}`, retryAfterBaseValue: 1000 } });
-  const t0 = Date.now();
-  const demand = await adapter.listJobs();
+  await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 403 });
+  const until = h.adapter.requestBudget().backoffUntil!;
+  expect(until - Date.now()).toBeLessThanOrEqual(2000); // reset is in whole epoch seconds
+  await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 50));
+  const demand = await h.adapter.listJobs();
   expect(demand.jobs).toHaveLength(1);
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
-  expect(h.entries.some((e) => e.msg === 'github primary rate limit' && e.ctx.willRetry === true)).toBe(true);
 }, 15_000);
 
 test('secondary rate limit: the call fails, the whole adapter backs off for retry-after (logged once, sends nothing), then resumes', async () => {
@@ -76,7 +78,7 @@ test('secondary rate limit without retry-after: backs off for plugin-throttling\
   expect(until - t).toBeLessThanOrEqual(60_000);
 });
 
-test('5xx is retried by plugin-retry and the sweep succeeds', async () => {
+test('5xx is retried (1, 4, 9 × the base, as plugin-retry would) and the sweep succeeds', async () => {
   h = await harness();
   await world();
   h.fake.failNext(2, 502);
