@@ -30,6 +30,7 @@ interface PersistedRepo {
   swept_at: number | null;
   active_at: number | null;
   deep_at: number;
+  older_runs: boolean;
   runs: TrackedRun[];
 }
 
@@ -95,6 +96,7 @@ export class SweepStateFile {
           lastSweptAt: p.swept_at ?? undefined,
           lastActiveAt: p.active_at ?? undefined,
           lastDeepCheckAt: p.deep_at,
+          hasOlderRuns: p.older_runs !== false,
           runs: new Map(p.runs.map((r) => [r.run.id, r])),
         }),
       ),
@@ -123,6 +125,7 @@ export class SweepStateFile {
         swept_at: r.lastSweptAt ?? null,
         active_at: r.lastActiveAt ?? null,
         deep_at: r.lastDeepCheckAt,
+        older_runs: r.hasOlderRuns,
         runs: [...r.runs.values()],
       })),
       etags: cache.entries(),

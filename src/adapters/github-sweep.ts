@@ -9,8 +9,9 @@
  * `updated_at` moves when its jobs do). On a 200, the jobs are fetched only for runs that are new or
  * whose `status`/`updated_at` changed; the others keep what we had. Rarely more: a page that is all
  * unfinished runs is followed to the next one; a run we track that fell off the page is asked for by
- * id; and once an hour (`DEEP_CHECK_MS`) one `?status=queued` list finds an old run re-run in place
- * (a re-run keeps its place in the list, far below the first page).
+ * id; and once an hour (`DEEP_CHECK_MS`), in a repo with runs below the first page, one
+ * `?status=queued` list finds an old run re-run in place (the list is sorted by `created_at`, which a
+ * re-run keeps: it stays far below the first page).
  *
  * ## Which repositories a call sweeps
  * Each call gets an allowance from the request budget (github-budget.ts: `github.max_requests_per_
@@ -76,6 +77,8 @@ export interface RepoState {
   lastSweptAt: number | undefined;
   lastActiveAt: number | undefined;
   lastDeepCheckAt: number;
+  /** The first runs page had a next page when last read: an old run re-run in place could hide there. */
+  hasOlderRuns: boolean;
   /** Unfinished runs and their queued/in-progress jobs, by run id. */
   runs: Map<number, TrackedRun>;
 }
@@ -157,6 +160,11 @@ interface RunsPage {
   allOpen: boolean;
 }
 
+/** The first runs page, and whether there are runs below it (a `next` link): only then can one hide. */
+interface FirstRunsPage extends RunsPage {
+  more: boolean;
+}
+
 const runState = (r: unknown): RunState | undefined => {
   const o = r as { id?: unknown; status?: string | null; updated_at?: string };
   if (typeof o?.id !== 'number') throw new Error('unexpected workflow run without id');
@@ -193,6 +201,7 @@ export class DemandSweep {
   /** The newest `pushed_at` seen on the "recently pushed" page. */
   private pushedWatermark: number | undefined;
   private lastSweepAt: number | undefined;
+  private firstSweepAt: number | undefined;
 
   constructor(private readonly d: SweepDeps) {
     if (d.repoSource === 'allow-list') {
@@ -220,7 +229,7 @@ export class DemandSweep {
     if (!r) {
       // The first deep check comes due somewhere within the hour, not for every repo at once.
       const lastDeepCheckAt = this.d.now() - DEEP_CHECK_MS * hashFraction(fullName);
-      r = { fullName, pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, lastDeepCheckAt, runs: new Map() };
+      r = { fullName, pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, lastDeepCheckAt, hasOlderRuns: true, runs: new Map() };
       this.repos.set(fullName, r);
     } else if (pushedAt !== undefined) {
       r.pushedAt = pushedAt;
@@ -280,17 +289,20 @@ export class DemandSweep {
   }
 
   private urgent(r: RepoState, now: number): boolean {
-    if (r.lastSweptAt === undefined) return false; // never swept: the staleness order handles it
+    // Never swept (a cold start): urgent if pushed lately, so a push is not kept waiting for the
+    // first round; the rest wait their turn in the staleness order.
+    const since = r.lastSweptAt ?? (this.firstSweepAt ?? now) - this.d.activeRepoWindowSeconds * 1000;
+    const pushedSince = r.pushedAt !== undefined && r.pushedAt > since;
+    if (r.lastSweptAt === undefined) return pushedSince;
     if (now - r.lastSweptAt < this.d.minRepoIntervalMs) return false;
     const smallAllowList = this.d.repoSource === 'allow-list' && this.repos.size <= SMALL_ALLOW_LIST;
-    const pushedSince = r.pushedAt !== undefined && r.pushedAt > r.lastSweptAt;
     return smallAllowList || pushedSince || r.runs.size > 0;
   }
 
   /** What sweeping `r` now will probably cost: its runs page, a due deep check, due job re-reads. */
   private expectedCost(r: RepoState, now: number): number {
     let n = 1;
-    if (now - r.lastDeepCheckAt >= DEEP_CHECK_MS) n++;
+    if (r.hasOlderRuns && now - r.lastDeepCheckAt >= DEEP_CHECK_MS) n++;
     for (const t of r.runs.values()) if (now - t.checkedAt >= RUN_RECHECK_MS) n++;
     return n;
   }
@@ -377,7 +389,9 @@ export class DemandSweep {
    */
   private async openRuns(get: ConditionalGet, r: RepoState, base: string, now: number): Promise<RunState[] | 'unchanged'> {
     const first = await get(`${base}/runs?per_page=${RUNS_PER_PAGE}`, runsPage);
-    const deepDue = now - r.lastDeepCheckAt >= DEEP_CHECK_MS;
+    r.hasOlderRuns = parseLink(first.link).next !== undefined;
+    // Nothing below the first page: nothing can hide there, no deep check needed.
+    const deepDue = r.hasOlderRuns && now - r.lastDeepCheckAt >= DEEP_CHECK_MS;
     const onPage = new Set(first.summary.open.map((run) => run.id));
     const offPage = [...r.runs.keys()].filter((id) => !onPage.has(id));
     if (first.notModified && !deepDue && r.lastSweptAt !== undefined && offPage.length === 0) return 'unchanged';
@@ -415,6 +429,7 @@ export class DemandSweep {
     cost: () => { requests: number; notModified: number; rate: RateSnapshot | null },
   ): Promise<SweepResult> {
     const now = this.d.now();
+    this.firstSweepAt ??= now;
     const granted = allowance(this.lastSweepAt === undefined ? 60_000 : now - this.lastSweepAt);
     if (granted.hard > 0) await this.refreshRepos(get, now);
     const spent = cost().requests;

@@ -277,6 +277,30 @@ test('until every repository was swept once, the sweep says so (a missing job pr
   expect(d.stats.repositories).toBe(100);
 }, 120_000);
 
+test('during a cold start, a push is seen on the next sweep, not in its alphabetical turn', async () => {
+  const clock = await clocked({ maxRequestsPerMinute: 60 });
+  for (let i = 1; i <= 300; i++) h.fake.addRepo(`r${String(i).padStart(3, '0')}`, { pushedAt: clock.t - DAY });
+  const first = await h.adapter.listJobs();
+  expect(first.stats.unsweptRepositories).toBeGreaterThan(200);
+  clock.t += 15_000;
+  const { jobId } = h.fake.queueJob({ repo: 'r299', labels: MAC });
+  const next = await h.adapter.listJobs();
+  expect(next.stats.unsweptRepositories).toBeGreaterThan(0);
+  expect(next.jobs.map((j) => j.id)).toEqual([jobId]);
+}, 60_000);
+
+test('a repo whose runs all fit on the first page gets no hourly deep check', async () => {
+  const clock = await clocked();
+  h.fake.addRepo('small', { pushedAt: clock.t - DAY });
+  const { jobId } = h.fake.queueJob({ repo: 'small', labels: MAC, event: 'schedule' });
+  h.fake.completeJob(jobId);
+  for (let minute = 0; minute < 70; minute += 5) {
+    await h.adapter.listJobs();
+    clock.t += 5 * 60_000;
+  }
+  expect(h.fake.requestCount(RUNS)).toBe(14); // the first page every round, nothing else
+});
+
 test('low primary budget slows the quiet sweep down', async () => {
   const clock = await clocked({}, { rateLimit: { limit: 5000, remaining: 300 } });
   for (let i = 1; i <= 10; i++) h.fake.addRepo(`r${i}`, { pushedAt: clock.t - DAY });
