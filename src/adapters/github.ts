@@ -74,6 +74,8 @@ export interface GitHubAdapterOptions {
   maxRequestsPerMinute?: number;
   /** Where the sweep's ETags and schedule persist across restarts (the daemon: `<state_dir>/github-sweep.json`). */
   sweepStateFile?: string;
+  /** Only read `sweepStateFile` (`ls --live` starts from the daemon's state but must not write it). */
+  sweepStateReadOnly?: boolean;
   /** Requests in flight at once (default 8). */
   concurrency?: number;
   /** Per-attempt HTTP timeout (default 30 s). */
@@ -349,7 +351,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
         (sinceLastSweepMs) => this.budget.allowance(sinceLastSweepMs),
         () => ({ requests: tracker.requests, notModified: tracker.notModified, rate: tracker.rate }),
       );
-      this.sweepState?.saveIfDue(this.sweeper, this.cache);
+      if (!this.opts.sweepStateReadOnly) this.sweepState?.saveIfDue(this.sweeper, this.cache);
       return result;
     } catch (err) {
       this.log.warn('github demand sweep failed', { error: describe(err), requests: tracker.requests });

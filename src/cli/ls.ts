@@ -132,7 +132,9 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
 
 function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   const { config } = loadForCommand(ctx, opts.config);
-  const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true });
+  // From the daemon's sweep state when there is one: at 1,000 repositories a cold sweep would see a
+  // minute's budget worth of them only.
+  const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true, sweepState: 'read' });
   const reconciler = new Reconciler({ config, ...adapters });
   return async () => {
     const { world: observed, memory } = await reconciler.observe();

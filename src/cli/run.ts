@@ -32,7 +32,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   const { config, warnings } = loadForCommand(ctx, opts.config);
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
   const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
-  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, persistSweep: !opts.dryRun });
+  const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
   const reconciler = new Reconciler({ config, ...adapters });

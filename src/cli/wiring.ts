@@ -60,7 +60,11 @@ export function buildTart(ctx: CliContext, logger: Logger): TartAdapter {
  * `lenient` (for `ls`): missing GitHub credentials give a GitHub port whose every call fails with
  * that message, so the rest of the view still works; otherwise they are a usage error.
  */
-export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean; persistSweep?: boolean }): Adapters {
+/**
+ * `sweepState`: `persist` (the daemon keeps its sweep's ETags in `<state_dir>/github-sweep.json`),
+ * `read` (`ls --live`: starts from the daemon's, never writes it), or none (a cold sweep).
+ */
+export function buildAdapters(given: CliContext, config: Config, opts: { needGuest: boolean; lenient?: boolean; sweepState?: 'persist' | 'read' }): Adapters {
   const ctx = { ...given, env: secretEnv(given) };
   const secrets = new Secrets();
   for (const name of SECRET_VALUE_VARS) secrets.add(ctx.env[name]);
@@ -85,8 +89,8 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     secrets,
     pollSeconds: config.host.poll_seconds,
     maxRequestsPerMinute: config.github.max_requests_per_minute,
-    // Only the daemon keeps the sweep's ETags across restarts; a second process writing would race it.
-    ...(opts.persistSweep ? { sweepStateFile: join(config.host.state_dir, 'github-sweep.json') } : {}),
+    // Only the daemon writes the sweep's state; a second process writing would race it.
+    ...(opts.sweepState ? { sweepStateFile: join(config.host.state_dir, 'github-sweep.json'), sweepStateReadOnly: opts.sweepState === 'read' } : {}),
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;

@@ -46,6 +46,24 @@ test('a restart costs 304s, not a re-read: same jobs, no primary rate limit, not
   expect(h.entries.some((e) => e.msg === 'github sweep state restored: a warm start')).toBe(true);
 });
 
+test('read-only (ls --live): starts warm from the daemon\'s state and never writes it', async () => {
+  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
+  const now = () => clock.t;
+  h = await harness({ now }, { now });
+  const file = join(dir, 'github-sweep.json');
+  h.fake.addRepos(10);
+  h.fake.queueJob({ repo: 'repo-0007', labels: MAC });
+  await h.make({ sweepStateFile: file }).listJobs();
+  const written = readFileSync(file, 'utf8');
+  clock.t += 120_000;
+  h.fake.queueJob({ repo: 'repo-0002', labels: MAC }); // a change, so a writer would save
+  const live = h.make({ sweepStateFile: file, sweepStateReadOnly: true });
+  const demand = await live.listJobs();
+  expect(demand.stats.unsweptRepositories).toBe(0);
+  expect(demand.jobs).toHaveLength(2);
+  expect(readFileSync(file, 'utf8')).toBe(written);
+});
+
 test('what changed while the daemon was down is seen on the first sweep after the restart', async () => {
   const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
   const now = () => clock.t;
