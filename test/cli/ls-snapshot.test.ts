@@ -177,13 +177,14 @@ describe('with the daemon running', () => {
     // Three jobs ran here (the first coder job, then developer and coder); each was admitted once.
     expect(p.value('tart_fleet_admissions_total')).toBe(world.github.runners().length);
     // Each job's wait is observed once, when it leaves the queue, from the last `waiting_s` the
-    // daemon saw: never more than the real wait (the world's history), give or take 2 s a job
-    // (GitHub's created_at has whole seconds, and waiting_s is rounded).
+    // daemon saw: never more than the real wait (the world's history), give or take 3 s a job
+    // (GitHub's created_at has whole seconds, waiting_s is rounded, and the sweep sees a start up
+    // to a poll (1 s here) after it happened, longer on a loaded machine's slower ticks).
     for (const profile of ['developer', 'coder']) {
       const started = world.github.jobs().filter((j) => profileOf(j.labels) === profile && j.history.some((h) => h.status === 'in_progress'));
       const realWait = started.reduce((a, j) => a + (j.history.find((h) => h.status === 'in_progress')!.at - j.history[0]!.at) / 1000, 0);
       expect(p.value('tart_fleet_queue_wait_seconds_count', { profile })).toBeGreaterThanOrEqual(1);
-      expect(p.value('tart_fleet_queue_wait_seconds_sum', { profile })).toBeLessThanOrEqual(realWait + 2 * started.length);
+      expect(p.value('tart_fleet_queue_wait_seconds_sum', { profile })).toBeLessThanOrEqual(realWait + 3 * started.length);
     }
     const requests = p.value('tart_fleet_github_requests_total')!;
     expect(requests).toBeGreaterThan(0);
