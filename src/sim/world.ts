@@ -239,9 +239,19 @@ export class SimWorld {
   }
 
   /** `tart list --format json` of the simulated Mac, by the fake tart. */
+  /**
+   * `tart list` as an observer sees it. Like real tart (List.swift stats each VM directory it
+   * found), the fake can fail when the daemon deletes a VM mid-listing: the observer asks again.
+   */
   async tartList(): Promise<Array<{ Name: string; State: string }>> {
-    const { stdout } = await run(this.tartBin, ['list', '--format', 'json'], { env: { ...process.env, ...this.simEnv() } });
-    return JSON.parse(stdout) as Array<{ Name: string; State: string }>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stdout } = await run(this.tartBin, ['list', '--format', 'json'], { env: { ...process.env, ...this.simEnv() } });
+        return JSON.parse(stdout) as Array<{ Name: string; State: string }>;
+      } catch (err) {
+        if (attempt >= 3 || !/ENOENT/.test(String((err as { stderr?: string }).stderr ?? err))) throw err;
+      }
+    }
   }
 
   /** The simulated Mac's own record of every clone/run/stop/delete. */
