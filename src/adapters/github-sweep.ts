@@ -160,10 +160,6 @@ interface RunsPage {
   allOpen: boolean;
 }
 
-/** The first runs page, and whether there are runs below it (a `next` link): only then can one hide. */
-interface FirstRunsPage extends RunsPage {
-  more: boolean;
-}
 
 const runState = (r: unknown): RunState | undefined => {
   const o = r as { id?: unknown; status?: string | null; updated_at?: string };
