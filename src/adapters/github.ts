@@ -226,10 +226,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
 
     const allowList = opts.repositories.map((r) => (r.includes('/') ? r : `${opts.org}/${r}`));
 
+    const repoSource = allowList.length > 0 ? 'allow-list' : opts.auth.kind === 'app' ? 'installation' : 'org';
     this.sweeper = new DemandSweep({
       apiUrl: this.apiUrl,
       org: opts.org,
-      repoSource: allowList.length > 0 ? 'allow-list' : opts.auth.kind === 'app' ? 'installation' : 'org',
+      repoSource,
       allowList,
       now: this.now,
       logger: this.log,
@@ -239,7 +240,6 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       rate: () => this.lastRate,
     });
     if (opts.sweepStateFile) {
-      const repoSource = allowList.length > 0 ? 'allow-list' : opts.auth.kind === 'app' ? 'installation' : 'org';
       this.sweepState = new SweepStateFile(opts.sweepStateFile, { apiUrl: this.apiUrl, org: this.org, repoSource }, this.now, this.log);
       this.sweepState.restore(this.sweeper, this.cache);
     }

@@ -13,6 +13,7 @@
  *   is gone it costs one refused request per interval until the reset.
  * - A sweep that takes longer than the interval is followed by the next one at once.
  */
+import { systemClock } from '../adapters/clock.js';
 
 export interface SweepRecord {
   startedAt: number;
@@ -59,7 +60,7 @@ export class NaivePoller {
       const started = this.now();
       await this.sweep(signal);
       const wait = started + this.intervalMs - this.now();
-      if (wait > 0) await sleep(wait, signal);
+      if (wait > 0) await systemClock.sleep(wait, signal);
     }
   }
 
@@ -129,16 +130,4 @@ export class NaivePoller {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
     if (failure !== undefined) throw failure;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

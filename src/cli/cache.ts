@@ -181,14 +181,9 @@ async function pruneHere(dir: string, self: Stats, walk: Walk): Promise<boolean>
   let left = names.length;
   for (const name of names.sort()) {
     const path = join(dir, name);
-    let st: Stats;
-    try {
-      st = await lstat(name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') left--;
-      else walk.failed.push({ path, message: (err as Error).message });
-      continue;
-    }
+    const st = await lstatEntry(name, path, walk);
+    if (st === 'gone') left--;
+    if (typeof st === 'string') continue;
     if (st.isDirectory()) {
       // Read before pruning the children: removing them bumps the directory's mtime.
       const old = st.mtimeMs < walk.cutoff;
@@ -201,6 +196,21 @@ async function pruneHere(dir: string, self: Stats, walk: Walk): Promise<boolean>
     }
   }
   return left === 0;
+}
+
+/**
+ * lstat of an entry of the working directory: its Stats, `'gone'` when it vanished since the
+ * listing (ENOENT: a job or a racer removed it, which is fine), or `'failed'` (recorded in
+ * `walk.failed` under `path`).
+ */
+async function lstatEntry(name: string, path: string, walk: Walk): Promise<Stats | 'gone' | 'failed'> {
+  try {
+    return await lstat(name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    walk.failed.push({ path, message: (err as Error).message });
+    return 'failed';
+  }
 }
 
 /** Enters child `name` only if it is still the directory lstat'ed as `st`, and prunes it. */
@@ -291,13 +301,8 @@ async function pruneToSize(rootStat: Stats, maxBytes: number, walk: Walk): Promi
       continue;
     }
     for (const v of group) {
-      let st: Stats;
-      try {
-        st = await lstat(v.name);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') walk.failed.push({ path: join(v.dirPath, v.name), message: (err as Error).message });
-        continue;
-      }
+      const st = await lstatEntry(v.name, join(v.dirPath, v.name), walk);
+      if (typeof st === 'string') continue;
       if (st.dev !== v.dev || st.ino !== v.ino || st.isDirectory()) {
         walk.failed.push({ path: join(v.dirPath, v.name), message: 'replaced since it was measured; kept' });
         continue;
@@ -322,13 +327,8 @@ async function measureHere(dir: string, self: Stats, hops: Hop[], out: Measured[
   let bytes = 0;
   for (const name of names.sort()) {
     const path = join(dir, name);
-    let st: Stats;
-    try {
-      st = await lstat(name);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') walk.failed.push({ path, message: (err as Error).message });
-      continue;
-    }
+    const st = await lstatEntry(name, path, walk);
+    if (typeof st === 'string') continue;
     if (st.isDirectory()) {
       bytes += allocatedBytes(st);
       if (await enter(name, path, st, walk)) bytes += await measureHere(path, st, [...hops, { name, dev: st.dev, ino: st.ino }], out, seen, walk);

@@ -17,6 +17,7 @@
  * - `--watch --live` keeps one reconciler, so its ETag cache makes later sweeps cheap.
  */
 import { Reconciler } from '../reconciler.js';
+import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
@@ -72,7 +73,7 @@ async function watch(ctx: CliContext, opts: LsOptions, frameOf: () => Promise<Fr
       const lines = [...frame.stderr, ...frame.stdout, '', `every ${frame.pollSeconds} s; Ctrl-C to stop`];
       if (tty) ctx.stdout.write(`${CLEAR_HOME}${lines.join('\n')}\n`);
       else ctx.stdout.write(`${lines.join('\n')}\n\n`);
-      await sleep(Math.max(1, frame.pollSeconds) * 1000, stop.signal);
+      await systemClock.sleep(Math.max(1, frame.pollSeconds) * 1000, stop.signal);
     }
   } finally {
     if (tty) ctx.stdout.write(ALT_SCREEN_OFF);
@@ -150,17 +151,4 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
     return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

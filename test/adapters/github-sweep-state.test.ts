@@ -18,11 +18,16 @@ afterEach(async () => {
 
 const MAC = ['self-hosted', 'coder'];
 
-test('a restart costs 304s, not a re-read: same jobs, no primary rate limit, nothing unswept', async () => {
+/** Sets `h` to a fake org on a hand-moved clock (the sweep's once-a-minute rules need time to pass). */
+async function clockedHarness(): Promise<{ clock: { t: number }; file: string }> {
   const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
   const now = () => clock.t;
   h = await harness({ now }, { now });
-  const file = join(dir, 'github-sweep.json');
+  return { clock, file: join(dir, 'github-sweep.json') };
+}
+
+test('a restart costs 304s, not a re-read: same jobs, no primary rate limit, nothing unswept', async () => {
+  const { clock, file } = await clockedHarness();
   h.fake.addRepos(30);
   const a = h.fake.queueJob({ repo: 'repo-0003', labels: MAC });
   const b = h.fake.queueJob({ repo: 'repo-0020', labels: MAC, name: 'test' });
@@ -47,10 +52,7 @@ test('a restart costs 304s, not a re-read: same jobs, no primary rate limit, not
 });
 
 test('read-only (ls --live): starts warm from the daemon\'s state and never writes it', async () => {
-  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
-  const now = () => clock.t;
-  h = await harness({ now }, { now });
-  const file = join(dir, 'github-sweep.json');
+  const { clock, file } = await clockedHarness();
   h.fake.addRepos(10);
   h.fake.queueJob({ repo: 'repo-0007', labels: MAC });
   await h.make({ sweepStateFile: file }).listJobs();
@@ -65,10 +67,7 @@ test('read-only (ls --live): starts warm from the daemon\'s state and never writ
 });
 
 test('what changed while the daemon was down is seen on the first sweep after the restart', async () => {
-  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
-  const now = () => clock.t;
-  h = await harness({ now }, { now });
-  const file = join(dir, 'github-sweep.json');
+  const { clock, file } = await clockedHarness();
   h.fake.addRepos(5);
   const a = h.fake.queueJob({ repo: 'repo-0001', labels: MAC });
   await h.make({ sweepStateFile: file }).listJobs();

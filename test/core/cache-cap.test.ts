@@ -30,7 +30,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const allocated = () => readdirSync(cache).reduce((sum, f) => sum + lstatSync(join(cache, f)).blocks * 512, lstatSync(cache).blocks * 512);
 
-test('over the cap while a VM mounts the cache: it waits (and says so); once the VM is gone it is pruned, least recently used first', async () => {
+/** One Mac whose only cache dir is `cache`, capped at CAP_GB, with the real reconciler. */
+function capScene() {
   const world = new MemoryWorld();
   const config = seedConfig({ host: { cache_max_gb: CAP_GB, cache_dir: cache, log_dir: join(dir, 'logs'), state_dir: join(dir, 'state') } });
   const session = world.session('mac-a');
@@ -39,6 +40,11 @@ test('over the cap while a VM mounts the cache: it waits (and says so); once the
     config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger,
     memory: new HostMemory(world.now, new VolatileStore(), logger),
   });
+  return { world, logger, reconciler };
+}
+
+test('over the cap while a VM mounts the cache: it waits (and says so); once the VM is gone it is pruned, least recently used first', async () => {
+  const { world, logger, reconciler } = capScene();
   const reports: TickReport[] = [];
   const tick = async () => {
     reports.push(await reconciler.tick());
@@ -75,14 +81,7 @@ test('over the cap while a VM mounts the cache: it waits (and says so); once the
 });
 
 test('a job queued while the cache is pruned waits for the prune, then runs', async () => {
-  const world = new MemoryWorld();
-  const config = seedConfig({ host: { cache_max_gb: CAP_GB, cache_dir: cache, log_dir: join(dir, 'logs'), state_dir: join(dir, 'state') } });
-  const session = world.session('mac-a');
-  const logger = memoryLogger();
-  const reconciler = new Reconciler({
-    config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger,
-    memory: new HostMemory(world.now, new VolatileStore(), logger),
-  });
+  const { world, reconciler } = capScene();
   await reconciler.tick(); // starts measuring
   await reconciler.drain();
   world.queue('coder', 60);
