@@ -16,11 +16,13 @@
  * - Each page has its own URL and so its own ETag; pagination follows `rel="next"` links verbatim
  *   (never builds page URLs) so every page is cached under the URL GitHub gave.
  * - Counting happens in a `fetch` passed per request (`request.fetch`), which every retry of the
- *   throttling and retry plugins goes through; hooks would see one logical request instead.
+ *   throttling and retry plugins goes through; hooks would see one logical request instead. It
+ *   sends through github-transport.ts, not the global `fetch`.
  * - The cache is bounded (least recently used out first): job lists of finished runs are never asked
  *   again and would otherwise pile up.
  */
 import type { Octokit } from '@octokit/core';
+import { githubFetch } from './github-transport.js';
 
 export interface CachedPage<S = unknown> {
   etag: string;
@@ -91,20 +93,21 @@ export class Tracker {
   requests = 0;
   notModified = 0;
   rate: RateSnapshot | null = null;
+  private readonly send: typeof globalThis.fetch;
 
   constructor(
     private readonly onRate: (rate: RateSnapshot) => void = () => undefined,
-    private readonly timeoutMs = 30_000,
+    timeoutMs = 30_000,
     private readonly onSend: () => void = () => undefined,
-    private readonly baseFetch: typeof globalThis.fetch = globalThis.fetch,
-  ) {}
+  ) {
+    this.send = githubFetch(timeoutMs);
+  }
 
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     this.requests++;
     this.onSend();
-    // A hung connection must not hang the tick: every attempt gets its own deadline.
-    const signal = init?.signal ?? AbortSignal.timeout(this.timeoutMs);
-    const res = await this.baseFetch(input, { ...init, signal });
+    // A hung connection must not hang the tick: every attempt has its own deadline (github-transport.ts).
+    const res = await this.send(input, init);
     if (res.status === 304) this.notModified++;
     const limit = Number(res.headers.get('x-ratelimit-limit'));
     const remaining = res.headers.get('x-ratelimit-remaining');

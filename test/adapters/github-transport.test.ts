@@ -1,0 +1,72 @@
+// The GitHub adapter's HTTP transport (undici's request() behind Octokit's `request.fetch`) against a
+// real HTTP server: what Octokit reads of a response, redirects, bodies of 304s, and a server that
+// accepts a connection but never answers (the tick must not hang: the attempt fails, read as unknown).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Octokit } from '@octokit/core';
+import { githubFetch } from '../../src/adapters/github-transport.js';
+
+let server: Server;
+let base: string;
+const hung: ServerResponse[] = [];
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/moved') return res.writeHead(301, { location: `${base}/repos/acme/new-name` }).end();
+    if (req.url === '/repos/acme/new-name') return res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: 'W/"1"' }).end('{"name":"new-name"}');
+    if (req.url === '/cached') return res.writeHead(304, { etag: 'W/"1"', 'x-ratelimit-remaining': '4999' }).end();
+    if (req.url === '/hang') return void hung.push(res);
+    if (req.url === '/echo') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      return req.on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, body: JSON.parse(body) as unknown })));
+    }
+    res.writeHead(200, [['content-type', 'application/json'], ['x-many', 'a'], ['x-many', 'b']]).end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  for (const res of hung) res.destroy();
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const octokit = (timeoutMs = 5_000) => new Octokit({ baseUrl: base, request: { fetch: githubFetch(timeoutMs) } });
+
+test('a 200: status, parsed JSON, lower-cased headers, repeated ones joined', async () => {
+  const res = await octokit().request('GET /anything');
+  expect(res.status).toBe(200);
+  expect(res.data).toEqual({ ok: true });
+  expect(res.headers['x-many']).toBe('a, b');
+  expect(res.headers['content-type']).toBe('application/json');
+});
+
+test('a 304 is Octokit\'s "Not modified" error with the response headers, and the next request still gets through', async () => {
+  await expect(octokit().request('GET /cached', { headers: { 'if-none-match': 'W/"1"' } })).rejects.toMatchObject({
+    status: 304,
+    response: { headers: expect.objectContaining({ etag: 'W/"1"', 'x-ratelimit-remaining': '4999' }) },
+  });
+  // The 304's connection went back to the pool in a usable state.
+  for (let i = 0; i < 3; i++) await expect(octokit().request('GET /cached')).rejects.toMatchObject({ status: 304 });
+  expect((await octokit().request('GET /anything')).data).toEqual({ ok: true });
+});
+
+test('a redirect (a renamed repository) is followed, as the global fetch does', async () => {
+  const res = await octokit().request('GET /moved');
+  expect(res.status).toBe(200);
+  expect(res.data).toEqual({ name: 'new-name' });
+});
+
+test('a POST sends its JSON body', async () => {
+  const res = await octokit().request('POST /echo', { name: 'tf-coder-1', labels: ['a'] });
+  expect(res.status).toBe(201);
+  expect(res.data).toEqual({ method: 'POST', body: { name: 'tf-coder-1', labels: ['a'] } });
+});
+
+test('a server that never answers: the attempt fails after the timeout (status 500 to Octokit), it does not hang', async () => {
+  const started = Date.now();
+  const err = (await octokit(300).request('GET /hang').catch((e: unknown) => e)) as { status?: number; message?: string };
+  expect(err.status).toBe(500);
+  expect(err.message).toMatch(/timeout/i);
+  expect(Date.now() - started).toBeLessThan(20_000);
+});
