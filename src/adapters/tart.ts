@@ -1,5 +1,6 @@
 /**
- * The `Tart` port over the `tart` CLI, run through zx. Every argument is passed as its own argv
+ * The `Tart` port over the `tart` CLI, run through zx (`zx/core`: only `$`; the full `zx` entry also
+ * loads globbing, fetch and yaml helpers we never use, ~6 MB more RSS in the daemon). Every argument is passed as its own argv
  * element (zx `${array}` interpolation quotes each one), every command has a timeout, and every
  * failure becomes a classified `TartError` (see tart-errors.ts).
  *
@@ -45,7 +46,7 @@ import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { $, type ProcessOutput, type ProcessPromise } from 'zx';
+import { $, type ProcessOutput, type ProcessPromise } from 'zx/core';
 import type { Logger } from '../core/logger.js';
 import { TartError, type RunOptions, type Tart, type TartVm, type TartVmDetails, type VmState } from '../core/ports.js';
 import { classifyTartFailure, firstLine, knownFailureIn } from './tart-errors.js';
