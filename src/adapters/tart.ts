@@ -1,8 +1,8 @@
 /**
  * The `Tart` port over the `tart` CLI, run through zx (`zx/core`: only `$`; the full `zx` entry also
- * loads globbing, fetch and yaml helpers we never use, ~6 MB more RSS in the daemon). Every argument is passed as its own argv
- * element (zx `${array}` interpolation quotes each one), every command has a timeout, and every
- * failure becomes a classified `TartError` (see tart-errors.ts).
+ * loads globbing, fetch and yaml helpers we never use, ~6 MB more RSS in the daemon). Every argument
+ * is passed as its own argv element (zx `${array}` interpolation quotes each one), every command has
+ * a timeout, and every failure becomes a classified `TartError` (see tart-errors.ts).
  *
  * ## Lifecycle
  * One instance per daemon. Short commands (`list`, `get`, `clone`, `set`, `ip`, `stop`, `delete`,
