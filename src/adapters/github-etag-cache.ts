@@ -32,8 +32,6 @@ export interface CachedPage<S = unknown> {
 
 export class EtagCache {
   private readonly map = new Map<string, CachedPage>();
-  /** Bumped on every `set`: whether there is anything new to persist. */
-  private version = 0;
 
   constructor(private readonly maxEntries = 20_000) {}
 
@@ -50,7 +48,6 @@ export class EtagCache {
   set(url: string, page: CachedPage): void {
     this.map.delete(url);
     this.map.set(url, page);
-    this.version++;
     while (this.map.size > this.maxEntries) {
       const oldest = this.map.keys().next().value;
       if (oldest === undefined) break;
@@ -60,10 +57,6 @@ export class EtagCache {
 
   get size(): number {
     return this.map.size;
-  }
-
-  get changes(): number {
-    return this.version;
   }
 
   /** Least recently used first, as `load` wants them back. */

@@ -9,8 +9,10 @@
  *   URL is logged and ignored (a cold start), never a reason not to start.
  * - ETags are only valid for the same credentials' view: the file records the API URL, the org and
  *   the repo source, and is ignored when any differs.
- * - Written at most once a minute unless the ETag cache changed, so a quiet org costs no disk writes
- *   beyond that. Mode 0600: repository and job names of private repositories are in it.
+ * - Written after the first sweep, then at most once a minute: at 1,000 repositories it is ~270 KB of
+ *   JSON, a few ms of CPU that every tick with a change would otherwise pay (issue #21's CPU goal).
+ *   What a crash loses is under a minute of changes: those URLs cost a 200 instead of a 304 after the
+ *   restart. Mode 0600: repository and job names of private repositories are in it.
  * - The remembered `lastSweptAt` times are real: a daemon that was down for an hour reports an hour of
  *   staleness until it has swept everything again.
  */
@@ -54,7 +56,6 @@ export interface SweepStateIdentity {
 
 export class SweepStateFile {
   private savedAt = 0;
-  private savedChanges = -1;
 
   constructor(
     private readonly path: string,
@@ -101,15 +102,14 @@ export class SweepStateFile {
         }),
       ),
     });
-    this.savedChanges = cache.changes;
     this.savedAt = this.now();
     this.logger.info('github sweep state restored: a warm start', { repositories: state.repos.length, etags: state.etags.length, saved_at: state.saved_at });
   }
 
-  /** Writes the state if the ETag cache changed, or a minute has passed (the schedule moved on). */
+  /** Writes the state the first time, then when a minute has passed since the last write. */
   saveIfDue(sweep: DemandSweep, cache: EtagCache): void {
     const now = this.now();
-    if (cache.changes === this.savedChanges && now - this.savedAt < SAVE_EVERY_MS) return;
+    if (this.savedAt > 0 && now - this.savedAt < SAVE_EVERY_MS) return;
     const s = sweep.exportState();
     const state: PersistedSweep = {
       version: VERSION,
@@ -133,8 +133,7 @@ export class SweepStateFile {
     try {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
       writeFileAtomic(this.path, JSON.stringify(state), 0o600);
-      this.savedChanges = cache.changes;
-      this.savedAt = now;
+        this.savedAt = now;
     } catch (err) {
       // A full disk must not stop the daemon: the next start is merely cold.
       this.logger.warn('github sweep state not saved', { file: this.path, error: (err as Error).message });

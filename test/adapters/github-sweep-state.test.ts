@@ -95,3 +95,20 @@ test.each([
   // And it was replaced by a good one.
   expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 1, org: 'acme' });
 });
+
+test('written after the first sweep, then at most once a minute, changes or not', async () => {
+  const { clock, file } = await clockedHarness();
+  h.fake.addRepos(4);
+  const adapter = h.make({ sweepStateFile: file });
+  await adapter.listJobs();
+  const first = readFileSync(file, 'utf8');
+  clock.t += 20_000;
+  h.fake.queueJob({ repo: 'repo-0001', labels: MAC }); // a change the next sweep reads (a 200)
+  expect((await adapter.listJobs()).jobs).toHaveLength(1);
+  expect(readFileSync(file, 'utf8')).toBe(first);
+  clock.t += 41_000;
+  await adapter.listJobs();
+  const runsOf = (text: string) => (JSON.parse(text) as { repos: Array<{ name: string; runs: unknown[] }> }).repos.find((r) => r.name === 'acme/repo-0001')?.runs;
+  expect(runsOf(first)).toEqual([]);
+  expect(runsOf(readFileSync(file, 'utf8'))).toHaveLength(1);
+});
