@@ -15,8 +15,10 @@
  * - `--org-repos a,b` (default `100,1000`) and `--org-minutes M` (the window of every org size;
  *   default 5 minutes at 100 repositories, 10 at 1,000: quiet repos must be swept a few times at
  *   the ~200 s a sweep of 1,000 takes at 300 requests a minute, so keep ≥ 8 minutes there);
- *   `--org-seed N` (default 1) picks another job schedule; `--org-cpu-prof DIR` writes the daemon's
- *   V8 CPU profile there (open it in Chrome DevTools) to see where a tick's time goes.
+ *   `--org-seed N` (default 1) picks another job schedule; `--org-jobs-per-minute R` (default
+ *   2.5; 0 = a quiet org: what watching costs, without any job's tart commands); `--org-cpu-prof
+ *   DIR` writes the daemon's V8 CPU profile there (open it in Chrome DevTools) to see where a
+ *   tick's time goes.
  * The default run takes about 20–25 minutes, most of it the two org windows.
  * Example, just the org comparison at 100 repositories with a 3-minute window:
  * `npm run build && node dist/bench/index.js --only org_scale --org-repos 100 --org-minutes 3`.
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const orgRepos = listOption('--org-repos', [100, 1000]);
   const orgMinutes = minutesOption('--org-minutes');
   const orgSeed = numberOption('--org-seed', 1);
+  const orgJobsPerMinute = rateOption('--org-jobs-per-minute');
   const cpuProfAt = process.argv.indexOf('--org-cpu-prof');
   const cpuProfDir = cpuProfAt < 0 ? undefined : process.argv[cpuProfAt + 1];
   const results: Record<string, unknown> = {};
@@ -59,7 +62,13 @@ async function main(): Promise<void> {
     const runs = [];
     for (const repos of orgRepos) {
       const windowS = Math.round((orgMinutes ?? (repos >= 1000 ? 10 : 5)) * 60);
-      const result = await benchOrgScale({ repos, windowS, seed: orgSeed, ...(cpuProfDir ? { cpuProfDir } : {}) });
+      const result = await benchOrgScale({
+        repos,
+        windowS,
+        seed: orgSeed,
+        ...(orgJobsPerMinute !== undefined ? { jobsPerMinute: orgJobsPerMinute } : {}),
+        ...(cpuProfDir ? { cpuProfDir } : {}),
+      });
       process.stderr.write(formatOrgScale(result));
       runs.push(result);
     }
@@ -197,6 +206,15 @@ function numberOption(name: string, fallback: number): number {
   if (at < 0) return fallback;
   const value = Number(process.argv[at + 1]);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} wants a whole number above 0, got ${process.argv[at + 1] ?? 'nothing'}`);
+  return value;
+}
+
+/** A rate ≥ 0 (fractions allowed), or undefined when the option is absent. */
+function rateOption(name: string): number | undefined {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return undefined;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isFinite(value) || value < 0 || process.argv[at + 1] === undefined) throw new Error(`${name} wants a number of jobs a minute (0 or more), got ${process.argv[at + 1] ?? 'nothing'}`);
   return value;
 }
 

@@ -58,6 +58,8 @@ export interface OrgScaleOptions {
   windowS: number;
   pollSeconds?: number;
   seed?: number;
+  /** Jobs queued a minute over the window (default 2.5); 0 measures the daemon watching a quiet org. */
+  jobsPerMinute?: number;
   /** Write the daemon's V8 CPU profile (`--cpu-prof`) into this directory when it stops. */
   cpuProfDir?: string;
 }
@@ -139,7 +141,12 @@ interface ProcSample {
 
 export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResult> {
   const pollSeconds = opts.pollSeconds ?? 15;
-  const schedule = orgSchedule({ repos: opts.repos, windowS: opts.windowS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+  const schedule = orgSchedule({
+    repos: opts.repos,
+    windowS: opts.windowS,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.jobsPerMinute !== undefined ? { jobsPerMinute: opts.jobsPerMinute } : {}),
+  });
   const fake = new FakeGitHub({ org: ORG, tokens: [TOKEN], rateLimit: { limit: PRIMARY_LIMIT } });
   const apiUrl = await fake.start();
   const tape: RequestEvent[] = [];
