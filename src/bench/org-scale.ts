@@ -85,7 +85,8 @@ export interface OrgScaleResult {
     vms_cloned: number;
     ticks: number;
     cpu_ms_per_tick: number | null;
-    rss_mb: { boot: number | null; start: number | null; peak: number | null; end: number | null };
+    /** `peak` over the whole run (cold start included), `peak_window` over the window only; `every_10_min` at each 10 minutes of the window (flat or growing). */
+    rss_mb: { boot: number | null; start: number | null; peak: number | null; peak_window: number | null; end: number | null; every_10_min: Array<number | null> };
   };
   baseline: {
     requests: RequestSummary;
@@ -221,6 +222,7 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     const ticks = atEnd.tick - atStart.tick;
     const cpuMs = atStart.proc && atEnd.proc ? ((atEnd.proc.cpuTicks - atStart.proc.cpuTicks) * 1000) / clockTicksPerSecond() : null;
     const rss = (s: ProcSample | undefined | null) => (s ? Math.round(s.rssKb / 1024) : null);
+    const peakRss = (list: ProcSample[]) => (list.length === 0 ? null : Math.round(Math.max(...list.map((s) => s.rssKb)) / 1024));
     const tfRequests = summariseRequests(tape, windowStart, windowEnd);
     const tartFleet: OrgScaleResult['tart_fleet'] = {
       requests: tfRequests,
@@ -235,8 +237,10 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
       rss_mb: {
         boot: rss(samples.find((s) => s.at >= spawnedAt + 1000)),
         start: rss(atStart.proc),
-        peak: samples.length === 0 ? null : Math.round(Math.max(...samples.map((s) => s.rssKb)) / 1024),
+        peak: peakRss(samples),
+        peak_window: peakRss(samples.filter((s) => s.at >= windowStart && s.at <= windowEnd)),
         end: rss(atEnd.proc),
+        every_10_min: Array.from({ length: Math.floor(opts.windowS / 600) }, (_, i) => rss(samples.find((s) => s.at >= windowStart + (i + 1) * 600_000))),
       },
     };
 
@@ -300,7 +304,8 @@ export function formatOrgScale(r: OrgScaleResult): string {
     ['discovery, non-push', lat(t.discovery.non_push), lat(b.discovery.non_push)],
     ['cold start', `${t.cold_start.counted} counted / ${t.cold_start.total} in ${t.cold_start.seconds}s`, '-'],
     ['CPU per tick', t.cpu_ms_per_tick === null ? 'n/a' : `${t.cpu_ms_per_tick} ms (${t.ticks} ticks)`, '-'],
-    ['RSS boot/start/peak/end', `${t.rss_mb.boot}/${t.rss_mb.start}/${t.rss_mb.peak}/${t.rss_mb.end} MB`, '-'],
+    ['RSS boot/start/peak (window)/end', `${t.rss_mb.boot}/${t.rss_mb.start}/${t.rss_mb.peak} (${t.rss_mb.peak_window})/${t.rss_mb.end} MB`, '-'],
+    ...(t.rss_mb.every_10_min.length > 0 ? [['RSS every 10 min of the window', `${t.rss_mb.every_10_min.join(', ')} MB`, '-'] as [string, string, string]] : []),
     ['jobs', `${t.jobs_claimed} claimed (+${t.served_unclaimed} served unclaimed), ${t.jobs_completed} completed, ${t.vms_cloned} VMs cloned`, `${b.jobs_found} found; sweeps ${b.complete_sweeps} ok, ${b.failed_sweeps} failed`],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
