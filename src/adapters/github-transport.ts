@@ -19,11 +19,18 @@
  *   `@octokit/request` reports as status 500, so the adapter's read retry and "unknown" apply.
  * - Redirects are followed (up to 5), as the global fetch does: GitHub answers 301 for a repository
  *   renamed since the repository list was read.
- * - One connection pool per process (keep-alive as the server allows): every adapter shares it.
+ * - One connection pool per process: every adapter shares it. A server's keep-alive hint wins over
+ *   the 30 s idle timeout (undici keeps a connection until 1 s before the hint).
  */
 import { Agent, request } from 'undici';
 
-const pool = new Agent();
+/**
+ * Idle connections are kept 30 s when the server gives no keep-alive hint (undici's default is 4 s).
+ * A tick every 15 s then reuses the last tick's connections instead of opening (and with TLS,
+ * handshaking) eight new ones. GitHub closes idle connections after about 60 s
+ * (sourcegraph/sourcegraph-public-snapshot#4345), so 30 s stays clear of a request racing that close.
+ */
+const pool = new Agent({ keepAliveTimeout: 30_000 });
 const NO_BODY = new Set([204, 205, 304]);
 
 /** The headers of a response: what `@octokit/request` and `Tracker` use of WHATWG `Headers`. */

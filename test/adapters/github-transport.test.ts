@@ -70,3 +70,22 @@ test('a server that never answers: the attempt fails after the timeout (status 5
   expect(err.message).toMatch(/timeout/i);
   expect(Date.now() - started).toBeLessThan(20_000);
 });
+
+test('an idle connection outlives a gap between ticks when the server gives no keep-alive hint (undici alone drops it after 4 s)', async () => {
+  const quiet = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  quiet.keepAliveTimeout = 0; // no `Keep-Alive: timeout=` hint, as from a server that does not send one
+  let connections = 0;
+  quiet.on('connection', () => connections++);
+  await new Promise<void>((r) => quiet.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(quiet.address() as { port: number }).port}`;
+  try {
+    const client = new Octokit({ baseUrl: url, request: { fetch: githubFetch(5_000) } });
+    await client.request('GET /a');
+    await new Promise((r) => setTimeout(r, 5_000));
+    await client.request('GET /b');
+    expect(connections).toBe(1);
+  } finally {
+    quiet.closeAllConnections();
+    await new Promise((r) => quiet.close(r));
+  }
+});

@@ -210,8 +210,8 @@ export class FakeGitHub {
         }
       });
     });
-    // undici subtracts 1 s from the keep-alive hint; a short one would cost a new connection per request.
-    server.keepAliveTimeout = 10_000;
+    // GitHub closes idle keep-alive connections after about 60 s (sourcegraph/sourcegraph-public-snapshot#4345).
+    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
