@@ -240,7 +240,8 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
         peak: peakRss(samples),
         peak_window: peakRss(samples.filter((s) => s.at >= windowStart && s.at <= windowEnd)),
         end: rss(atEnd.proc),
-        every_10_min: Array.from({ length: Math.floor(opts.windowS / 600) }, (_, i) => rss(samples.find((s) => s.at >= windowStart + (i + 1) * 600_000))),
+        // The last sample at or before each mark (sampling stops at the window's end).
+        every_10_min: Array.from({ length: Math.floor(opts.windowS / 600) }, (_, i) => rss(samples.filter((s) => s.at <= windowStart + (i + 1) * 600_000).at(-1))),
       },
     };
 
