@@ -133,7 +133,7 @@ export class SweepStateFile {
     try {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
       writeFileAtomic(this.path, JSON.stringify(state), 0o600);
-        this.savedAt = now;
+      this.savedAt = now;
     } catch (err) {
       // A full disk must not stop the daemon: the next start is merely cold.
       this.logger.warn('github sweep state not saved', { file: this.path, error: (err as Error).message });

@@ -160,7 +160,6 @@ interface RunsPage {
   allOpen: boolean;
 }
 
-
 const runState = (r: unknown): RunState | undefined => {
   const o = r as { id?: unknown; status?: string | null; updated_at?: string };
   if (typeof o?.id !== 'number') throw new Error('unexpected workflow run without id');

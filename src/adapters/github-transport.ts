@@ -6,7 +6,7 @@
  * Why: at 1,000 repositories the sweep sends ~70 conditional GETs a tick, and the global `fetch`
  * (undici's too, wrapped in WHATWG Request, Response, Headers and web streams objects, plus an
  * `AbortSignal.timeout` per attempt) cost about twice the CPU of the same requests through undici's
- * `request()` (measured: 64 → 32 ms of CPU per tick for the GitHub adapter alone; issue #21). undici
+ * `request()` (measured: 64 → 24 ms of CPU per tick for the GitHub adapter alone; issue #21). undici
  * is the library Node's own fetch is built on, kept by the Node.js project.
  *
  * ## Gotchas

@@ -214,7 +214,7 @@ function rateOption(name: string): number | undefined {
   const at = process.argv.indexOf(name);
   if (at < 0) return undefined;
   const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value < 0 || process.argv[at + 1] === undefined) throw new Error(`${name} wants a number of jobs a minute (0 or more), got ${process.argv[at + 1] ?? 'nothing'}`);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} wants a number of jobs a minute (0 or more), got ${process.argv[at + 1] ?? 'nothing'}`);
   return value;
 }
 
