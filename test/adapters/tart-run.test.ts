@@ -133,3 +133,30 @@ test('a VM started by run survives the process that started it', async () => {
   await tart.stop('vm-s', 5);
   await tart.delete('vm-s');
 });
+
+test("tart commands leave Node's promise hooks off (zx's `$(options)` would turn them on for good)", async () => {
+  // With promise hooks on (any AsyncLocalStorage.run, which zx's `$(options)` does), a promise
+  // reaction runs with a non-zero executionAsyncId; off, it is 0. Every promise of the daemon pays
+  // for them once on, so the adapter must never turn them on. In a fresh process: jest may use them.
+  await tart.clone('gold', 'vm-h');
+  const opts = runOpts('vm-h');
+  const adapterUrl = new URL('../../dist/adapters/tart.js', import.meta.url).href;
+  const code = `
+    import { executionAsyncId } from 'node:async_hooks';
+    import { TartAdapter } from ${JSON.stringify(adapterUrl)};
+    const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
+    const probe = () => Promise.resolve().then(() => executionAsyncId());
+    const before = await probe();
+    const t = new TartAdapter({ tartBin: ${JSON.stringify(w.bin)}, logger: log, timeouts: { runStartupMs: 500 } });
+    await t.version();
+    await t.run('vm-h', ${JSON.stringify(opts)});
+    const names = (await t.list()).map((v) => v.name);
+    console.log(JSON.stringify({ before, after: await probe(), listed: names.includes('vm-h') }));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: w.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  expect(await new Promise<number | null>((r) => child.on('exit', r))).toBe(0);
+  expect(JSON.parse(out)).toEqual({ before: 0, after: 0, listed: true });
+  await tart.stop('vm-h', 5);
+  await tart.delete('vm-h');
+});
