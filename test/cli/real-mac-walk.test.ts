@@ -47,7 +47,7 @@ test('secret files → validate → selftest → launchd plist → the daemon as
   const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName: string; StandardOutPath: string };
   expect(daemon.UserName).toBe('ci');
   const logFile = join(logDir, 'tart-fleet.log');
-  expect(daemon.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', BIN, 'run', '--config', world.configPath, '--log-file', logFile]);
+  expect(daemon.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', '--no-memory-reducer', BIN, 'run', '--config', world.configPath, '--log-file', logFile]);
   expect(daemon.StandardOutPath).toBe('/dev/null');
   expect(daemon.EnvironmentVariables).toMatchObject({ TART_FLEET_GITHUB_TOKEN_FILE: tokenFile, TART_FLEET_SSH_PASSWORD_FILE: passwordFile, TART_FLEET_CONFIG: world.configPath });
 

@@ -88,9 +88,9 @@ describe('tart-fleet launchd', () => {
     const p = parse(out.text()) as Record<string, unknown>;
     const args = p.ProgramArguments as string[];
     expect(args[0]).toBe('/opt/homebrew/bin/node');
-    expect(args[1]).toBe('--max-semi-space-size=2');
-    expect(args[2]).toMatch(/^\/.*\/bin\/tart-fleet\.js$/);
-    expect(args.slice(3)).toEqual(['run', '--config', configPath, '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log']);
+    expect(args.slice(1, 3)).toEqual(['--max-semi-space-size=2', '--no-memory-reducer']);
+    expect(args[3]).toMatch(/^\/.*\/bin\/tart-fleet\.js$/);
+    expect(args.slice(4)).toEqual(['run', '--config', configPath, '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log']);
     expect(args.join(' ')).not.toMatch(/npx/);
     expect(p.UserName).toBe('ci');
     expect(p.WorkingDirectory).toBe(dir);

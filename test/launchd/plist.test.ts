@@ -22,7 +22,7 @@ describe('renderDaemonPlist', () => {
     const parsed = parse(renderDaemonPlist(spec));
     expect(parsed).toEqual({
       Label: 'dev.tart-fleet.daemon',
-      ProgramArguments: ['/usr/local/bin/node', '--max-semi-space-size=2', '/opt/tf/bin/tart-fleet.js', 'run', '--config', '/Users/ci/fleet/pipeline.yml', '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log'],
+      ProgramArguments: ['/usr/local/bin/node', '--max-semi-space-size=2', '--no-memory-reducer', '/opt/tf/bin/tart-fleet.js', 'run', '--config', '/Users/ci/fleet/pipeline.yml', '--log-file', '/Library/Logs/tart-fleet/tart-fleet.log'],
       UserName: 'ci',
       WorkingDirectory: '/Users/ci/fleet',
       EnvironmentVariables: {
@@ -74,7 +74,7 @@ describe('renderDaemonPlist', () => {
     const parsed = parse(xml) as Record<string, unknown>;
     expect(parsed.UserName).toBe('a&b<c>');
     expect(parsed.WorkingDirectory).toBe('/Users/a&b<c>/R&D <fleet>');
-    expect((parsed.ProgramArguments as string[]).slice(0, 6)).toEqual(['/usr/local/bin/node', '--max-semi-space-size=2', '/opt/x&y/bin/tart-fleet.js', 'run', '--config', '/Users/a&b<c>/R&D <fleet>/pipeline.yml']);
+    expect((parsed.ProgramArguments as string[]).slice(0, 7)).toEqual(['/usr/local/bin/node', '--max-semi-space-size=2', '--no-memory-reducer', '/opt/x&y/bin/tart-fleet.js', 'run', '--config', '/Users/a&b<c>/R&D <fleet>/pipeline.yml']);
     expect((parsed.EnvironmentVariables as Record<string, string>).TART_FLEET_SSH_PASSWORD_FILE).toBe('/Users/a&b<c>/pw "1"');
   });
 
