@@ -6,8 +6,10 @@
  * `link`-header pagination sits on top of both.
  *
  * ## Gotchas
- * - A 304 costs no primary rate limit, but `@octokit/request` THROWS `RequestError` with status 304
- *   instead of resolving (facts §7): we catch it and return the cached summary.
+ * - Conditional GETs do not go through Octokit: `@octokit/request` THROWS a `RequestError` for every
+ *   304 (facts §7), and its routing, defaults merge and that error cost a fifth of the sweep's CPU
+ *   (~70 requests a tick at 1,000 repositories, issue #21). `conditionalGet` reads the status itself
+ *   and throws the same `RequestError` Octokit would for anything but a 2xx or the 304.
  * - Summaries, not bodies: a real workflow-run object is ~5 KB and a repository ~4.7 KB; holding 1,000
  *   repositories' pages whole kept ~200 MB alive (issue #21). A summary must be plain JSON (it is
  *   persisted across restarts, github-sweep-state.ts) and must not depend on anything but the body.
@@ -15,13 +17,14 @@
  *   callers use one summariser per kind of URL.
  * - Each page has its own URL and so its own ETag; pagination follows `rel="next"` links verbatim
  *   (never builds page URLs) so every page is cached under the URL GitHub gave.
- * - Counting happens in a `fetch` passed per request (`request.fetch`), which every retry of the
- *   throttling and retry plugins goes through; hooks would see one logical request instead. It
- *   sends through github-transport.ts, not the global `fetch`.
+ * - Counting happens in `Tracker.fetch`: conditional GETs send through it, and Octokit's writes get it
+ *   as `request.fetch`, which every retry of the throttling and retry plugins goes through (hooks
+ *   would see one logical request instead). It sends through github-transport.ts, not the global
+ *   `fetch`.
  * - The cache is bounded (least recently used out first): job lists of finished runs are never asked
  *   again and would otherwise pile up.
  */
-import type { Octokit } from '@octokit/core';
+import { RequestError } from '@octokit/request-error';
 import { githubFetch } from './github-transport.js';
 
 export interface CachedPage<S = unknown> {
@@ -132,29 +135,51 @@ export type Summarise<S> = (data: unknown, url: string) => S;
 /** A conditional GET of one URL: the summary of its body, from the cache on a 304. */
 export type ConditionalGet = <S>(url: string, summarise: Summarise<S>) => Promise<Page<S>>;
 
-/** GET an absolute URL with `if-none-match` when cached; a 304 returns the cached summary. */
-export async function conditionalGet<S>(
-  octokit: Octokit,
-  cache: EtagCache | undefined,
-  url: string,
-  tracker: Tracker,
-  summarise: Summarise<S>,
-): Promise<Page<S>> {
+/**
+ * Sends one GET of an absolute URL with these extra headers and answers the raw response; the
+ * adapter adds the credentials and the fixed headers (github.ts). A failure to get any answer
+ * (connection lost, timeout) is thrown as a `RequestError` with status 500, as @octokit/request does.
+ */
+export type SendGet = (url: string, headers: Record<string, string>) => Promise<Response>;
+
+/**
+ * GET an absolute URL with `if-none-match` when cached; a 304 returns the cached summary. Any other
+ * answer but a 2xx is thrown as a `RequestError` carrying what callers judge it by, as
+ * @octokit/request would: the status, GitHub's message, the response headers and body.
+ */
+export async function conditionalGet<S>(send: SendGet, cache: EtagCache | undefined, url: string, summarise: Summarise<S>): Promise<Page<S>> {
   const cached = cache?.get(url);
-  const headers: Record<string, string> = cached ? { 'if-none-match': cached.etag } : {};
+  const res = await send(url, cached ? { 'if-none-match': cached.etag } : {});
+  if (res.status === 304 && cached) return { summary: cached.summary as S, link: cached.link, notModified: true };
+  const data = await bodyOf(res);
+  if (res.status < 200 || res.status >= 300) throw httpError(url, res, data);
+  const summary = summarise(data, url);
+  const etag = res.headers.get('etag') ?? undefined;
+  const link = res.headers.get('link') ?? undefined;
+  if (cache && etag) cache.set(url, { etag, summary, link });
+  return { summary, link, notModified: false };
+}
+
+/** A JSON body parsed (GitHub's answers, errors included, are JSON); any other body as text. */
+async function bodyOf(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!/\bjson\b/i.test(res.headers.get('content-type') ?? '')) return text;
   try {
-    const res = await octokit.request(`GET ${url}`, { headers, request: { fetch: tracker.fetch } });
-    const summary = summarise(res.data, url);
-    const etag = res.headers.etag;
-    const link = res.headers.link;
-    if (cache && etag) cache.set(url, { etag, summary, link });
-    return { summary, link, notModified: false };
-  } catch (err) {
-    if (cached && (err as { status?: number }).status === 304) {
-      return { summary: cached.summary as S, link: cached.link, notModified: true };
-    }
-    throw err;
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
+}
+
+/** The error @octokit/request would throw for this answer: same class, status, message and fields. */
+function httpError(url: string, res: Response, data: unknown): RequestError {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of res.headers) headers[name] = value;
+  const body = data as { message?: unknown; documentation_url?: unknown } | null;
+  const message = typeof body?.message === 'string'
+    ? `${body.message}${typeof body.documentation_url === 'string' ? ` - ${body.documentation_url}` : ''}`
+    : typeof data === 'string' && data !== '' ? data : `HTTP ${res.status}`;
+  return new RequestError(message, res.status, { request: { method: 'GET', url, headers: {} }, response: { url, status: res.status, headers, data } });
 }
 
 /** A summariser for list pages: the array (inside `key` for wrapped responses) mapped item by item. */

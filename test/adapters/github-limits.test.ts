@@ -1,7 +1,11 @@
 // Rate limits and server errors: a primary limit (403/429, remaining 0) or a secondary one fails the
 // call (never "no jobs") and backs the whole adapter off until the reset or retry-after; a 5xx is
 // retried; an outage fails the call.
-import { harness, type Harness } from './github-helpers.js';
+import { createServer, type Socket } from 'node:net';
+import { harness, TOKEN, type Harness } from './github-helpers.js';
+import { GitHubAdapter } from '../../src/adapters/github.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { Secrets } from '../../src/logging/redact.js';
 import { GitHubBackoffError } from '../../src/adapters/github-budget.js';
 
 let h: Harness;
@@ -96,6 +100,27 @@ test('5xx beyond the retries: throws', async () => {
   h.fake.failNext(4, 500);
   await expect(h.adapter.listJobs()).rejects.toMatchObject({ status: 500 });
   expect(h.fake.requestCount('GET /orgs/{org}/repos')).toBe(4);
+});
+
+test('no answer at all (the connection drops): status 500, retried like a 5xx, then throws', async () => {
+  // A server that accepts each connection and closes it without a byte: no HTTP status to judge.
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const adapter = new GitHubAdapter({
+      apiUrl: `http://127.0.0.1:${port}`, org: 'acme', auth: { kind: 'token', token: TOKEN }, repositories: [],
+      logger: memoryLogger(), secrets: new Secrets(), retry: { retries: 2, retryAfterBaseValue: 5 },
+    });
+    await expect(adapter.listRunners()).rejects.toMatchObject({ name: 'HttpError', status: 500 });
+    expect(sockets.length).toBe(3); // the first try and two retries
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('outage: listJobs, listRunners and getJob throw', async () => {
