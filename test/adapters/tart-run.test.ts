@@ -111,20 +111,30 @@ test('a VM whose guest powers off exits 0 and says so in the log', async () => {
   await t.delete('vm-p');
 });
 
-test('a VM started by run survives the process that started it', async () => {
-  await tart.clone('gold', 'vm-s');
-  const opts = runOpts('vm-s');
+/**
+ * Runs `body` as an ES module in a fresh node process, with `TartAdapter` imported (from dist/) and a
+ * silent `log`: its exit code and what it printed.
+ */
+async function inFreshProcess(body: string): Promise<{ exit: number | null; out: string }> {
   const adapterUrl = new URL('../../dist/adapters/tart.js', import.meta.url).href;
   const code = `
     import { TartAdapter } from ${JSON.stringify(adapterUrl)};
     const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
-    await new TartAdapter({ tartBin: ${JSON.stringify(w.bin)}, logger: log, timeouts: { runStartupMs: 800 } })
-      .run('vm-s', ${JSON.stringify(opts)});
-    console.log('started');`;
+    ${body}`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: w.env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exit = await new Promise<number | null>((r) => child.on('exit', r));
+  return { exit, out };
+}
+
+test('a VM started by run survives the process that started it', async () => {
+  await tart.clone('gold', 'vm-s');
+  const opts = runOpts('vm-s');
+  const { exit, out } = await inFreshProcess(`
+    await new TartAdapter({ tartBin: ${JSON.stringify(w.bin)}, logger: log, timeouts: { runStartupMs: 800 } })
+      .run('vm-s', ${JSON.stringify(opts)});
+    console.log('started');`);
   expect(exit).toBe(0); // the parent exits on its own: the detached child does not hold its event loop
   expect(out).toContain('started');
   await sleep(300);
@@ -140,22 +150,16 @@ test("tart commands leave Node's promise hooks off (zx's `$(options)` would turn
   // for them once on, so the adapter must never turn them on. In a fresh process: jest may use them.
   await tart.clone('gold', 'vm-h');
   const opts = runOpts('vm-h');
-  const adapterUrl = new URL('../../dist/adapters/tart.js', import.meta.url).href;
-  const code = `
-    import { executionAsyncId } from 'node:async_hooks';
-    import { TartAdapter } from ${JSON.stringify(adapterUrl)};
-    const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
+  const { exit, out } = await inFreshProcess(`
+    const { executionAsyncId } = await import('node:async_hooks');
     const probe = () => Promise.resolve().then(() => executionAsyncId());
     const before = await probe();
     const t = new TartAdapter({ tartBin: ${JSON.stringify(w.bin)}, logger: log, timeouts: { runStartupMs: 500 } });
     await t.version();
     await t.run('vm-h', ${JSON.stringify(opts)});
     const names = (await t.list()).map((v) => v.name);
-    console.log(JSON.stringify({ before, after: await probe(), listed: names.includes('vm-h') }));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: w.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  expect(await new Promise<number | null>((r) => child.on('exit', r))).toBe(0);
+    console.log(JSON.stringify({ before, after: await probe(), listed: names.includes('vm-h') }));`);
+  expect(exit).toBe(0);
   expect(JSON.parse(out)).toEqual({ before: 0, after: 0, listed: true });
   await tart.stop('vm-h', 5);
   await tart.delete('vm-h');
