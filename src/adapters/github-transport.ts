@@ -16,7 +16,8 @@
  * - A body nobody reads (304, 204) is dumped at once, so the connection goes back to the pool.
  * - The deadline is undici's: `timeoutMs` for the response headers, and again between body chunks
  *   (not one deadline for the whole attempt; GitHub's pages are small). A timeout is an error, which
- *   `@octokit/request` reports as status 500, so the adapter's read retry and "unknown" apply.
+ *   `@octokit/request` (writes) and the adapter's `sendGet` (reads) report as status 500, so the
+ *   adapter's read retry and "unknown" apply.
  * - Redirects are followed (up to 5), as the global fetch does: GitHub answers 301 for a repository
  *   renamed since the repository list was read.
  * - One connection pool per process: every adapter shares it. A server's keep-alive hint wins over

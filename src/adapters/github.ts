@@ -18,7 +18,7 @@
  * done here: the fixed headers and the token (`sendGet`, with one fresh App token after a 401), our
  * request budget paces them (github-budget.ts), a rate-limit answer backs the whole adapter off, and
  * a 5xx or a lost connection is retried like plugin-retry would (1, 4, 9 × the base).
-
+ *
  * ## Gotchas
  * - Fail closed: every method returns what it saw or throws (rate limited beyond our patience,
  *   5xx after retries, outage). Nothing is turned into an empty list.
@@ -255,8 +255,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
         return await request(options);
       } catch (err) {
         if (statusOf(err) !== 401 || this.tokens.kind !== 'app') throw err;
-        this.tokens.invalidate();
-        this.log.warn('github answered 401; fetching a new installation token and retrying once');
+        this.dropTokenAfter401();
         options.headers.authorization = `token ${await this.tokens.token()}`;
         return request(options);
       }
@@ -354,9 +353,14 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     const res = await attempt();
     if (res.status !== 401 || this.tokens.kind !== 'app') return res;
     await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
+    this.dropTokenAfter401();
+    return attempt();
+  }
+
+  /** A GitHub App's installation token got a 401: the next `token()` fetches a new one (one retry follows). */
+  private dropTokenAfter401(): void {
     this.tokens.invalidate();
     this.log.warn('github answered 401; fetching a new installation token and retrying once');
-    return attempt();
   }
 
   listJobs(): Promise<Demand> {
