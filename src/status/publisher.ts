@@ -11,7 +11,9 @@
  * ## Gotchas
  * - Publishing never fails the daemon: a write error is logged and the next tick tries again.
  * - IPs: `tart ip` once per running VM, kept while it runs (a guest keeps its lease), so a tick
- *   costs no extra process per VM once its IP is known.
+ *   costs no extra process per VM once its IP is known. A VM that is still being created is not
+ *   asked: its creator is already waiting on `tart ip --wait`, and a boot (~20–30 s on a Mac) would
+ *   otherwise cost a failing `tart ip` process every tick, ~13 a job in the demo's 1 s ticks.
  * - Everything written passes the secret redactor, although it should hold no secret at all.
  * - A give-up's `since` is when this process first saw it: a restart starts the clock again (and
  *   the daemon itself tries such jobs again after a restart).
@@ -21,6 +23,7 @@ import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from '../config/types.js';
 import type { Observed } from '../core/model.js';
+import type { Memory } from '../core/memory.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock, Tart } from '../core/ports.js';
 import type { Secrets } from '../logging/redact.js';
@@ -61,7 +64,7 @@ export class StatusPublisher {
   async publish(report: TickReport, nextTickMs: number): Promise<StatusSnapshot | undefined> {
     const { config, clock, logger, secrets } = this.deps;
     try {
-      await this.lookUpIps(report.world);
+      await this.lookUpIps(report.world, report.memory);
       const now = clock.now();
       if (report.ok) this.lastOkAt = now;
       const snapshot = secrets.redact(buildSnapshot({ report, config, now, pid: process.pid, ips: this.ips, lastOkAt: this.lastOkAt, nextTickMs }));
@@ -81,13 +84,14 @@ export class StatusPublisher {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async lookUpIps(observed: Observed): Promise<void> {
+  private async lookUpIps(observed: Observed, memory: Memory): Promise<void> {
     if (!observed.tart.ok) return;
     const running = observed.tart.value.ours.filter((vm) => vm.state === 'running').map((vm) => vm.name);
     for (const name of this.ips.keys()) if (!running.includes(name)) this.ips.delete(name);
+    const booting = new Set([...memory.creating.values()].map((c) => c.vmName));
     await Promise.all(
       running
-        .filter((name) => !this.ips.has(name))
+        .filter((name) => !this.ips.has(name) && !booting.has(name))
         .map(async (name) => {
           const ip = await this.deps.tart.ip(name, 0).catch(() => null);
           if (ip) this.ips.set(name, ip);

@@ -80,3 +80,20 @@ test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir),
   expect(p.value('tart_fleet_boot_seconds_sum', { profile: 'coder' })).toBe(42);
   await publisher.close();
 });
+
+test('a VM still being created is not asked for its IP (its creator is waiting on tart ip); once created, it is asked once', async () => {
+  const publisher = new StatusPublisher({ config, tart, clock: { now: () => now, sleep: async () => undefined }, logger: memoryLogger(), secrets: new Secrets() });
+  ipCalls.length = 0;
+  const creating = new Map([['coder-7', { claim: { profile: 'coder', jobId: 7, attempt: 1 }, vmName: 'tf-mac-a-coder-7', runnerName: 'mac-a-coder-7', repo: 'o/a', memoryMb: 2048, os: 'linux' as const, startedAt: now - 5000 }]]);
+  for (let tick = 1; tick <= 3; tick++) {
+    await publisher.publish({ ...report(tick), memory: { ...memory(), creating } }, 15_000);
+    now += 15_000;
+  }
+  expect(ipCalls).toEqual([]);
+  expect(readSnapshot(config.host.state_dir)!.vms).toEqual([expect.objectContaining({ name: 'tf-mac-a-coder-7', ip: null })]);
+  await publisher.publish(report(4), 15_000);
+  await publisher.publish(report(5), 15_000);
+  expect(ipCalls).toEqual(['tf-mac-a-coder-7']);
+  expect(readSnapshot(config.host.state_dir)!.vms).toEqual([expect.objectContaining({ ip: '192.168.64.5' })]);
+  await publisher.close();
+});
