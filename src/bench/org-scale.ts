@@ -85,6 +85,8 @@ export interface OrgScaleResult {
     vms_cloned: number;
     ticks: number;
     cpu_ms_per_tick: number | null;
+    /** CPU per tick in each whole 10 minutes of the window: does it settle (JIT warm-up) or grow? */
+    cpu_ms_per_tick_every_10_min: Array<number | null>;
     /** `peak` over the whole run (cold start included), `peak_window` over the window only; `every_10_min` at each 10 minutes of the window (flat or growing). */
     rss_mb: { boot: number | null; start: number | null; peak: number | null; peak_window: number | null; end: number | null; every_10_min: Array<number | null> };
   };
@@ -140,6 +142,12 @@ interface ProcSample {
   cpuTicks: number;
 }
 
+/** The daemon's process and its tick count at one moment of the window. */
+interface Mark {
+  proc: ProcSample | null;
+  tick: number;
+}
+
 export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResult> {
   const pollSeconds = opts.pollSeconds ?? 15;
   const schedule = orgSchedule({
@@ -191,6 +199,11 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     driver.start(windowStart);
     await sleep(windowStart - Date.now());
     const atStart = { proc: sampleProc(pid), tick: tickOf(stateDir) };
+    const marks = [atStart];
+    for (let i = 1; i <= Math.floor(opts.windowS / 600); i++) {
+      await sleep(windowStart + i * 600_000 - Date.now());
+      marks.push({ proc: sampleProc(pid), tick: tickOf(stateDir) });
+    }
     await sleep(windowEnd - Date.now());
     const atEnd = { proc: sampleProc(pid), tick: tickOf(stateDir) };
     driver.stop();
@@ -220,7 +233,10 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
       );
     const played = new Set(driver.played.map((p) => p.jobId));
     const ticks = atEnd.tick - atStart.tick;
-    const cpuMs = atStart.proc && atEnd.proc ? ((atEnd.proc.cpuTicks - atStart.proc.cpuTicks) * 1000) / clockTicksPerSecond() : null;
+    const cpuPerTick = (from: Mark, to: Mark) => {
+      if (!from.proc || !to.proc || to.tick - from.tick <= 0) return null;
+      return Math.round((((to.proc.cpuTicks - from.proc.cpuTicks) * 1000) / clockTicksPerSecond()) / (to.tick - from.tick));
+    };
     const rss = (s: ProcSample | undefined | null) => (s ? Math.round(s.rssKb / 1024) : null);
     const peakRss = (list: ProcSample[]) => (list.length === 0 ? null : Math.round(Math.max(...list.map((s) => s.rssKb)) / 1024));
     const tfRequests = summariseRequests(tape, windowStart, windowEnd);
@@ -233,7 +249,8 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
       jobs_completed: driver.played.filter((p) => fake.jobHistory(p.jobId).some((e) => e.status === 'completed' && e.at < windowEnd)).length,
       vms_cloned: world.tartEvents().filter((e) => e.event === 'clone').length,
       ticks,
-      cpu_ms_per_tick: cpuMs === null || ticks <= 0 ? null : Math.round(cpuMs / ticks),
+      cpu_ms_per_tick: cpuPerTick(atStart, atEnd),
+      cpu_ms_per_tick_every_10_min: marks.slice(1).map((m, i) => cpuPerTick(marks[i]!, m)),
       rss_mb: {
         boot: rss(samples.find((s) => s.at >= spawnedAt + 1000)),
         start: rss(atStart.proc),
@@ -306,6 +323,7 @@ export function formatOrgScale(r: OrgScaleResult): string {
     ['cold start', `${t.cold_start.counted} counted / ${t.cold_start.total} in ${t.cold_start.seconds}s`, '-'],
     ['CPU per tick', t.cpu_ms_per_tick === null ? 'n/a' : `${t.cpu_ms_per_tick} ms (${t.ticks} ticks)`, '-'],
     ['RSS boot/start/peak (window)/end', `${t.rss_mb.boot}/${t.rss_mb.start}/${t.rss_mb.peak} (${t.rss_mb.peak_window})/${t.rss_mb.end} MB`, '-'],
+    ...(t.cpu_ms_per_tick_every_10_min.length > 0 ? [['CPU per tick, each 10 min of the window', `${t.cpu_ms_per_tick_every_10_min.join(', ')} ms`, '-'] as [string, string, string]] : []),
     ...(t.rss_mb.every_10_min.length > 0 ? [['RSS every 10 min of the window', `${t.rss_mb.every_10_min.join(', ')} MB`, '-'] as [string, string, string]] : []),
     ['jobs', `${t.jobs_claimed} claimed (+${t.served_unclaimed} served unclaimed), ${t.jobs_completed} completed, ${t.vms_cloned} VMs cloned`, `${b.jobs_found} found; sweeps ${b.complete_sweeps} ok, ${b.failed_sweeps} failed`],
   ];
