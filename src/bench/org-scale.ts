@@ -88,7 +88,7 @@ export interface OrgScaleResult {
     /** CPU per tick in each whole 10 minutes of the window: does it settle (JIT warm-up) or grow? */
     cpu_ms_per_tick_every_10_min: Array<number | null>;
     /** `peak` over the whole run (cold start included), `peak_window` over the window only; `every_10_min` at each 10 minutes of the window (flat or growing). */
-    rss_mb: { boot: number | null; start: number | null; peak: number | null; peak_window: number | null; end: number | null; every_10_min: Array<number | null> };
+    rss_mb: { boot: number | null; start: number | null; peak: number | null; peak_window: number | null; end: number | null; every_10_min: Array<number | null>; file_at_end: number | null };
   };
   baseline: {
     requests: RequestSummary;
@@ -139,6 +139,8 @@ const ORG_MAC = {
 interface ProcSample {
   at: number;
   rssKb: number;
+  /** RssFile: mapped files, mostly the node executable's own pages (clean, shared with every node process). */
+  fileKb: number;
   cpuTicks: number;
 }
 
@@ -257,6 +259,7 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
         peak: peakRss(samples),
         peak_window: peakRss(samples.filter((s) => s.at >= windowStart && s.at <= windowEnd)),
         end: rss(atEnd.proc),
+        file_at_end: atEnd.proc ? Math.round(atEnd.proc.fileKb / 1024) : null,
         // The last sample at or before each mark (sampling stops at the window's end).
         every_10_min: Array.from({ length: Math.floor(opts.windowS / 600) }, (_, i) => rss(samples.filter((s) => s.at <= windowStart + (i + 1) * 600_000).at(-1))),
       },
@@ -322,7 +325,7 @@ export function formatOrgScale(r: OrgScaleResult): string {
     ['discovery, non-push', lat(t.discovery.non_push), lat(b.discovery.non_push)],
     ['cold start', `${t.cold_start.counted} counted / ${t.cold_start.total} in ${t.cold_start.seconds}s`, '-'],
     ['CPU per tick', t.cpu_ms_per_tick === null ? 'n/a' : `${t.cpu_ms_per_tick} ms (${t.ticks} ticks)`, '-'],
-    ['RSS boot/start/peak (window)/end', `${t.rss_mb.boot}/${t.rss_mb.start}/${t.rss_mb.peak} (${t.rss_mb.peak_window})/${t.rss_mb.end} MB`, '-'],
+    ['RSS boot/start/peak (window)/end', `${t.rss_mb.boot}/${t.rss_mb.start}/${t.rss_mb.peak} (${t.rss_mb.peak_window})/${t.rss_mb.end} MB (${t.rss_mb.file_at_end ?? '?'} MB of the end's are mapped files)`, '-'],
     ...(t.cpu_ms_per_tick_every_10_min.length > 0 ? [['CPU per tick, each 10 min of the window', `${t.cpu_ms_per_tick_every_10_min.join(', ')} ms`, '-'] as [string, string, string]] : []),
     ...(t.rss_mb.every_10_min.length > 0 ? [['RSS every 10 min of the window', `${t.rss_mb.every_10_min.join(', ')} MB`, '-'] as [string, string, string]] : []),
     ['jobs', `${t.jobs_claimed} claimed (+${t.served_unclaimed} served unclaimed), ${t.jobs_completed} completed, ${t.vms_cloned} VMs cloned`, `${b.jobs_found} found; sweeps ${b.complete_sweeps} ok, ${b.failed_sweeps} failed`],
@@ -375,7 +378,8 @@ function sampleProc(pid: number): ProcSample | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name's closing paren: state is field 3, utime 14, stime 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { at: Date.now(), rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), cpuTicks: Number(rest[11]) + Number(rest[12]) };
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { at: Date.now(), rssKb: kb('VmRSS'), fileKb: kb('RssFile'), cpuTicks: Number(rest[11]) + Number(rest[12]) };
   } catch {
     return null; // not Linux, or the daemon is gone
   }
