@@ -260,8 +260,8 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
         peak_window: peakRss(samples.filter((s) => s.at >= windowStart && s.at <= windowEnd)),
         end: rss(atEnd.proc),
         file_at_end: atEnd.proc ? Math.round(atEnd.proc.fileKb / 1024) : null,
-        // The last sample at or before each mark (sampling stops at the window's end).
-        every_10_min: Array.from({ length: Math.floor(opts.windowS / 600) }, (_, i) => rss(samples.filter((s) => s.at <= windowStart + (i + 1) * 600_000).at(-1))),
+        // Read at each 10-minute mark, with the CPU figures of the same marks.
+        every_10_min: marks.slice(1).map((m) => rss(m.proc)),
       },
     };
 
