@@ -52,6 +52,13 @@ export function memoryFile(stateDir: string): string {
   return join(stateDir, 'memory.json');
 }
 
+/**
+ * How often the run logs are looked through for ones past `host.vm_log_retention_hours`: not every
+ * tick, since that stats every log of a gone VM (a busy Mac keeps hundreds within a day's retention)
+ * to remove at most one now and then. A log goes at most this much later than its retention says.
+ */
+export const RUN_LOG_CHECK_EVERY_MS = 10 * 60_000;
+
 export interface TickReport {
   tick: number;
   /** False when an observation failed or an action failed. */
@@ -87,6 +94,8 @@ export class Reconciler {
   private ended: CreationEnded[] = [];
   private readonly creator: Creator;
   private ticks = 0;
+  /** When the run logs were last looked through (collectOldRunLogs); undefined before the first time. */
+  private runLogsCheckedAt: number | undefined;
   /** `tart get` answers for VMs that were running when read (see details()). */
   private readonly runningDetails = new Map<string, TartVmDetails>();
 
@@ -235,11 +244,17 @@ export class Reconciler {
     }
   }
 
-  /** Run logs of VMs gone for longer than `host.vm_log_retention_hours` (only on a tart read). */
+  /**
+   * Run logs of VMs gone for longer than `host.vm_log_retention_hours` (only on a tart read), looked
+   * for every RUN_LOG_CHECK_EVERY_MS; after a failure, again on the next tick.
+   */
   private async collectOldRunLogs(existing: ReadonlySet<string>, log: Logger, report: TickReport): Promise<void> {
     const { config, clock } = this.deps;
+    const now = clock.now();
+    if (this.runLogsCheckedAt !== undefined && now - this.runLogsCheckedAt < RUN_LOG_CHECK_EVERY_MS) return;
     try {
-      const removed = await this.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, clock.now());
+      const removed = await this.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, now);
+      this.runLogsCheckedAt = now;
       if (removed.length > 0) log.info('removed run logs of VMs gone for longer than host.vm_log_retention_hours', { vms: removed });
     } catch (err) {
       report.failures.push(`run logs: ${describe(err)}`);

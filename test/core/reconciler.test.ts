@@ -1,11 +1,15 @@
-import { Reconciler } from '../../src/reconciler.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Reconciler, RUN_LOG_CHECK_EVERY_MS } from '../../src/reconciler.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { HostMemory, VolatileStore, type MemoryStore } from '../../src/host-memory.js';
 import { MemoryWorld, type Session } from './memory-world.js';
 import { seedConfig } from './world.js';
 
-function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore()) {
-  const config = { ...seedConfig(), github: { ...seedConfig().github, runner_name: host } };
+function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore(), logDir?: string) {
+  const seed = seedConfig();
+  const config = { ...seed, github: { ...seed.github, runner_name: host }, ...(logDir ? { host: { ...seed.host, log_dir: logDir } } : {}) };
   const logger = memoryLogger();
   const memory = new HostMemory(world.now, store, logger);
   const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger, memory });
@@ -203,4 +207,33 @@ test('GitHub down: no VM is created or deleted on missing evidence, and the tick
   expect(report.ok).toBe(false);
   expect(report.plan.actions).toEqual([]);
   expect(world.ourVms('mac-a')).toHaveLength(1);
+});
+
+test('run logs past their retention are looked for every 10 minutes, not every tick', async () => {
+  const logDir = mkdtempSync(join(tmpdir(), 'tf-reconciler-logs-'));
+  try {
+    const world = new MemoryWorld();
+    const d = daemon(world, 'mac-a', undefined, undefined, logDir);
+    // The world's clock is in 2027: a log written now is months past any retention.
+    const staleLog = (jobId: number) => {
+      const path = join(logDir, `tf-mac-a-coder-${jobId}.log`);
+      writeFileSync(path, 'boot\n');
+      return path;
+    };
+    const first = staleLog(1);
+    await d.reconciler.tick();
+    expect(existsSync(first)).toBe(false);
+
+    const second = staleLog(2);
+    world.now += RUN_LOG_CHECK_EVERY_MS - 30_000;
+    await d.reconciler.tick();
+    expect(existsSync(second)).toBe(true);
+
+    world.now += 30_000;
+    await d.reconciler.tick();
+    expect(existsSync(second)).toBe(false);
+    expect(JSON.stringify(d.logger.entries)).toContain('tf-mac-a-coder-2');
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
 });
