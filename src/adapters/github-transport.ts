@@ -22,7 +22,8 @@
  *   GitHub's pages are small). A timeout is an error, which `@octokit/request` (writes) and the
  *   adapter's `sendGet` (reads) report as status 500, so the adapter's read retry and "unknown" apply.
  * - Redirects are followed (up to 5), as the global fetch does: GitHub answers 301 for a repository
- *   renamed since the repository list was read.
+ *   renamed since the repository list was read. As fetch (and undici) do, the `authorization`
+ *   header is dropped on a redirect to another origin: the token goes to the configured API only.
  * - One connection pool per scheme and process: every adapter shares it. Idle connections are
  *   closed after 30 s, or sooner when the server's `Keep-Alive: timeout=` hint says so (Node's
  *   agent honours the hint).
@@ -86,13 +87,26 @@ function send(url: URL, attempt: Attempt, redirectsLeft: number): Promise<{ res:
       if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return resolve({ res, url });
       res.resume();
       if (redirectsLeft === 0) return reject(new Error(`GitHub request: more than ${MAX_REDIRECTS} redirects from ${url.href}`));
-      // As fetch does: a 303, or a 301/302 answering a POST, is followed with a GET and no body.
+      const target = new URL(location, url);
+      // As fetch does: a 303, or a 301/302 answering a POST, is followed with a GET and no body;
+      // and credentials never follow a redirect to another origin.
       const asGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && attempt.method === 'POST');
-      const next = asGet ? { ...attempt, method: 'GET', body: undefined } : attempt;
-      send(new URL(location, url), next, redirectsLeft - 1).then(resolve, reject);
+      const next = {
+        ...attempt,
+        ...(asGet ? { method: 'GET', body: undefined } : {}),
+        ...(target.origin !== url.origin ? { headers: withoutCredentials(attempt.headers) } : {}),
+      };
+      send(target, next, redirectsLeft - 1).then(resolve, reject);
     });
     req.end(attempt.body);
   });
+}
+
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** The headers without the token (and cookies), for a redirect to another origin. */
+function withoutCredentials(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
 }
 
 /** Every chunk of a body, joined; an error (timeout, reset) rejects. */

@@ -129,3 +129,33 @@ test("a server's keep-alive hint shorter than our idle time: a request after the
     await new Promise((r) => brief.close(r));
   }
 });
+
+test('a redirect to another origin does not carry the token; one within the API keeps it', async () => {
+  const seen: Array<string | undefined> = [];
+  const other = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const elsewhere = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+  const redirecting = createServer((req, res) => {
+    if (req.url === '/away') return res.writeHead(302, { location: `${elsewhere}/landing` }).end();
+    if (req.url === '/here') return res.writeHead(301, { location: '/landed' }).end();
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+  const api = `http://127.0.0.1:${(redirecting.address() as { port: number }).port}`;
+  try {
+    const send = githubFetch(5_000);
+    const headers = { authorization: 'token ghp_secret0123456789', accept: 'application/json' };
+    expect((await send(`${api}/away`, { headers })).status).toBe(200);
+    expect((await send(`${api}/here`, { headers })).status).toBe(200);
+    expect(seen).toEqual([undefined, 'token ghp_secret0123456789']);
+  } finally {
+    for (const s of [other, redirecting]) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  }
+});
