@@ -91,22 +91,22 @@ function send(url: URL, attempt: Attempt, redirectsLeft: number): Promise<{ res:
       // As fetch does: a 303, or a 301/302 answering a POST, is followed with a GET and no body;
       // and credentials never follow a redirect to another origin.
       const asGet = res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && attempt.method === 'POST');
-      const next = {
-        ...attempt,
-        ...(asGet ? { method: 'GET', body: undefined } : {}),
-        ...(target.origin !== url.origin ? { headers: withoutCredentials(attempt.headers) } : {}),
-      };
+      let headers = asGet ? without(attempt.headers, BODY_HEADERS) : attempt.headers;
+      if (target.origin !== url.origin) headers = without(headers, CREDENTIAL_HEADERS);
+      const next = { ...attempt, headers, ...(asGet ? { method: 'GET', body: undefined } : {}) };
       send(target, next, redirectsLeft - 1).then(resolve, reject);
     });
     req.end(attempt.body);
   });
 }
 
+/** Dropped on a redirect to another origin: the token goes to the configured API only. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+/** Dropped when a redirect turns a POST into a GET: the body is not sent again. */
+const BODY_HEADERS = new Set(['content-type', 'content-length']);
 
-/** The headers without the token (and cookies), for a redirect to another origin. */
-function withoutCredentials(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+function without(headers: OutgoingHttpHeaders, names: ReadonlySet<string>): OutgoingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.has(name.toLowerCase())));
 }
 
 /** Every chunk of a body, joined; an error (timeout, reset) rejects. */

@@ -22,6 +22,8 @@ beforeAll(async () => {
       return void setTimeout(() => res.socket?.destroy(), 50);
     }
     if (req.url === '/loop') return res.writeHead(302, { location: `${base}/loop` }).end();
+    if (req.url === '/post-moved') return res.writeHead(302, { location: '/method' }).end();
+    if (req.url === '/method') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, length: req.headers['content-length'] ?? null }));
     if (req.url === '/echo') {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -158,4 +160,11 @@ test('a redirect to another origin does not carry the token; one within the API 
       await new Promise((r) => s.close(r));
     }
   }
+});
+
+test('a POST answered 302 is followed with a GET without the body or its headers (it does not wait for a body that never comes)', async () => {
+  const body = JSON.stringify({ name: 'tf-coder-1' });
+  const res = await githubFetch(2_000)(`${base}/post-moved`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ method: 'GET', length: null });
 });
