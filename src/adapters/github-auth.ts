@@ -23,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import type { Secrets } from '../logging/redact.js';
+import type { Secrets } from '../secrets/redact.js';
 
 export type GitHubAuth =
   | { kind: 'token'; token: string }

@@ -19,7 +19,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger.js';
-import { writeFileAtomic } from '../status/atomic-write.js';
+import { writeFileAtomic } from './atomic-write.js';
 import type { CachedPage, EtagCache } from './github-etag-cache.js';
 import type { DemandSweep, RepoState, TrackedRun } from './github-sweep.js';
 

@@ -42,7 +42,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
 import type { ClaimResult, Demand, DeleteRunnerResult, GitHub, Job, RequestBudgetStatus, Runner } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
-import type { Secrets } from '../logging/redact.js';
+import type { Secrets } from '../secrets/redact.js';
 import { type GitHubAuth, type TokenSource, createTokenSource } from './github-auth.js';
 import { type ConditionalGet, EtagCache, type RateSnapshot, type SendGet, Tracker, conditionalGet, getAllPages, listOf } from './github-etag-cache.js';
 import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';

@@ -23,7 +23,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { LogContext, LogLevel, Logger } from '../core/logger.js';
-import type { Secrets } from '../logging/redact.js';
+import type { Secrets } from '../secrets/redact.js';
 
 export interface WinstonLoggerOptions {
   level: LogLevel;

@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs';
 import { NodeSSH, type Config as NodeSshConfig } from 'node-ssh';
 import { GuestError, type Guest, type RunnerLaunch } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
-import { Secrets } from '../logging/redact.js';
+import { Secrets } from '../secrets/redact.js';
 import { withExports } from './runner-env.js';
 
 export type HostKeyPolicy = 'accept-any' | `SHA256:${string}`;

@@ -11,8 +11,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MemoryStore, PersistedMemory } from '../host-memory.js';
-import { writeFileAtomic } from '../status/atomic-write.js';
+import type { MemoryStore, PersistedMemory } from '../daemon/host-memory.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 export class JsonStateFile implements MemoryStore {
   constructor(private readonly path: string) {}

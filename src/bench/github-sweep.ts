@@ -11,7 +11,7 @@
  */
 import { GitHubAdapter } from '../adapters/github.js';
 import { memoryLogger } from '../core/logger.js';
-import { Secrets } from '../logging/redact.js';
+import { Secrets } from '../secrets/redact.js';
 import { FakeGitHub } from '../sim/github/server.js';
 
 export interface GithubSweepBenchResult {

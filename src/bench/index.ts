@@ -36,7 +36,7 @@ import { plan } from '../core/plan.js';
 import type { Job, Runner } from '../core/ports.js';
 import type { Observed } from '../core/model.js';
 import { memoryLogger } from '../core/logger.js';
-import { HostMemory, VolatileStore } from '../host-memory.js';
+import { HostMemory, VolatileStore } from '../daemon/host-memory.js';
 import { benchGithubSweep } from './github-sweep.js';
 import { SimWorld } from '../sim/world.js';
 import { benchOrgScale, formatOrgScale } from './org-scale.js';

@@ -18,7 +18,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimWorld, parseLogLines, peakUsage } from '../sim/world.js';
-import { describeLogLine, renderScreen, progressBar, type DemoProgress } from '../sim/demo-view.js';
+import { describeLogLine, renderScreen, progressBar, type DemoProgress } from './demo-view.js';
 import { readSnapshot, type StatusSnapshot } from '../status/snapshot.js';
 import { println, type CliContext } from './context.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME } from './render.js';

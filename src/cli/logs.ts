@@ -11,7 +11,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Secrets } from '../logging/redact.js';
+import { Secrets } from '../secrets/redact.js';
 import { SECRET_VALUE_VARS, expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { loadForCommand } from './config.js';
 import { ExitError, println, type CliContext } from './context.js';

@@ -16,7 +16,7 @@
  *   GitHub was not read.
  * - `--watch --live` keeps one reconciler, so its ETag cache makes later sweeps cheap.
  */
-import { Reconciler } from '../reconciler.js';
+import { Reconciler } from '../daemon/reconciler.js';
 import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';

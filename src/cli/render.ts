@@ -8,7 +8,7 @@
  * - A queue that could not be read (`github` null) is "unknown", never "(no queued jobs)".
  */
 import Table from 'cli-table3';
-import { ramBar } from '../view/ram-bar.js';
+import { ramBar } from './ram-bar.js';
 import type { LsView } from '../core/fleet-view.js';
 
 /** Switch to / back from the terminal's alternate screen: frames do not pile up in the scrollback. */

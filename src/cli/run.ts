@@ -10,13 +10,13 @@
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
 import { resolve } from 'node:path';
-import { Reconciler } from '../reconciler.js';
-import { runLoop } from '../loop.js';
+import { Reconciler } from '../daemon/reconciler.js';
+import { runLoop } from '../daemon/loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters } from './wiring.js';
 import { println, type CliContext } from './context.js';
-import type { TickReport } from '../reconciler.js';
+import type { TickReport } from '../daemon/reconciler.js';
 
 export interface RunOptions {
   config?: string;

@@ -24,12 +24,12 @@ import { imageOf } from '../config/types.js';
 import { TartError, type Tart } from '../core/ports.js';
 import { sshCredentials } from '../adapters/ssh.js';
 import { GuestShell, type ExecResult } from '../adapters/ssh-exec.js';
-import { stopAndDelete } from '../vm-removal.js';
+import { stopAndDelete } from '../daemon/vm-removal.js';
 import { countChecks, formatCheck, summaryLine, type CheckResult } from './checks.js';
 import { loadForCommand } from './config.js';
 import { ExitError, isTTY, println, type CliContext } from './context.js';
 import { buildTart, buildLogger, quietContext, secretEnv } from './wiring.js';
-import { Secrets } from '../logging/redact.js';
+import { Secrets } from '../secrets/redact.js';
 
 /** GitHub refuses to register runners older than this (images/scripts/30-actions-runner.sh). */
 export const MIN_RUNNER_VERSION = '2.329.0';

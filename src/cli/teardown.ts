@@ -29,7 +29,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { hostLabel, ownedByHost, parseRunnerName, parseVmName } from '../core/names.js';
 import type { Runner, Tart, TartVm } from '../core/ports.js';
-import { stopAndDelete } from '../vm-removal.js';
+import { stopAndDelete } from '../daemon/vm-removal.js';
 import { CacheCloneDir } from '../adapters/cache-clone.js';
 import { DAEMON_LABEL } from '../launchd/plist.js';
 import { loadForCommand } from './config.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { LogLevel, Logger } from '../core/logger.js';
 import type { Clock, DiskSpace, GitHub, Guest, Tart } from '../core/ports.js';
-import { Secrets } from '../logging/redact.js';
+import { Secrets } from '../secrets/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';

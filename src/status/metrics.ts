@@ -25,9 +25,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TickReport } from '../reconciler.js';
+import type { TickReport } from '../daemon/reconciler.js';
 import type { StatusSnapshot } from './snapshot.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../adapters/atomic-write.js';
 
 const P = 'tart_fleet_';
 const MB = 1024 * 1024;

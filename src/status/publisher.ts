@@ -26,8 +26,8 @@ import type { Observed } from '../core/model.js';
 import type { Memory } from '../core/memory.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock, Tart } from '../core/ports.js';
-import type { Secrets } from '../logging/redact.js';
-import type { TickReport } from '../reconciler.js';
+import type { Secrets } from '../secrets/redact.js';
+import type { TickReport } from '../daemon/reconciler.js';
 import { buildSnapshot, writeSnapshot, type StatusSnapshot } from './snapshot.js';
 import { FleetMetrics, serveMetrics, writeMetricsFile } from './metrics.js';
 

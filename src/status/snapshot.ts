@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { PACKAGE_ROOT } from '../config/schema.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
-import type { TickReport } from '../reconciler.js';
-import { writeFileAtomic } from './atomic-write.js';
+import type { TickReport } from '../daemon/reconciler.js';
+import { writeFileAtomic } from '../adapters/atomic-write.js';
 
 export const SNAPSHOT_FILE = 'status.json';
 

@@ -3,7 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { harness, type Harness } from './github-helpers.js';
 import { githubAuthFromEnv, GitHubAuthConfigError } from '../../src/adapters/github.js';
-import { REDACTED } from '../../src/logging/redact.js';
+import { REDACTED } from '../../src/secrets/redact.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,

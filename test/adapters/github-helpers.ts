@@ -4,7 +4,7 @@
  * process-wide) and tiny retry/throttle waits so each test stays fast.
  */
 import { memoryLogger, type LogEntry } from '../../src/core/logger.js';
-import { Secrets } from '../../src/logging/redact.js';
+import { Secrets } from '../../src/secrets/redact.js';
 import { GitHubAdapter, type GitHubAdapterOptions } from '../../src/adapters/github.js';
 import { FakeGitHub, type FakeGitHubOptions } from '../../src/sim/github/server.js';
 

@@ -5,7 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { harness, TOKEN, type Harness } from './github-helpers.js';
 import { GitHubAdapter } from '../../src/adapters/github.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { Secrets } from '../../src/logging/redact.js';
+import { Secrets } from '../../src/secrets/redact.js';
 import { GitHubBackoffError } from '../../src/adapters/github-budget.js';
 
 let h: Harness;

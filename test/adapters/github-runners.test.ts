@@ -2,7 +2,7 @@
 // results, the everConnected mapping, GitHub Enterprise Server base URLs, and that neither the
 // token nor a JIT config ever reaches a log line.
 import { harness, TOKEN, type Harness } from './github-helpers.js';
-import { REDACTED } from '../../src/logging/redact.js';
+import { REDACTED } from '../../src/secrets/redact.js';
 import { decodeJitConfig } from '../../src/sim/github/broker.js';
 
 let h: Harness;

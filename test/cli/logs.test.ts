@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../../src/config/schema.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { createLogger, textLine } from '../../src/adapters/logger.js';
 import { buildLogger } from '../../src/cli/wiring.js';
-import { Secrets, REDACTED } from '../../src/logging/redact.js';
+import { Secrets, REDACTED } from '../../src/secrets/redact.js';
 import type { CliContext } from '../../src/cli/context.js';
 
 jest.setTimeout(120_000);

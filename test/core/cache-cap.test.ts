@@ -4,10 +4,10 @@
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reconciler, type TickReport } from '../../src/reconciler.js';
+import { Reconciler, type TickReport } from '../../src/daemon/reconciler.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { HostMemory, VolatileStore } from '../../src/host-memory.js';
-import { MemoryWorld } from './memory-world.js';
+import { HostMemory, VolatileStore } from '../../src/daemon/host-memory.js';
+import { MemoryWorld } from '../daemon/memory-world.js';
 import { seedConfig } from './world.js';
 
 const FILES = 10;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/adapters/logger.js';
-import { REDACTED, Secrets } from '../../src/logging/redact.js';
+import { REDACTED, Secrets } from '../../src/secrets/redact.js';
 
 function sink(): Writable {
   return new Writable({ write: (_chunk, _enc, done) => done() });

@@ -4,8 +4,8 @@
  * Any other tart failure is thrown for the caller to log; the next tick tries again.
  * The VM's private cache copy (`cache: clone`), if any, goes with it.
  */
-import { TartError, type Tart } from './core/ports.js';
-import type { CacheCloneDir } from './adapters/cache-clone.js';
+import { TartError, type Tart } from '../core/ports.js';
+import type { CacheCloneDir } from '../adapters/cache-clone.js';
 
 /** tart stop's timeout: `tart stop` is a hard power-off after this (SIGKILL), facts sheet §1.4. */
 export const STOP_TIMEOUT_SECONDS = 10;

@@ -21,20 +21,20 @@
  *   the planner reasons with.
  */
 import { basename, join } from 'node:path';
-import type { Logger } from './core/logger.js';
-import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from './core/model.js';
-import type { Memory } from './core/memory.js';
-import { parseVmName } from './core/names.js';
-import { plan as makePlan } from './core/plan.js';
-import type { DiskSpace, SweepStats, TartVmDetails, VmState } from './core/ports.js';
+import type { Logger } from '../core/logger.js';
+import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from '../core/model.js';
+import type { Memory } from '../core/memory.js';
+import { parseVmName } from '../core/names.js';
+import { plan as makePlan } from '../core/plan.js';
+import type { DiskSpace, SweepStats, TartVmDetails, VmState } from '../core/ports.js';
 import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
 import { HostMemory } from './host-memory.js';
-import { JsonStateFile } from './adapters/state-file.js';
-import { CacheCloneDir } from './adapters/cache-clone.js';
-import { RunLogs } from './adapters/run-logs.js';
+import { JsonStateFile } from '../adapters/state-file.js';
+import { CacheCloneDir } from '../adapters/cache-clone.js';
+import { RunLogs } from '../adapters/run-logs.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 import { CacheKeeper } from './cache-keeper.js';
-import { ChildCacheTool, type CacheTool } from './adapters/cache-tool.js';
+import { ChildCacheTool, type CacheTool } from '../adapters/cache-tool.js';
 
 export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
   /** Default: persisted in `host.state_dir/memory.json`. */

@@ -1,11 +1,11 @@
 // How often the daemon walks a cache dir to measure it: at start, after a VM that wrote to it is
 // gone (not every tick, not for a VM that could not write to it), and hourly; and since when it has
 // been over the cap.
-import { CacheKeeper } from '../../src/cache-keeper.js';
+import { CacheKeeper } from '../../src/daemon/cache-keeper.js';
 import type { CacheTool } from '../../src/adapters/cache-tool.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import type { Clock } from '../../src/core/ports.js';
-import { NOW, seedConfig } from './world.js';
+import { NOW, seedConfig } from '../core/world.js';
 
 const MIN = 60_000;
 

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { Secrets, REDACTED } from '../../src/logging/redact.js';
+import { Secrets, REDACTED } from '../../src/secrets/redact.js';
 import { createLogger } from '../../src/adapters/logger.js';
 
 function collect(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {

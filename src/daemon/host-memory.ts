@@ -18,10 +18,10 @@
  *   was read, failure counts only when GitHub was read and the job is neither queued nor in progress.
  *   A count also expires after FAILURE_MAX_AGE_MS, so a job GitHub forgot cannot pin a file entry.
  */
-import type { Logger } from './core/logger.js';
-import type { Creating, FailedAttempts, FailureCause, Memory } from './core/memory.js';
-import type { Observed } from './core/model.js';
-import { claimKey, parseRunnerName } from './core/names.js';
+import type { Logger } from '../core/logger.js';
+import type { Creating, FailedAttempts, FailureCause, Memory } from '../core/memory.js';
+import type { Observed } from '../core/model.js';
+import { claimKey, parseRunnerName } from '../core/names.js';
 
 /** Failure counts as stored: claimKey → counts, plus the job they are for. */
 export interface PersistedMemory {

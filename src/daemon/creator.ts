@@ -25,15 +25,15 @@
  * - If the runner command may have run (it was sent), the runner is never reused: a retry claims anew.
  */
 import { join } from 'node:path';
-import { imageOf, type Config, type Profile } from './config/types.js';
-import type { Logger } from './core/logger.js';
-import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from './core/names.js';
+import { imageOf, type Config, type Profile } from '../config/types.js';
+import type { Logger } from '../core/logger.js';
+import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from '../core/names.js';
 import { stopAndDelete } from './vm-removal.js';
-import { runnerLabels } from './core/match.js';
-import type { Action } from './core/model.js';
-import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type RunOptions, type Tart } from './core/ports.js';
+import { runnerLabels } from '../core/match.js';
+import type { Action } from '../core/model.js';
+import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type RunOptions, type Tart } from '../core/ports.js';
 import type { HostMemory } from './host-memory.js';
-import type { CacheClones } from './adapters/cache-clone.js';
+import type { CacheClones } from '../adapters/cache-clone.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
 

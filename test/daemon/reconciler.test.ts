@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reconciler, RUN_LOG_CHECK_EVERY_MS } from '../../src/reconciler.js';
+import { Reconciler, RUN_LOG_CHECK_EVERY_MS } from '../../src/daemon/reconciler.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { HostMemory, VolatileStore, type MemoryStore } from '../../src/host-memory.js';
+import { HostMemory, VolatileStore, type MemoryStore } from '../../src/daemon/host-memory.js';
 import { MemoryWorld, type Session } from './memory-world.js';
-import { seedConfig } from './world.js';
+import { seedConfig } from '../core/world.js';
 
 function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore(), logDir?: string) {
   const seed = seedConfig();

@@ -11,7 +11,7 @@
  *   the header (title, progress, RAM) always shows, then VMs, then the queue, then events.
  */
 import type { StatusSnapshot } from '../status/snapshot.js';
-import { ramBar } from '../view/ram-bar.js';
+import { ramBar } from './ram-bar.js';
 
 export interface DemoProgress {
   total: number;

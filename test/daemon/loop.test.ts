@@ -1,6 +1,6 @@
-import { nextDelayMs, runLoop } from '../../src/loop.js';
+import { nextDelayMs, runLoop } from '../../src/daemon/loop.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import type { TickReport } from '../../src/reconciler.js';
+import type { TickReport } from '../../src/daemon/reconciler.js';
 
 describe('nextDelayMs', () => {
   test('a healthy tick waits poll_seconds, jittered by ±10 %', () => {

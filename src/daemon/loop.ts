@@ -8,8 +8,8 @@
  * publishes the status snapshot), then it returns.
  * VMs are left running; the next start adopts them (their names say everything needed).
  */
-import type { Clock } from './core/ports.js';
-import type { Logger } from './core/logger.js';
+import type { Clock } from '../core/ports.js';
+import type { Logger } from '../core/logger.js';
 import type { TickReport } from './reconciler.js';
 
 export interface LoopOptions {

@@ -21,11 +21,11 @@
  * - Whether a prune may run is the planner's decision (no VM mounting the dir); this module never
  *   decides, and it never prunes a dir that is already being measured or pruned.
  */
-import type { Config } from './config/types.js';
-import type { Logger } from './core/logger.js';
-import type { CacheObservation } from './core/model.js';
-import type { Clock } from './core/ports.js';
-import type { CacheTool } from './adapters/cache-tool.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../core/logger.js';
+import type { CacheObservation } from '../core/model.js';
+import type { Clock } from '../core/ports.js';
+import type { CacheTool } from '../adapters/cache-tool.js';
 
 export interface CacheKeeperDeps {
   config: Config;
