@@ -155,15 +155,15 @@ export class TartAdapter implements Tart {
     // `OS` exists since tart 2.8.0 (audit tart.md #15); older versions only ran macOS guests for us.
     const os = e.OS === undefined ? 'darwin' : e.OS;
     if (os !== 'darwin' && os !== 'linux') throw bad(args, `tart get: unknown OS ${String(os)}`);
-    return { name, state: parseState(args, e), os, cpu: e.CPU, memoryMb: e.Memory };
+    return { name, state: parseState(args, e), os, cpu: e.CPU, ramMb: e.Memory };
   }
 
   async clone(source: string, name: string): Promise<void> {
     await this.exec(['clone', source, name], this.timeouts.cloneMs);
   }
 
-  async set(name: string, opts: { cpu: number; memoryMb: number; randomMac: boolean }): Promise<void> {
-    const args = ['set', name, '--cpu', String(opts.cpu), '--memory', String(opts.memoryMb)];
+  async set(name: string, opts: { cpu: number; ramMb: number; randomMac: boolean }): Promise<void> {
+    const args = ['set', name, '--cpu', String(opts.cpu), '--memory', String(opts.ramMb)];
     if (opts.randomMac) args.push('--random-mac');
     await this.exec(args, this.timeouts.defaultMs);
   }

@@ -106,13 +106,13 @@ export function describeLogLine(entry: Record<string, unknown>): string | undefi
   const msg = typeof entry.msg === 'string' ? entry.msg : undefined;
   if (!msg) return typeof entry.raw === 'string' ? entry.raw : undefined;
   if (msg === 'tick done') {
-    const created = Number(entry.created ?? 0);
+    const admitted = Number(entry.admitted ?? 0);
     const deleted = Number(entry.deleted_vms ?? 0);
-    if (created === 0 && deleted === 0) return undefined;
+    if (admitted === 0 && deleted === 0) return undefined;
   }
   if (entry.level === 'debug') return undefined;
   const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : '';
-  const fields = ['vm', 'profile', 'repo', 'job', 'runner', 'ip', 'created', 'deleted_vms', 'reason', 'error']
+  const fields = ['vm', 'profile', 'repo', 'job', 'runner', 'ip', 'admitted', 'deleted_vms', 'reason', 'error']
     .filter((k) => entry[k] !== undefined)
     .map((k) => `${k}=${typeof entry[k] === 'string' && String(entry[k]).includes(' ') ? JSON.stringify(entry[k]) : String(entry[k])}`);
   return `${time} ${String(entry.level ?? '').padEnd(5)} ${msg}${fields.length ? `  ${fields.join(' ')}` : ''}`;

@@ -54,7 +54,7 @@ export interface DiskJson {
 
 export async function diskCommand(ctx: CliContext, opts: { config?: string; json?: boolean }): Promise<number> {
   const { config } = loadForCommand(ctx, opts.config);
-  const runnerName = config.github.runner_name;
+  const hostName = config.github.runner_name;
   const tartHome = tartHomeOf(ctx);
   const golden = goldenImages(config);
   const problems: string[] = [];
@@ -75,7 +75,7 @@ export async function diskCommand(ctx: CliContext, opts: { config?: string; json
   for (const name of names) {
     const u = await diskUsage(join(vmsDir, name));
     noteErrors(problems, join(vmsDir, name), u);
-    const kind: VmKind = golden.has(name) ? 'golden' : parseVmName(runnerName, name) ? 'ours' : 'other';
+    const kind: VmKind = golden.has(name) ? 'golden' : parseVmName(hostName, name) ? 'ours' : 'other';
     vms.push({ name, kind, bytes: u.bytes, apparent_bytes: u.apparentBytes });
   }
   const group = (kind: VmKind): Group => {
@@ -100,7 +100,7 @@ export async function diskCommand(ctx: CliContext, opts: { config?: string; json
   }
 
   const out: DiskJson = {
-    runner_name: runnerName,
+    runner_name: hostName,
     tart_home: tartHome,
     vms,
     ours: group('ours'),

@@ -115,7 +115,7 @@ export async function selftestCommand(ctx: CliContext, opts: SelftestOptions, de
     created = true; // from here on, a half-made clone may exist: always clean up
     await tart.clone(image, name);
     step();
-    await tart.set(name, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
+    await tart.set(name, { cpu: profile.cpu, ramMb: profile.ram_mb, randomMac: config.vm.random_mac });
     report({ status: 'ok', what: 'clone', detail: `${image} → ${name} (${profile.cpu} CPU, ${profile.ram_mb} MB, profile ${profile.name})` });
     mkdirSync(config.host.log_dir, { recursive: true });
     const started = Date.now();

@@ -49,8 +49,8 @@ const VM_CONCURRENCY = 4;
 
 export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput }, opts: TeardownOptions): Promise<number> {
   const { config } = loadForCommand(ctx, opts.config);
-  const runnerName = config.github.runner_name;
-  const label = hostLabel(runnerName);
+  const hostName = config.github.runner_name;
+  const label = hostLabel(hostName);
   const quiet = quietContext(ctx);
   const { tart, github } = buildAdapters(quiet, config, { needGuest: false, lenient: true });
   const cacheClones = new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
@@ -58,15 +58,15 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   const [tartSeen, githubSeen] = await Promise.allSettled([tart.list(), github.listRunners()]);
   const problems: string[] = [];
   let vms: TartVm[] = [];
-  if (tartSeen.status === 'fulfilled') vms = tartSeen.value.filter((v) => parseVmName(runnerName, v.name) !== undefined);
+  if (tartSeen.status === 'fulfilled') vms = tartSeen.value.filter((v) => parseVmName(hostName, v.name) !== undefined);
   else problems.push(`tart could not be read, so no VM will be removed: ${message(tartSeen.reason)}`);
   let runners: Runner[] = [];
-  if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => ownedByHost(r, runnerName) && parseRunnerName(r.name) !== undefined);
+  if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => ownedByHost(r, hostName) && parseRunnerName(r.name) !== undefined);
   else problems.push(`GitHub could not be read, so no runner will be removed: ${message(githubSeen.reason)}`);
   for (const p of problems) ctx.stderr.write(`! ${p}\n`);
 
   if (vms.length === 0 && runners.length === 0) {
-    println(ctx.stdout, `nothing to remove: no VM named tf-${runnerName}-… and no runner labelled ${label}${problems.length ? ' among what could be read' : ''}`);
+    println(ctx.stdout, `nothing to remove: no VM named tf-${hostName}-… and no runner labelled ${label}${problems.length ? ' among what could be read' : ''}`);
     return problems.length ? 1 : 0;
   }
 
@@ -74,7 +74,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
     `warning: a running \`tart-fleet run\` re-creates VMs for jobs still queued at its next tick; stop it first (sudo launchctl bootout system/${DAEMON_LABEL})\n`,
   );
   if (!opts.yes) {
-    println(ctx.stdout, `teardown of ${runnerName} would remove:`);
+    println(ctx.stdout, `teardown of ${hostName} would remove:`);
     for (const v of vms) println(ctx.stdout, `  VM      ${v.name} (${v.state})`);
     for (const r of runners) println(ctx.stdout, `  runner  ${r.name} (id ${r.id}, ${r.status}${r.busy ? ', busy' : ''})`);
     const stdin = ctx.stdin ?? process.stdin;
@@ -115,7 +115,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   }
 
   const removed = vms.length + runners.length - failures;
-  println(ctx.stdout, `teardown of ${runnerName}: removed ${removed} of ${vms.length + runners.length} (${vms.length} VM(s), ${runners.length} runner(s))${failures ? `; ${failures} not removed` : ''}`);
+  println(ctx.stdout, `teardown of ${hostName}: removed ${removed} of ${vms.length + runners.length} (${vms.length} VM(s), ${runners.length} runner(s))${failures ? `; ${failures} not removed` : ''}`);
   return failures > 0 || problems.length > 0 ? 1 : 0;
 }
 

@@ -12,7 +12,7 @@
 import { ramCeilingMb, type Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
 import type { RequestBudgetStatus } from './ports.js';
-import { describeCauses, gaveUp, type Memory } from './memory.js';
+import { describeCauses, gaveUp, type Remembered } from './memory.js';
 import { claimKey, ownedByHost, parseRunnerName } from './names.js';
 
 export interface VmRow {
@@ -43,7 +43,7 @@ export interface FleetView {
   github_budget: { per_minute: number; last_minute: number; backoff_until: string | null; backoff_reason: string | null; backoffs: number } | null;
 }
 
-export function fleetView(observed: Observed, memory: Memory, plan: Plan, config: Config): FleetView {
+export function fleetView(observed: Observed, memory: Remembered, plan: Plan, config: Config): FleetView {
   const gh = observed.github.ok ? observed.github.value : undefined;
   const ourRunners = (gh?.runners ?? []).filter((r) => ownedByHost(r, config.github.runner_name));
   const vms: VmRow[] = (observed.tart.ok ? observed.tart.value.ours : []).map((vm) => {
@@ -61,7 +61,7 @@ export function fleetView(observed: Observed, memory: Memory, plan: Plan, config
       repo: serving?.repo ?? null,
       job_id: serving?.id ?? vm.claim.jobId,
       age_s: vm.startedAt === undefined ? null : Math.max(0, Math.round((observed.now - vm.startedAt) / 1000)),
-      ram_mb: vm.memoryMb,
+      ram_mb: vm.ramMb,
       cpu: vm.cpu,
       ip: null,
       runner: runner?.name ?? null,

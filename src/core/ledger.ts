@@ -33,19 +33,19 @@ export class Ledger {
     const listed = new Set(ours.map((v) => v.name));
     for (const vm of ours) {
       const profile = config.profiles[vm.claim.profile];
-      ledger.usedMb += vm.memoryMb;
+      ledger.usedMb += vm.ramMb;
       if ((profile?.os ?? 'macos') === 'macos') ledger.macosVms += 1;
     }
     for (const c of creating) {
       ledger.boots += 1;
       if (listed.has(c.vmName)) continue;
-      ledger.usedMb += c.memoryMb;
+      ledger.usedMb += c.ramMb;
       if (c.os === 'macos') ledger.macosVms += 1;
     }
     for (const vm of foreign) {
       if (vm.state !== 'running') continue;
-      ledger.usedMb += vm.memoryMb;
-      ledger.foreignMb += vm.memoryMb;
+      ledger.usedMb += vm.ramMb;
+      ledger.foreignMb += vm.ramMb;
       if (vm.os === 'darwin') ledger.macosVms += 1;
     }
     return ledger;

@@ -28,7 +28,7 @@ export interface Creating {
   runnerName: string;
   repo: string;
   /** Profile RAM reserved for it until its VM shows up in `tart list`. */
-  memoryMb: number;
+  ramMb: number;
   os: 'macos' | 'linux';
   startedAt: number;
 }
@@ -45,7 +45,7 @@ export interface FailedAttempts {
   lastAt: number;
 }
 
-export interface Memory {
+export interface Remembered {
   /**
    * When this daemon process started. A VM started before it whose runner has not connected can
    * only have been mid-creation in a process that died; after a short grace it is past booting.
@@ -66,7 +66,7 @@ export interface Memory {
 }
 
 /** Whether a job has used up its attempts on this host. */
-export function gaveUp(memory: Memory, key: string, maxAttempts: number): FailedAttempts | undefined {
+export function gaveUp(memory: Remembered, key: string, maxAttempts: number): FailedAttempts | undefined {
   const f = memory.failures.get(key);
   return f && f.count >= maxAttempts ? f : undefined;
 }

@@ -18,7 +18,7 @@ export interface OurVm {
   name: string;
   claim: Claim;
   state: VmState;
-  memoryMb: number;
+  ramMb: number;
   cpu: number;
   /**
    * When it was started: from its run log, else from tart's own VM files (adapters/tart.ts);
@@ -31,7 +31,7 @@ export interface OurVm {
 export interface ForeignVm {
   name: string;
   state: VmState;
-  memoryMb: number;
+  ramMb: number;
   os: 'darwin' | 'linux';
 }
 

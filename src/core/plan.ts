@@ -28,7 +28,7 @@ import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecyc
 import { Ledger } from './ledger.js';
 import { profileForLabels } from './match.js';
 import { demandFor } from './demand.js';
-import { describeCauses, type Memory } from './memory.js';
+import { describeCauses, type Remembered } from './memory.js';
 import type { Action, GitHubObservation, Observed, OurVm, Plan, QueueEntry } from './model.js';
 
 interface ClaimGroup {
@@ -41,13 +41,13 @@ interface ClaimGroup {
 /** What every step of one plan needs to know. */
 interface PlanContext {
   world: Observed;
-  memory: Memory;
+  memory: Remembered;
   config: Config;
   now: number;
   host: string;
 }
 
-export function plan(world: Observed, memory: Memory, config: Config): Plan {
+export function plan(world: Observed, memory: Remembered, config: Config): Plan {
   if (!world.tart.ok) {
     return {
       actions: [],

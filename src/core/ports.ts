@@ -126,7 +126,7 @@ export interface TartVmDetails {
   state: VmState;
   os: 'darwin' | 'linux';
   cpu: number;
-  memoryMb: number;
+  ramMb: number;
 }
 
 export interface RunOptions {
@@ -148,7 +148,7 @@ export interface Tart {
   list(): Promise<TartVm[]>;
   get(name: string): Promise<TartVmDetails>;
   clone(source: string, name: string): Promise<void>;
-  set(name: string, opts: { cpu: number; memoryMb: number; randomMac: boolean }): Promise<void>;
+  set(name: string, opts: { cpu: number; ramMb: number; randomMac: boolean }): Promise<void>;
   /** Starts `tart run` detached and headless; resolves once it is started (not when the VM stops). */
   run(name: string, opts: RunOptions): Promise<void>;
   /** When `run` last started this VM (epoch ms), from its run log; undefined if never run by us. */

@@ -75,7 +75,7 @@ export class Creator {
       vmName: action.vmName,
       runnerName: action.runnerName,
       repo: action.job.repo,
-      memoryMb: profile.ram_mb,
+      ramMb: profile.ram_mb,
       os: profile.os,
       startedAt: clock.now(),
     });
@@ -161,7 +161,7 @@ export class Creator {
     let sentToGuest = false;
     try {
       await tart.clone(imageOf(profile, config), vmName);
-      await tart.set(vmName, { cpu: profile.cpu, memoryMb: profile.ram_mb, randomMac: config.vm.random_mac });
+      await tart.set(vmName, { cpu: profile.cpu, ramMb: profile.ram_mb, randomMac: config.vm.random_mac });
       await tart.run(vmName, {
         cache: await this.cacheShareFor(profile, vmName),
         logFile: this.logFileFor(vmName),

@@ -19,7 +19,7 @@
  *   A count also expires after FAILURE_MAX_AGE_MS, so a job GitHub forgot cannot pin a file entry.
  */
 import type { Logger } from '../core/logger.js';
-import type { Creating, FailedAttempts, FailureCause, Memory } from '../core/memory.js';
+import type { Creating, FailedAttempts, FailureCause, Remembered } from '../core/memory.js';
 import type { Observed } from '../core/model.js';
 import { claimKey, parseRunnerName } from '../core/names.js';
 
@@ -69,7 +69,7 @@ export class HostMemory {
     for (const [key, f] of Object.entries(loaded?.failures ?? {})) this.failures.set(key, f);
   }
 
-  snapshot(): Memory {
+  snapshot(): Remembered {
     return {
       processStartedAt: this.processStartedAt,
       creating: new Map([...this.creating].map(([k, c]) => [k, { ...c }])),

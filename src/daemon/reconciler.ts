@@ -23,7 +23,7 @@
 import { basename, join } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from '../core/model.js';
-import type { Memory } from '../core/memory.js';
+import type { Remembered } from '../core/memory.js';
 import { parseVmName } from '../core/names.js';
 import { plan as makePlan } from '../core/plan.js';
 import type { DiskSpace, SweepStats, TartVmDetails, VmState } from '../core/ports.js';
@@ -64,7 +64,7 @@ export interface TickReport {
   /** False when an observation failed or an action failed. */
   ok: boolean;
   plan: Plan;
-  created: number;
+  admitted: number;
   deletedVms: number;
   deletedRunners: number;
   failures: string[];
@@ -72,7 +72,7 @@ export interface TickReport {
   durationMs: number;
   /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
   world: Observed;
-  memory: Memory;
+  memory: Remembered;
   /** Creations that ended since the previous tick's report, for the metrics. */
   creationsEnded: CreationEnded[];
 }
@@ -109,7 +109,7 @@ export class Reconciler {
   }
 
   /** Memory first (see the header), then the world. */
-  async observe(): Promise<{ world: Observed; memory: Memory }> {
+  async observe(): Promise<{ world: Observed; memory: Remembered }> {
     const memory = this.memory.snapshot();
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
@@ -123,7 +123,7 @@ export class Reconciler {
     return { world, memory };
   }
 
-  plan(world: Observed, memory: Memory): Plan {
+  plan(world: Observed, memory: Remembered): Plan {
     return makePlan(world, memory, this.deps.config);
   }
 
@@ -142,7 +142,7 @@ export class Reconciler {
     for (const b of plan.blocked) log.warn(b);
 
     const report: TickReport = {
-      tick, ok: true, plan, created: 0, deletedVms: 0, deletedRunners: 0, failures,
+      tick, ok: true, plan, admitted: 0, deletedVms: 0, deletedRunners: 0, failures,
       ...(observed.github.ok ? { github: observed.github.value.stats } : {}),
       durationMs: 0,
       world: observed,
@@ -162,7 +162,7 @@ export class Reconciler {
     report.creationsEnded = this.ended.splice(0);
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
-      ok: report.ok, actions: plan.actions.length, created: report.created, deleted_vms: report.deletedVms,
+      ok: report.ok, actions: plan.actions.length, admitted: report.admitted, deleted_vms: report.deletedVms,
       deleted_runners: report.deletedRunners, creating: memory.creating.size, ledger: plan.ledger,
       queued: plan.queue.length, ...(report.github ? { github: report.github } : {}), duration_ms: report.durationMs,
     });
@@ -188,7 +188,7 @@ export class Reconciler {
           void p.then((outcome) => {
             this.ended.push({ profile: action.claim.profile, outcome, durationMs: this.deps.clock.now() - admittedAt });
           }).finally(() => this.creations.delete(p));
-          report.created += 1;
+          report.admitted += 1;
           return;
         }
         case 'delete-vm': {
@@ -294,10 +294,10 @@ export class Reconciler {
           const claim = parseVmName(config.github.runner_name, vm.name);
           if (claim) {
             const [details, startedAt] = await Promise.all([this.details(vm.name, vm.state), tart.startedAt(vm.name, join(config.host.log_dir, `${vm.name}.log`))]);
-            ours.push({ name: vm.name, claim, state: details.state, memoryMb: details.memoryMb, cpu: details.cpu, startedAt });
+            ours.push({ name: vm.name, claim, state: details.state, ramMb: details.ramMb, cpu: details.cpu, startedAt });
           } else if (vm.state === 'running') {
             const details = await this.details(vm.name, vm.state);
-            foreign.push({ name: vm.name, state: details.state, memoryMb: details.memoryMb, os: details.os });
+            foreign.push({ name: vm.name, state: details.state, ramMb: details.ramMb, os: details.os });
           }
         })),
       );

@@ -91,7 +91,7 @@ export interface TartEvent {
   t: number;
   event: string;
   vm: string;
-  memoryMb?: number;
+  ramMb?: number;
   cpu?: number;
   [k: string]: unknown;
 }
@@ -135,8 +135,8 @@ export class SimWorld {
       const tartHome = join(dir, 'tart-home');
       mkdirSync(tartHome, { recursive: true });
       const tartBin = installFakeTart(join(dir, 'bin'));
-      createGoldenImage(tartHome, 'workhorse', { cpu: 4, memoryMb: 4096, os: 'darwin' });
-      createGoldenImage(tartHome, LINUX_IMAGE, { cpu: 2, memoryMb: 2048, os: 'linux' });
+      createGoldenImage(tartHome, 'workhorse', { cpu: 4, ramMb: 4096, os: 'darwin' });
+      createGoldenImage(tartHome, LINUX_IMAGE, { cpu: 2, ramMb: 2048, os: 'linux' });
       const sshPort = await freePort();
       const configPath = join(dir, 'pipeline.yml');
       writeFileSync(
@@ -304,7 +304,7 @@ export function peakUsage(events: TartEvent[]): { ramMb: number; vms: number; ma
   let vms = 0;
   let macosVms = 0;
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
-    if (typeof e.memoryMb === 'number') memory.set(e.vm, e.memoryMb);
+    if (typeof e.ramMb === 'number') memory.set(e.vm, e.ramMb);
     if (e.event === 'run-start') running.set(e.vm, { mb: memory.get(e.vm) ?? 0, macos: e.os !== 'linux' });
     if (e.event === 'run-exit' || e.event === 'stop' || e.event === 'delete') running.delete(e.vm);
     ramMb = Math.max(ramMb, [...running.values()].reduce((a, b) => a + b.mb, 0));

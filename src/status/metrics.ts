@@ -138,7 +138,7 @@ export class FleetMetrics {
     m.macosUsed.set(s.ledger.vms ?? Number.NaN);
     m.macosMax.set(s.ledger.max_vms);
 
-    m.admissions.inc(report.created);
+    m.admissions.inc(report.admitted);
     for (const c of report.creationsEnded) {
       m.creations.inc({ outcome: c.outcome.replace(/-/g, '_') });
       if (c.outcome === 'started') m.bootSeconds.observe({ profile: c.profile }, c.durationMs / 1000);

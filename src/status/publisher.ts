@@ -23,7 +23,7 @@ import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import type { Config } from '../config/types.js';
 import type { Observed } from '../core/model.js';
-import type { Memory } from '../core/memory.js';
+import type { Remembered } from '../core/memory.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock, Tart } from '../core/ports.js';
 import type { Secrets } from '../secrets/redact.js';
@@ -84,7 +84,7 @@ export class StatusPublisher {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async lookUpIps(observed: Observed, memory: Memory): Promise<void> {
+  private async lookUpIps(observed: Observed, memory: Remembered): Promise<void> {
     if (!observed.tart.ok) return;
     const running = observed.tart.value.ours.filter((vm) => vm.state === 'running').map((vm) => vm.name);
     for (const name of this.ips.keys()) if (!running.includes(name)) this.ips.delete(name);

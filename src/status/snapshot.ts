@@ -43,7 +43,7 @@ export interface StatusSnapshot extends Omit<LsView, 'github'> {
     /** What could not be read at all (GitHub or tart): nothing was decided on that side. */
     degraded: string[];
     duration_ms: number;
-    created: number;
+    admitted: number;
     deleted_vms: number;
     deleted_runners: number;
   };
@@ -99,7 +99,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
       failures: [...report.failures],
       degraded,
       duration_ms: report.durationMs,
-      created: report.created,
+      admitted: report.admitted,
       deleted_vms: report.deletedVms,
       deleted_runners: report.deletedRunners,
     },

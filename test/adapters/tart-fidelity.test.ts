@@ -89,15 +89,15 @@ test('macOS minimums: real texts in bytes, "(requested N)", exit 1; Linux guests
   expect(mem).toMatchObject({ code: 1, stderr: 'Error: LessThanMinimalResourcesError: VM should have 4294967296 bytes of memory at minimum (requested 2147483648)\n' });
   const cpu = await w.tart(['set', 'vm-min', '--cpu', '1']);
   expect(cpu).toMatchObject({ code: 1, stderr: 'Error: LessThanMinimalResourcesError: VM should have 2 CPU cores at minimum (requested 1)\n' });
-  const e = await expectKind(tart.set('vm-min', { cpu: 2, memoryMb: 2048, randomMac: true }), 'other');
+  const e = await expectKind(tart.set('vm-min', { cpu: 2, ramMb: 2048, randomMac: true }), 'other');
   expect(e.stderrLine).toMatch(/LessThanMinimalResourcesError/);
-  await tart.set('vm-min', { cpu: 2, memoryMb: 4096, randomMac: true });
-  expect(await tart.get('vm-min')).toMatchObject({ cpu: 2, memoryMb: 4096 });
+  await tart.set('vm-min', { cpu: 2, ramMb: 4096, randomMac: true });
+  expect(await tart.get('vm-min')).toMatchObject({ cpu: 2, ramMb: 4096 });
   await tart.delete('vm-min');
 
   expect((await w.tart(['create', 'lin', '--linux', '--memory', '4096'])).code).toBe(0);
-  await tart.set('lin', { cpu: 1, memoryMb: 1024, randomMac: false });
-  expect(await tart.get('lin')).toMatchObject({ os: 'linux', cpu: 1, memoryMb: 1024 });
+  await tart.set('lin', { cpu: 1, ramMb: 1024, randomMac: false });
+  expect(await tart.get('lin')).toMatchObject({ os: 'linux', cpu: 1, ramMb: 1024 });
   await tart.delete('lin');
 });
 

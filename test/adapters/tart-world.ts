@@ -34,7 +34,7 @@ export function makeTartWorld(extraEnv: NodeJS.ProcessEnv = {}): TartWorld {
   const dir = mkdtempSync(join(tmpdir(), 'tart-test-'));
   const home = join(dir, 'home');
   const bin = installFakeTart(join(dir, 'bin'));
-  createGoldenImage(home, 'gold', { cpu: 4, memoryMb: 4096, os: 'darwin' });
+  createGoldenImage(home, 'gold', { cpu: 4, ramMb: 4096, os: 'darwin' });
   const env: NodeJS.ProcessEnv = { ...process.env, TART_HOME: home, TART_SIM_GUEST: 'none', TART_SIM_BOOT_MS: '100', ...extraEnv };
   const tart: TartWorld['tart'] = async (args, more = {}) => {
     try {

@@ -33,11 +33,11 @@ test('version, and each command is logged at debug with exit code and duration',
 
 test('clone, set, get and list', async () => {
   await tart.clone('gold', 'vm-a');
-  await tart.set('vm-a', { cpu: 3, memoryMb: 5120, randomMac: true });
-  expect(await tart.get('vm-a')).toEqual({ name: 'vm-a', state: 'stopped', os: 'darwin', cpu: 3, memoryMb: 5120 });
+  await tart.set('vm-a', { cpu: 3, ramMb: 5120, randomMac: true });
+  expect(await tart.get('vm-a')).toEqual({ name: 'vm-a', state: 'stopped', os: 'darwin', cpu: 3, ramMb: 5120 });
   const list = await tart.list();
   expect(list).toEqual(expect.arrayContaining([{ name: 'gold', state: 'stopped' }, { name: 'vm-a', state: 'stopped' }]));
-  expect(w.events().filter((e) => e.event === 'set')).toEqual([expect.objectContaining({ vm: 'vm-a', cpu: 3, memoryMb: 5120, randomMac: true })]);
+  expect(w.events().filter((e) => e.event === 'set')).toEqual([expect.objectContaining({ vm: 'vm-a', cpu: 3, ramMb: 5120, randomMac: true })]);
   await tart.delete('vm-a');
   expect((await tart.list()).map((v) => v.name)).toEqual(['gold']);
 });
@@ -140,5 +140,5 @@ test('a hung command times out too', async () => {
   w.faults({ get: { hang: true, times: 1 } });
   const short = new TartAdapter({ tartBin: w.bin, logger, env: w.env, timeouts: { defaultMs: 1000 } });
   await expectKind(short.get('gold'), 'timeout');
-  expect(await tart.get('gold')).toMatchObject({ cpu: 4, memoryMb: 4096 });
+  expect(await tart.get('gold')).toMatchObject({ cpu: 4, ramMb: 4096 });
 });

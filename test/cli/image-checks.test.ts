@@ -23,7 +23,7 @@ function tartHome(): string {
 
 test('a profile below a macOS image minimum fails, naming the profile, the image and both figures', () => {
   const home = tartHome();
-  createGoldenImage(home, 'golden', { cpu: 4, memoryMb: 8192, os: 'darwin', cpuCountMin: 4, memoryMinMb: 4096 });
+  createGoldenImage(home, 'golden', { cpu: 4, ramMb: 8192, os: 'darwin', cpuCountMin: 4, memoryMinMb: 4096 });
   const results = imageFitChecks(home, configWith({ tiny: { ram_mb: 2048, cpu: 2, timeout_minutes: 10 }, big: { ram_mb: 8192, cpu: 4, timeout_minutes: 10 } }));
   expect(results).toEqual([
     { status: 'fail', what: 'profile tiny', detail: expect.stringMatching(/cpu 2 is below golden's minimum of 4; ram_mb 2048 is below golden's minimum of 4096 MB: .*LessThanMinimalResourcesError/) },
@@ -33,14 +33,14 @@ test('a profile below a macOS image minimum fails, naming the profile, the image
 
 test('exactly the minimum fits', () => {
   const home = tartHome();
-  createGoldenImage(home, 'golden', { cpu: 4, memoryMb: 8192, os: 'darwin', cpuCountMin: 4, memoryMinMb: 4096 });
+  createGoldenImage(home, 'golden', { cpu: 4, ramMb: 8192, os: 'darwin', cpuCountMin: 4, memoryMinMb: 4096 });
   expect(imageFitChecks(home, configWith({ edge: { ram_mb: 4096, cpu: 4, timeout_minutes: 10 } }))[0]?.status).toBe('ok');
 });
 
 test('Linux images have no minimums that tart enforces, but an os mismatch warns in both directions', () => {
   const home = tartHome();
-  createGoldenImage(home, 'ubuntu', { cpu: 4, memoryMb: 4096, os: 'linux', cpuCountMin: 2 });
-  createGoldenImage(home, 'sequoia', { cpu: 4, memoryMb: 4096, os: 'darwin' });
+  createGoldenImage(home, 'ubuntu', { cpu: 4, ramMb: 4096, os: 'linux', cpuCountMin: 2 });
+  createGoldenImage(home, 'sequoia', { cpu: 4, ramMb: 4096, os: 'darwin' });
   const results = imageFitChecks(
     home,
     configWith({
@@ -75,7 +75,7 @@ test('an image that is not a local VM is left to the golden-image check; a corru
 
 test('a config.json without "os" is a macOS image, as tart decodes it: its minimums apply', () => {
   const home = tartHome();
-  const dir = createGoldenImage(home, 'old', { cpu: 4, memoryMb: 8192, os: 'darwin' });
+  const dir = createGoldenImage(home, 'old', { cpu: 4, ramMb: 8192, os: 'darwin' });
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   delete cfg.os;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
@@ -85,7 +85,7 @@ test('a config.json without "os" is a macOS image, as tart decodes it: its minim
 
 test("the fake's macOS images carry the real minimums: the seed's 2048 MB coder does not fit, 4096 MB does", () => {
   const home = tartHome();
-  createGoldenImage(home, 'golden', { cpu: 4, memoryMb: 8192, os: 'darwin' });
+  createGoldenImage(home, 'golden', { cpu: 4, ramMb: 8192, os: 'darwin' });
   const results = imageFitChecks(home, configWith({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }, roomy: { ram_mb: 4096, cpu: 2, timeout_minutes: 60 } }));
   expect(results.map((r) => [r.what, r.status])).toEqual([
     ['profile coder', 'fail'],

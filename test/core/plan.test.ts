@@ -78,7 +78,7 @@ describe('admission', () => {
 
   test('a running macOS VM that is not ours takes a slot and its RAM', () => {
     const o = observed({ jobs: [job('coder'), job('coder')] });
-    if (o.tart.ok) o.tart.value.foreign.push({ name: 'my-own-vm', state: 'running', memoryMb: 4096, os: 'darwin' });
+    if (o.tart.ok) o.tart.value.foreign.push({ name: 'my-own-vm', state: 'running', ramMb: 4096, os: 'darwin' });
     const p = plan(o, seedConfig());
     expect(creates(p.actions)).toHaveLength(1);
     expect(p.ledger).toMatchObject({ used_mb: 4096 + 2048, foreign_mb: 4096, vms: 2 });
@@ -181,7 +181,7 @@ describe('garbage collection', () => {
 
   test("other Macs' runners and VMs that are not ours are never touched", () => {
     const o = observed({ runners: [runner('coder', 9, { host: 'mac-b', status: 'online', everConnected: true })] });
-    if (o.tart.ok) o.tart.value.foreign.push({ name: 'tf-mac-b-coder-9', state: 'stopped', memoryMb: 2048, os: 'darwin' });
+    if (o.tart.ok) o.tart.value.foreign.push({ name: 'tf-mac-b-coder-9', state: 'stopped', ramMb: 2048, os: 'darwin' });
     expect(plan(o, seedConfig()).actions).toEqual([]);
   });
 

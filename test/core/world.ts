@@ -4,7 +4,7 @@ import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import type { Job, Runner } from '../../src/core/ports.js';
 import type { Observed, OurVm, Plan } from '../../src/core/model.js';
-import type { Creating, FailureCause, Memory } from '../../src/core/memory.js';
+import type { Creating, FailureCause, Remembered } from '../../src/core/memory.js';
 import { plan as corePlan } from '../../src/core/plan.js';
 import { parseVmName, runnerName, vmName } from '../../src/core/names.js';
 
@@ -49,16 +49,16 @@ export function vm(profile: string, jobId: number, fields: Partial<OurVm> & { at
   const { attempt = 1, ...rest } = fields;
   const name = vmName(HOST, { profile, jobId, attempt });
   const ram: Record<string, number> = { developer: 8192, coder: 2048, marketer: 5120 };
-  return { name, claim: parseVmName(HOST, name)!, state: 'running', memoryMb: ram[profile] ?? 2048, cpu: 2, startedAt: NOW - 30_000, ...rest };
+  return { name, claim: parseVmName(HOST, name)!, state: 'running', ramMb: ram[profile] ?? 2048, cpu: 2, startedAt: NOW - 30_000, ...rest };
 }
 
-export function creating(profile: string, jobId: number, memoryMb = 2048): Creating {
+export function creating(profile: string, jobId: number, ramMb = 2048): Creating {
   const claim = { profile, jobId, attempt: 1 };
-  return { claim, vmName: vmName(HOST, claim), runnerName: runnerName(claim), repo: 'acme/app', memoryMb, os: 'macos', startedAt: NOW - 5_000 };
+  return { claim, vmName: vmName(HOST, claim), runnerName: runnerName(claim), repo: 'acme/app', ramMb, os: 'macos', startedAt: NOW - 5_000 };
 }
 
 /** One tick's input: what was observed, and what the host remembers (`memory`). */
-export type Scene = Observed & { memory: Memory };
+export type Scene = Observed & { memory: Remembered };
 
 export interface SceneParts {
   jobs?: Job[];

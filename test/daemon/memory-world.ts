@@ -7,7 +7,7 @@ import { TartError, type ClaimResult, type Clock, type DeleteRunnerResult, type 
 interface WorldVm {
   name: string;
   state: 'running' | 'stopped';
-  memoryMb: number;
+  ramMb: number;
   cpu: number;
   startedAt?: number;
   ip?: string;
@@ -28,7 +28,7 @@ export class MemoryWorld {
   vmsOf(host: string): Map<string, WorldVm> {
     let vms = this.hosts.get(host);
     if (!vms) {
-      vms = new Map([['workhorse', { name: 'workhorse', state: 'stopped', memoryMb: 4096, cpu: 4 }]]);
+      vms = new Map([['workhorse', { name: 'workhorse', state: 'stopped', ramMb: 4096, cpu: 4 }]]);
       this.hosts.set(host, vms);
     }
     return vms;
@@ -186,7 +186,7 @@ export class Session {
       list: () => this.call('list', (): TartVm[] => [...vms.values()].map((v) => ({ name: v.name, state: v.state }))),
       get: (name) => this.call('get', (): TartVmDetails => {
         const v = need(name, 'get');
-        return { name, state: v.state, os: 'darwin', cpu: v.cpu, memoryMb: v.memoryMb };
+        return { name, state: v.state, os: 'darwin', cpu: v.cpu, ramMb: v.ramMb };
       }),
       clone: (src, name) => this.call('clone', () => {
         const s = need(src, 'clone');
@@ -195,7 +195,7 @@ export class Session {
       set: (name, o) => this.call('set', () => {
         const v = need(name, 'set');
         v.cpu = o.cpu;
-        v.memoryMb = o.memoryMb;
+        v.ramMb = o.ramMb;
       }),
       run: (name) => this.call('run', () => {
         const v = need(name, 'run');

@@ -47,7 +47,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     problems: [],
     github: { requests: 7, not_modified: 5, rate_limit_remaining: 4990, rate_limit_reset: null, coldest_repo_age_s: 0, repositories: 3, unswept_repositories: 0 },
     github_budget: { per_minute: 300, last_minute: 42, backoff_until: null, backoff_reason: null, backoffs: 0 },
-    last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1500, created: 1, deleted_vms: 1, deleted_runners: 0 },
+    last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1500, admitted: 1, deleted_vms: 1, deleted_runners: 0 },
     last_ok_tick_at: '2026-01-01T00:00:10.000Z',
     give_ups: [{ profile: 'coder', job_id: 5, repo: 'o/c', attempts: 3, reason: '3× boot failed', since_s: 60 }],
     ...over,
@@ -55,7 +55,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
 }
 
 const report = (over: Partial<TickReport> = {}): TickReport => ({
-  tick: 1, ok: true, created: 1, deletedVms: 1, deletedRunners: 0, failures: [], durationMs: 1500, creationsEnded: [],
+  tick: 1, ok: true, admitted: 1, deletedVms: 1, deletedRunners: 0, failures: [], durationMs: 1500, creationsEnded: [],
   plan: { actions: [{ kind: 'delete-vm', vmName: 'tf-mac-a-coder-9', claim: { profile: 'coder', jobId: 9, attempt: 0 }, stop: false, reason: 'VM is stopped and its runner is gone: job finished' }], ledger: undefined, queue: [], blocked: [] },
   ...over,
 } as TickReport);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import type { Observed, QueueEntry } from '../../src/core/model.js';
-import type { Memory } from '../../src/core/memory.js';
+import type { Remembered } from '../../src/core/memory.js';
 import type { Tart } from '../../src/core/ports.js';
 import { Secrets } from '../../src/secrets/redact.js';
 import type { TickReport } from '../../src/daemon/reconciler.js';
@@ -29,13 +29,13 @@ const stats = { requests: 3, notModified: 2, rateLimitRemaining: 4000, rateLimit
 function observed(): Observed {
   return {
     now,
-    tart: { ok: true, value: { foreign: [], ours: [{ name: 'tf-mac-a-coder-7', claim: { profile: 'coder', jobId: 7, attempt: 1 }, state: 'running', memoryMb: 2048, cpu: 2, startedAt: now - 5000 }] } },
+    tart: { ok: true, value: { foreign: [], ours: [{ name: 'tf-mac-a-coder-7', claim: { profile: 'coder', jobId: 7, attempt: 1 }, state: 'running', ramMb: 2048, cpu: 2, startedAt: now - 5000 }] } },
     github: { ok: true, value: { jobs: [], runners: [], stats } },
   };
 }
 const gaveUp: QueueEntry = { repo: 'o/a', job_id: 9, name: 'j', profile: 'coder', labels: [], waiting_s: 300, reason: `gave up after 3 failed boots on this Mac (token ${TOKEN})` };
 /** The daemon's memory: job 9 used up its three attempts a minute before the first tick. */
-function memory(): Memory {
+function memory(): Remembered {
   const none = new Map();
   return {
     processStartedAt: 0, creating: none, runnerFirstSeen: none, runnerLastOnline: none, vmFirstSeen: none,
@@ -43,7 +43,7 @@ function memory(): Memory {
   };
 }
 function report(tick: number): TickReport {
-  return { tick, ok: true, created: 0, deletedVms: 0, deletedRunners: 0, failures: [], durationMs: 20, github: stats, plan: { actions: [], ledger: { used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2, foreign_mb: 0 }, queue: [gaveUp], blocked: [] }, world: observed(), memory: memory(), creationsEnded: tick === 1 ? [{ profile: 'coder', outcome: 'started', durationMs: 42_000 }, { profile: 'coder', outcome: 'claimed-elsewhere', durationMs: 900 }] : [] };
+  return { tick, ok: true, admitted: 0, deletedVms: 0, deletedRunners: 0, failures: [], durationMs: 20, github: stats, plan: { actions: [], ledger: { used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2, foreign_mb: 0 }, queue: [gaveUp], blocked: [] }, world: observed(), memory: memory(), creationsEnded: tick === 1 ? [{ profile: 'coder', outcome: 'started', durationMs: 42_000 }, { profile: 'coder', outcome: 'claimed-elsewhere', durationMs: 900 }] : [] };
 }
 
 test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir), redacted, IPs asked once per running VM, give-ups from memory', async () => {
@@ -84,7 +84,7 @@ test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir),
 test('a VM still being created is not asked for its IP (its creator is waiting on tart ip); once created, it is asked once', async () => {
   const publisher = new StatusPublisher({ config, tart, clock: { now: () => now, sleep: async () => undefined }, logger: memoryLogger(), secrets: new Secrets() });
   ipCalls.length = 0;
-  const creating = new Map([['coder-7', { claim: { profile: 'coder', jobId: 7, attempt: 1 }, vmName: 'tf-mac-a-coder-7', runnerName: 'mac-a-coder-7', repo: 'o/a', memoryMb: 2048, os: 'linux' as const, startedAt: now - 5000 }]]);
+  const creating = new Map([['coder-7', { claim: { profile: 'coder', jobId: 7, attempt: 1 }, vmName: 'tf-mac-a-coder-7', runnerName: 'mac-a-coder-7', repo: 'o/a', ramMb: 2048, os: 'linux' as const, startedAt: now - 5000 }]]);
   for (let tick = 1; tick <= 3; tick++) {
     await publisher.publish({ ...report(tick), memory: { ...memory(), creating } }, 15_000);
     now += 15_000;

@@ -297,7 +297,7 @@ async function cmdSet(store: SimStore, argv: string[]): Promise<number> {
   });
   const name = p.pos[0] as string;
   const cpu = intOpt('set', p, '--cpu');
-  const memoryMb = intOpt('set', p, '--memory');
+  const ramMb = intOpt('set', p, '--memory');
   const diskGb = intOpt('set', p, '--disk-size');
   if (diskGb !== undefined && diskGb > 65_535) usage('set', `The value '${diskGb}' is invalid for '--disk-size <disk-size>'`); // UInt16
   const result = await store.withLock(() => {
@@ -311,8 +311,8 @@ async function cmdSet(store: SimStore, argv: string[]): Promise<number> {
       }
       cfg.cpuCount = cpu;
     }
-    if (memoryMb !== undefined) {
-      const bytes = memoryMb * 1024 * 1024;
+    if (ramMb !== undefined) {
+      const bytes = ramMb * 1024 * 1024;
       if (cfg.os === 'darwin' && bytes < cfg.memorySizeMin) {
         err(`Error: LessThanMinimalResourcesError: VM should have ${cfg.memorySizeMin} bytes of memory at minimum (requested ${bytes})`);
         throw new Exit(1);
@@ -330,7 +330,7 @@ async function cmdSet(store: SimStore, argv: string[]): Promise<number> {
       }
       store.writeImage(name, { ...img, diskGb });
     }
-    return { cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
+    return { cpu: cfg.cpuCount, ramMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   store.event({ event: 'set', vm: name, ...result, randomMac: p.flags.has('--random-mac') });
   return 0;
@@ -448,7 +448,7 @@ function cmdCreate(store: SimStore, argv: string[]): number {
   createGoldenImage(store.home, name, {
     os,
     cpu: intOpt('create', p, '--cpu') ?? 4,
-    memoryMb: intOpt('create', p, '--memory') ?? (os === 'darwin' ? 8192 : 4096),
+    ramMb: intOpt('create', p, '--memory') ?? (os === 'darwin' ? 8192 : 4096),
     diskGb: intOpt('create', p, '--disk-size') ?? 50,
   });
   return 0;

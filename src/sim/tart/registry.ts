@@ -19,7 +19,7 @@ import { createGoldenImage, type SimOs, type SimStore } from './store.js';
 export interface RegistryEntry {
   os?: SimOs;
   cpu?: number;
-  memoryMb?: number;
+  ramMb?: number;
   /** How long the pull takes (divided by TART_SIM_SPEED); default 2000. */
   pullMs?: number;
   /** An HTTP status instead of the image (401, 404, 500…). */
@@ -71,7 +71,7 @@ export async function pull(store: SimStore, ref: string, speed: number): Promise
   const made = createGoldenImage(join(store.home, '.sim', 'oci-staging'), ociCacheName(ref), {
     os,
     cpu: entry.cpu ?? 4,
-    memoryMb: entry.memoryMb ?? (os === 'darwin' ? 8192 : 4096),
+    ramMb: entry.ramMb ?? (os === 'darwin' ? 8192 : 4096),
   });
   rmSync(dir, { recursive: true, force: true });
   renameSync(made, dir);

@@ -11,7 +11,7 @@
  *   not listed.
  * - `vms/<name>/sim-shares.json` — the `--dir` shares of the running VM (shares.ts), never cloned.
  * - `cache/OCIs/<ref>/` — images pulled from the simulated registry by `clone <remote ref>`.
- * - `.sim/registry.json` — the simulated OCI registry: `{ "<ref>": { "os"?, "cpu"?, "memoryMb"?,
+ * - `.sim/registry.json` — the simulated OCI registry: `{ "<ref>": { "os"?, "cpu"?, "ramMb"?,
  *   "pullMs"? (scaled), "status"?: HTTP code (a registry error instead of the image), "details"? } }`;
  *   a ref not listed answers 404 `MANIFEST_UNKNOWN`.
  * - `vms/<name>/sim-run.json` — runtime state, never cloned: `ip` (kept across runs), `pid`,
@@ -20,8 +20,8 @@
  * - `.sim/tart.lock` — the global lock (proper-lockfile) every mutation takes, like tart's flock on
  *   TART_HOME.
  * - `.sim/events.jsonl` — one JSON line per event: `{t, event, vm, ...}` with `event` one of
- *   `clone` (`source`), `pull` (`source`: a remote ref), `set` (`cpu`, `memoryMb`, `randomMac`),
- *   `run-start` (`pid`, `ip`, `cpu`, `memoryMb`, `os`, `argv`: run's arguments, `shares`: the parsed
+ *   `clone` (`source`), `pull` (`source`: a remote ref), `set` (`cpu`, `ramMb`, `randomMac`),
+ *   `run-start` (`pid`, `ip`, `cpu`, `ramMb`, `os`, `argv`: run's arguments, `shares`: the parsed
  *   `--dir` shares with `readOnly`), `run-exit` (`pid`, `reason`: `guest-shutdown` | `stopped` | `guest-error` |
  *   `startup-failed`), `stop` (`forced`: SIGKILL needed), `delete`, `fault` (`command`, `fault`).
  *   A `tart run` killed by SIGTERM/SIGKILL writes no `run-exit` (it dies at once, like real tart).
@@ -291,7 +291,7 @@ export class SimStore {
 export function createGoldenImage(
   tartHome: string,
   name: string,
-  opts: { cpu: number; memoryMb: number; os: SimOs; diskGb?: number; cpuCountMin?: number; memoryMinMb?: number },
+  opts: { cpu: number; ramMb: number; os: SimOs; diskGb?: number; cpuCountMin?: number; memoryMinMb?: number },
 ): string {
   // macOS images carry Apple's minimums for their IPSW: 2 CPUs and 4 GiB on every current macOS
   // (real configs say "memorySizeMin" : 4294967296; audit tart.md #3). tart does not enforce them for
@@ -306,7 +306,7 @@ export function createGoldenImage(
     cpuCountMin: opts.cpuCountMin ?? (opts.os === 'darwin' ? 2 : 1),
     cpuCount: opts.cpu,
     memorySizeMin: (opts.memoryMinMb ?? (opts.os === 'darwin' ? 4096 : 512)) * MB,
-    memorySize: opts.memoryMb * MB,
+    memorySize: opts.ramMb * MB,
     macAddress: randomMac(),
     display: { width: 1024, height: 768 },
   };

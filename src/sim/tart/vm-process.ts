@@ -145,7 +145,7 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
   let die = opts.die;
   if (opts.softnet && softnet === 'no-suid') die = { afterMs: 500, text: SOFTNET_DIED_TEXT };
 
-  const registered = await store.withLock((): { code: number } | { ip: string; os: string; cpu: number; memoryMb: number } => {
+  const registered = await store.withLock((): { code: number } | { ip: string; os: string; cpu: number; ramMb: number } => {
     if (store.incomplete(name)) {
       err(`Error: ${MISSING_FILES_TEXT}`);
       return { code: 1 };
@@ -184,10 +184,10 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
     const now = Date.now();
     store.writeRunState(name, { ip, pid, startedAt: now, bootedAt: now + sim.bootMs });
     writeShares(store.vmDir(name), opts.shares);
-    return { ip, os: cfg.os, cpu: cfg.cpuCount, memoryMb: Math.round(cfg.memorySize / (1024 * 1024)) };
+    return { ip, os: cfg.os, cpu: cfg.cpuCount, ramMb: Math.round(cfg.memorySize / (1024 * 1024)) };
   });
   if ('code' in registered) return registered.code;
-  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, memoryMb: registered.memoryMb, argv: opts.argv ?? [], shares: opts.shares });
+  store.event({ event: 'run-start', vm: name, pid, ip: registered.ip, os: registered.os, cpu: registered.cpu, ramMb: registered.ramMb, argv: opts.argv ?? [], shares: opts.shares });
 
   // Signal handlers do not keep Node's event loop alive; the VM must live until something ends it.
   const keepAlive = setInterval(() => undefined, 1 << 30);
