@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
 import { ExitError, type CliContext } from './cli/context.js';
+import { packageVersion } from './config/package.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
@@ -222,6 +223,3 @@ function parseFloatOption(name: string) {
   };
 }
 
-function packageVersion(): string {
-  return '0.1.0';
-}

@@ -31,15 +31,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-
-export interface CacheClones {
-  /** Makes a private copy of `source` for one job; returns its path (mount it read-write). */
-  make(source: string, jobKey: string): Promise<string>;
-  /** Removes the copy made for `jobKey`, if any. */
-  removeFor(jobKey: string): Promise<void>;
-  /** Deletes a copy `make` returned. Refuses anything else. */
-  remove(path: string): Promise<void>;
-}
+import type { CacheClones } from '../core/ports.js';
 
 /** The cp argv for a clone of `source`'s contents into the existing directory `dest`. */
 export function cpCommand(platform: NodeJS.Platform, source: string, dest: string): { file: string; args: string[] } {

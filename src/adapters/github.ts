@@ -50,6 +50,7 @@ import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
+import { errorText } from '../core/errors.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -347,7 +348,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       try {
         return await tracker.fetch(url, { method: 'GET', headers: { ...READ_HEADERS, ...headers, authorization } });
       } catch (err) {
-        throw new RequestError(describe(err), 500, { request: { method: 'GET', url, headers: {} }, cause: err });
+        throw new RequestError(errorText(err), 500, { request: { method: 'GET', url, headers: {} }, cause: err });
       }
     };
     const res = await attempt();
@@ -382,7 +383,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       if (!this.opts.sweepStateReadOnly) this.sweepState?.saveIfDue(this.sweeper, this.cache);
       return result;
     } catch (err) {
-      this.log.warn('github demand sweep failed', { error: describe(err), requests: tracker.requests });
+      this.log.warn('github demand sweep failed', { error: errorText(err), requests: tracker.requests });
       throw err;
     }
   }
@@ -429,7 +430,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       return { kind: 'created', jit: { runner: toRunner(res.data.runner as ApiRunner), encodedJitConfig: res.data.encoded_jit_config } };
     } catch (err) {
       if (statusOf(err) !== 409) {
-        this.log.warn('github JIT runner creation failed', { runner: req.name, status: statusOf(err), error: describe(err) });
+        this.log.warn('github JIT runner creation failed', { runner: req.name, status: statusOf(err), error: errorText(err) });
         throw err;
       }
     }
@@ -456,15 +457,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       if (status === 404) return 'not-found';
       // The spec lists only 204 and 422 here; every 422 is "busy", whatever its text (ARC does the same).
       if (status === 422) {
-        this.log.info('github runner not deleted: busy', { runnerId, message: describe(err) });
+        this.log.info('github runner not deleted: busy', { runnerId, message: errorText(err) });
         return 'busy';
       }
-      this.log.warn('github runner deletion failed', { runnerId, status, error: describe(err) });
+      this.log.warn('github runner deletion failed', { runnerId, status, error: errorText(err) });
       throw err;
     }
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

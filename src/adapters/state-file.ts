@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MemoryStore, PersistedMemory } from '../daemon/host-memory.js';
+import type { MemoryStore, PersistedMemory } from '../core/ports.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export class JsonStateFile implements MemoryStore {

@@ -16,12 +16,11 @@
  *   GitHub was not read.
  * - `--watch --live` keeps one reconciler, so its ETag cache makes later sweeps cheap.
  */
-import { Reconciler } from '../daemon/reconciler.js';
 import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
-import { buildAdapters, quietContext } from './wiring.js';
+import { buildAdapters, buildObservation, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
@@ -136,10 +135,10 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   // From the daemon's sweep state when there is one: at 1,000 repositories a cold sweep would see a
   // minute's budget worth of them only.
   const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true, sweepState: 'read' });
-  const reconciler = new Reconciler({ config, ...adapters });
+  const observe = buildObservation(config, adapters);
   return async () => {
-    const { world: observed, memory } = await reconciler.observe();
-    const view: LsView = withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config);
+    const { world: observed, memory, plan } = await observe();
+    const view: LsView = withConfigLedger(fleetView(observed, memory, plan, config), config);
     await Promise.all(
       view.vms.map(async (vm) => {
         if (!vm.state.startsWith('running')) return;

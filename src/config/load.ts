@@ -20,6 +20,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
 import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
+import { METRICS_FILE_NAME } from './paths.js';
 
 export interface LoadOptions {
   /** `--config` from the command line, if given. */
@@ -243,7 +244,7 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
     cache_dir: resolve(base, d.host.cache_dir),
     log_dir: logDir,
     state_dir: stateDir,
-    metrics_file: d.host.metrics_file ? resolve(base, d.host.metrics_file) : join(stateDir, 'tart-fleet.prom'),
+    metrics_file: d.host.metrics_file ? resolve(base, d.host.metrics_file) : join(stateDir, METRICS_FILE_NAME),
   };
   const profiles: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(d.profiles)) {

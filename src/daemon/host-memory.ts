@@ -22,18 +22,7 @@ import type { Logger } from '../core/logger.js';
 import type { Creating, FailedAttempts, FailureCause, Remembered } from '../core/memory.js';
 import type { Observed } from '../core/model.js';
 import { claimKey, parseRunnerName } from '../core/names.js';
-
-/** Failure counts as stored: claimKey → counts, plus the job they are for. */
-export interface PersistedMemory {
-  version: 1;
-  failures: Record<string, FailedAttempts & { jobId: number }>;
-}
-
-/** Where failure counts survive a restart (adapters/state-file.ts writes a JSON file). */
-export interface MemoryStore {
-  load(): PersistedMemory | undefined;
-  save(state: PersistedMemory): void;
-}
+import type { MemoryStore, PersistedMemory } from '../core/ports.js';
 
 /** A store that forgets at exit (tests, `ls --live`, dry runs). */
 export class VolatileStore implements MemoryStore {

@@ -25,7 +25,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import type { StatusSnapshot } from './snapshot.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 

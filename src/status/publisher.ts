@@ -27,7 +27,7 @@ import type { Remembered } from '../core/memory.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock, Tart } from '../core/ports.js';
 import type { Secrets } from '../secrets/redact.js';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import { buildSnapshot, writeSnapshot, type StatusSnapshot } from './snapshot.js';
 import { FleetMetrics, serveMetrics, writeMetricsFile } from './metrics.js';
 

@@ -16,14 +16,13 @@
  * - `give_ups` comes from the daemon's memory (host-memory.ts): persisted, so it survives restarts.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { PACKAGE_ROOT } from '../config/schema.js';
+import { packageVersion } from '../config/package.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import { statePaths } from '../config/paths.js';
 
-export const SNAPSHOT_FILE = 'status.json';
 
 export interface StatusSnapshot extends Omit<LsView, 'github'> {
   schema: 1;
@@ -119,7 +118,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
 }
 
 export function snapshotPath(stateDir: string): string {
-  return join(stateDir, SNAPSHOT_FILE);
+  return statePaths({ state_dir: stateDir }).status;
 }
 
 export function writeSnapshot(stateDir: string, snapshot: StatusSnapshot): void {
@@ -169,16 +168,4 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-let version: string | undefined;
-function packageVersion(): string {
-  if (version === undefined) {
-    try {
-      version = String((JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
-    } catch {
-      version = 'unknown';
-    }
-  }
-  return version;
 }

@@ -3,7 +3,7 @@
 // layer. The graph is read from the import lines of every source file.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 
 const SRC = join(PACKAGE_ROOT, 'src');
 

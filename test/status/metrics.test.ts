@@ -3,7 +3,7 @@
 import { get } from 'node:http';
 import { FleetMetrics, reasonKind, serveMetrics } from '../../src/status/metrics.js';
 import type { StatusSnapshot } from '../../src/status/snapshot.js';
-import type { TickReport } from '../../src/daemon/reconciler.js';
+import type { TickReport } from '../../src/daemon/report.js';
 import { parsePrometheusText } from './prom-text.js';
 
 describe('the strict parser', () => {

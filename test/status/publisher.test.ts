@@ -9,7 +9,7 @@ import type { Observed, QueueEntry } from '../../src/core/model.js';
 import type { Remembered } from '../../src/core/memory.js';
 import type { Tart } from '../../src/core/ports.js';
 import { Secrets } from '../../src/secrets/redact.js';
-import type { TickReport } from '../../src/daemon/reconciler.js';
+import type { TickReport } from '../../src/daemon/report.js';
 import { StatusPublisher } from '../../src/status/publisher.js';
 import { readSnapshot } from '../../src/status/snapshot.js';
 import { parsePrometheusText } from './prom-text.js';

@@ -1,0 +1,42 @@
+/**
+ * What one tick did and saw: the reconciler returns it, the loop reads `ok` and `deletedVms`, and
+ * the status publisher turns the rest into the snapshot `ls` reads and the metrics.
+ */
+import type { Remembered } from '../core/memory.js';
+import type { Observed, Plan } from '../core/model.js';
+import type { SweepStats } from '../core/ports.js';
+
+export interface TickReport {
+  tick: number;
+  /** False when an observation failed or an action failed. */
+  ok: boolean;
+  plan: Plan;
+  admitted: number;
+  deletedVms: number;
+  deletedRunners: number;
+  failures: string[];
+  github?: SweepStats;
+  durationMs: number;
+  /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
+  world: Observed;
+  memory: Remembered;
+  /** Creations that ended since the previous tick's report, for the metrics. */
+  creationsEnded: CreationEnded[];
+}
+
+export interface CreationEnded {
+  profile: string;
+  /** `claimed-elsewhere` is a 409 on the claim: another Mac has the job. */
+  outcome: CreationOutcome;
+  /** From admission to the runner started (or to giving up). */
+  durationMs: number;
+}
+
+/** How a creation ended. */
+export type CreationOutcome =
+  | 'started'
+  | 'job-not-queued'
+  | 'claimed-elsewhere'
+  | 'gave-up'
+  | 'vz-limit'
+  | 'failed';
