@@ -119,7 +119,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
       };
     }
     const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at})`;
-    const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
+    const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
       stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
@@ -141,7 +141,7 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     const view: LsView = withConfigLedger(fleetView(observed, memory, plan, config), config);
     await Promise.all(
       view.vms.map(async (vm) => {
-        if (!vm.state.startsWith('running')) return;
+        if (vm.state !== 'running') return;
         vm.ip = await adapters.tart.ip(vm.name, 0).catch(() => null);
       }),
     );

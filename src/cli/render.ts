@@ -36,7 +36,7 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
   for (const p of view.problems) out.push(`! ${p}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
   for (const v of view.vms) {
-    vms.push([v.name, v.profile, v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-']);
+    vms.push([v.name, v.profile, v.creating ? `${v.state} (creating)` : v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-']);
   }
   for (const c of view.creating) if (!view.vms.some((v) => v.name === c.vm)) vms.push([c.vm, c.profile, 'creating', '-', String(c.job_id), `${c.age_s}s`, '-', '-', '-', '-']);
   out.push(vms.length ? vms.toString() : '(no VMs of this host)');

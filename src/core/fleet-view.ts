@@ -18,7 +18,10 @@ import { claimKey, ownedByHost, parseRunnerName } from './names.js';
 export interface VmRow {
   name: string;
   profile: string;
+  /** What tart says (running, stopped, …). */
   state: string;
+  /** This Mac's creator still owns the VM (cloning, booting, starting the runner). */
+  creating: boolean;
   repo: string | null;
   job_id: number;
   age_s: number | null;
@@ -57,7 +60,8 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
     return {
       name: vm.name,
       profile: vm.claim.profile,
-      state: memory.creating.has(claimKey(vm.claim)) ? `${vm.state} (creating)` : vm.state,
+      state: vm.state,
+      creating: memory.creating.has(claimKey(vm.claim)),
       repo: serving?.repo ?? null,
       job_id: serving?.id ?? vm.claim.jobId,
       age_s: vm.startedAt === undefined ? null : Math.max(0, Math.round((observed.now - vm.startedAt) / 1000)),
@@ -70,7 +74,7 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
   });
   const problems = [...plan.blocked];
   // plan() stops at the first side it cannot read (tart); the other side's failure must still show.
-  if (!observed.github.ok && !problems.some((p) => p.startsWith('GitHub could not be read'))) {
+  if (!observed.github.ok && !observed.tart.ok) {
     problems.push(`GitHub could not be read (${observed.github.error}): the queue is unknown`);
   }
   if (memory.admissionPausedUntil && observed.now < memory.admissionPausedUntil.until) problems.push(memory.admissionPausedUntil.reason);

@@ -77,11 +77,11 @@ export function plan(world: Observed, memory: Remembered, config: Config): Plan 
       const jobPhase: JobPhase = jobIndex ? classifyJob(group, jobIndex) : 'unknown';
       const decision = decide(vmPhase, runnerPhase, jobPhase);
       const deleteVm: Action | undefined = decision.deleteVm && vm ? {
-        kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', reason: decision.reason,
+        kind: 'delete-vm', vmName: vm.name, claim: vm.claim, stop: vm.state !== 'stopped', cause: decision.cause, reason: decision.reason,
         ...(decision.failure ? { failure: decision.failure } : {}),
       } : undefined;
       const deleteRunner: Action | undefined = decision.deleteRunner && runner
-        ? { kind: 'delete-runner', runnerId: runner.id, runnerName: runner.name, reason: decision.reason }
+        ? { kind: 'delete-runner', runnerId: runner.id, runnerName: runner.name, cause: decision.cause, reason: decision.reason }
         : undefined;
       if (runner && deleteRunner) deletedRunnerIds.add(runner.id);
       if (deleteVm && deleteRunner && runner && !runner.busy) {

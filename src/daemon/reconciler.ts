@@ -30,7 +30,7 @@ import type { CacheClones, Clock, GitHub, Tart } from '../core/ports.js';
 import { errorText } from '../core/errors.js';
 import type { RunLogs } from '../adapters/run-logs.js';
 import type { Creator } from './creator.js';
-import type { CreationEnded, CreationOutcome, TickReport } from './report.js';
+import type { CreationEnded, CreationOutcome, TickFailure, TickReport } from './report.js';
 import type { HostMemory } from './host-memory.js';
 import type { WorldObserver } from './observer.js';
 import type { CacheKeeper } from './cache-keeper.js';
@@ -90,9 +90,9 @@ export class Reconciler {
     const { world: observed, memory } = await this.observe();
     this.memory.observed(observed);
     const plan = makePlan(observed, memory, this.deps.config);
-    const failures: string[] = [];
-    if (!observed.tart.ok) failures.push(`tart: ${observed.tart.error}`);
-    if (!observed.github.ok) failures.push(`github: ${observed.github.error}`);
+    const failures: TickFailure[] = [];
+    if (!observed.tart.ok) failures.push({ source: 'tart', message: observed.tart.error });
+    if (!observed.github.ok) failures.push({ source: 'github', message: observed.github.error });
     for (const b of plan.blocked) log.warn(b);
 
     const report: TickReport = {
@@ -176,7 +176,7 @@ export class Reconciler {
       }
     } catch (err) {
       const message = `${action.kind} failed: ${(err as Error).message}`;
-      report.failures.push(message);
+      report.failures.push({ source: 'action', message });
       log.error(message, { reason: action.reason });
     }
   }
@@ -194,7 +194,7 @@ export class Reconciler {
         await this.deps.cacheClones.remove(path);
       }
     } catch (err) {
-      report.failures.push(`cache copies: ${errorText(err)}`);
+      report.failures.push({ source: 'cache-copies', message: errorText(err) });
     }
   }
 
@@ -211,7 +211,7 @@ export class Reconciler {
       this.runLogsCheckedAt = now;
       if (removed.length > 0) log.info('removed run logs of VMs gone for longer than host.vm_log_retention_hours', { vms: removed });
     } catch (err) {
-      report.failures.push(`run logs: ${errorText(err)}`);
+      report.failures.push({ source: 'run-logs', message: errorText(err) });
     }
   }
 

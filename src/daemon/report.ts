@@ -14,7 +14,7 @@ export interface TickReport {
   admitted: number;
   deletedVms: number;
   deletedRunners: number;
-  failures: string[];
+  failures: TickFailure[];
   github?: SweepStats;
   durationMs: number;
   /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
@@ -22,6 +22,15 @@ export interface TickReport {
   memory: Remembered;
   /** Creations that ended since the previous tick's report, for the metrics. */
   creationsEnded: CreationEnded[];
+}
+
+/**
+ * One thing that went wrong in a tick. `source` says where, as a code (`ls` shows unread sources as
+ * "degraded" and the rest as failures, without reading the message); `message` is for people.
+ */
+export interface TickFailure {
+  source: 'tart' | 'github' | 'action' | 'cache-copies' | 'run-logs';
+  message: string;
 }
 
 export interface CreationEnded {

@@ -28,6 +28,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TickReport } from '../daemon/report.js';
 import type { StatusSnapshot } from './snapshot.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import type { DecisionCause } from '../core/lifecycle.js';
 
 const P = 'tart_fleet_';
 const MB = 1024 * 1024;
@@ -123,7 +124,7 @@ export class FleetMetrics {
       m.vms.reset();
       m.jobsRunning.reset();
       for (const vm of s.vms) {
-        m.vms.inc({ state: vm.state.replace(/ \(creating\)$/, '') });
+        m.vms.inc({ state: vm.state });
         if (vm.runner_status === 'busy') m.jobsRunning.inc({ profile: vm.profile });
       }
     } else {
@@ -144,8 +145,8 @@ export class FleetMetrics {
       if (c.outcome === 'started') m.bootSeconds.observe({ profile: c.profile }, c.durationMs / 1000);
     }
     for (const a of report.plan.actions) {
-      if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: a.failure ? a.failure.replace('-', '_') : reasonKind(a.reason) });
-      if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: reasonKind(a.reason) });
+      if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: causeLabel(a.cause) });
+      if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: causeLabel(a.cause) });
     }
     m.vmsDeleted.inc(report.deletedVms);
     m.runnersDeleted.inc(report.deletedRunners);
@@ -168,21 +169,9 @@ export class FleetMetrics {
   }
 }
 
-/** A deletion's reason (lifecycle.ts wording) → a short, bounded label value. */
-const REASON_KINDS: Array<[RegExp, string]> = [
-  [/profile's timeout/, 'timeout'],
-  [/registration timeout/, 'runner_unused'],
-  [/boot timeout/, 'boot_failed'],
-  [/ghost demand/, 'ghost_demand'],
-  [/job finished|runner is gone|just ended/, 'job_done'],
-  [/no VM|VM is gone/, 'no_vm'],
-  [/offline/, 'runner_offline'],
-  [/stopped/, 'vm_stopped'],
-];
-
-export function reasonKind(reason: string): string {
-  for (const [re, kind] of REASON_KINDS) if (re.test(reason)) return kind;
-  return 'other';
+/** A decision's cause code (core/lifecycle.ts) as a label value: bounded, and never read from the prose. */
+export function causeLabel(cause: DecisionCause): string {
+  return cause.replace(/-/g, '_');
 }
 
 export async function writeMetricsFile(file: string, metrics: FleetMetrics): Promise<void> {

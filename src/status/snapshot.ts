@@ -39,6 +39,8 @@ export interface StatusSnapshot extends Omit<LsView, 'github'> {
     ok: boolean;
     /** Everything that went wrong in the tick: failed observations and failed actions. */
     failures: string[];
+    /** The failures that are not an unread source (those are `degraded`): failed actions and housekeeping. */
+    action_failures: string[];
     /** What could not be read at all (GitHub or tart): nothing was decided on that side. */
     degraded: string[];
     duration_ms: number;
@@ -95,7 +97,8 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
     poll_seconds: poll,
     last_tick: {
       ok: report.ok,
-      failures: [...report.failures],
+      failures: report.failures.map((f) => `${f.source}: ${f.message}`),
+      action_failures: report.failures.filter((f) => f.source !== 'tart' && f.source !== 'github').map((f) => `${f.source}: ${f.message}`),
       degraded,
       duration_ms: report.durationMs,
       admitted: report.admitted,
