@@ -51,6 +51,7 @@ import { SweepStateFile } from './github-sweep-state.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 import { errorText } from '../core/errors.js';
+import { limitConcurrency } from '../core/limit.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -127,21 +128,6 @@ function toRunner(r: ApiRunner): Runner {
   };
 }
 
-/** A FIFO limit on concurrent async work. */
-export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
 
 /** What Octokit sends with every request (its defaults, with our user agent). */
 const READ_HEADERS = { accept: 'application/vnd.github.v3+json', 'user-agent': 'tart-fleet' };

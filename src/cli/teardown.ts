@@ -36,6 +36,7 @@ import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
 import { statePaths } from '../config/paths.js';
 import { errorText } from '../core/errors.js';
+import { limitConcurrency } from '../core/limit.js';
 
 export interface TeardownOptions {
   config?: string;
@@ -91,14 +92,15 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   }
 
   let failures = 0;
-  await eachLimited(vms, VM_CONCURRENCY, async (vm) => {
+  const limit = limitConcurrency(VM_CONCURRENCY);
+  await Promise.all(vms.map((vm) => limit(async () => {
     const result = await removeVm(tart, vm, cacheClones);
     if (result.ok) println(ctx.stdout, `removed VM ${vm.name}${result.note ? ` (${result.note})` : ''}`);
     else {
       failures++;
       ctx.stderr.write(`FAILED VM ${vm.name}: ${result.note}\n`);
     }
-  });
+  })));
   // One at a time: the GitHub adapter paces writes anyway, and the lines stay in order.
   for (const r of runners) {
     try {
@@ -128,14 +130,6 @@ async function removeVm(tart: Tart, vm: TartVm, cacheClones: CacheCloneDir): Pro
     return { ok: false, note: errorText(err) };
   }
   return { ok: true, ...(vm.state !== 'stopped' ? { note: `stopped from ${vm.state}` } : {}) };
-}
-
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** One line from `input`; '' on end of input (which the caller reads as "no"). */

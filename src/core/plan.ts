@@ -23,12 +23,12 @@
  */
 import { repoCapFor, type Config, type Profile, type Trust } from '../config/types.js';
 import type { Job, Runner } from './ports.js';
-import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
+import { claimKey, hostLabel, newestAttemptFirst, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
 import { Ledger } from './ledger.js';
 import { profileForLabels } from './match.js';
 import { demandFor } from './demand.js';
-import { describeCauses, type Remembered } from './memory.js';
+import { attemptsUsedUp, describeCauses, type Remembered } from './memory.js';
 import type { Action, GitHubObservation, Observed, OurVm, Plan, QueueEntry } from './model.js';
 
 interface ClaimGroup {
@@ -127,7 +127,7 @@ function groupClaims(vms: OurVm[], runners: Runner[]): ClaimGroup[] {
  */
 function pairByAttempt(g: ClaimGroup): Array<[OurVm | undefined, Runner | undefined]> {
   const vms = [...g.vms].sort((a, b) => b.claim.attempt - a.claim.attempt);
-  const runners = [...g.runners].sort((a, b) => parseRunnerName(b.name)!.attempt - parseRunnerName(a.name)!.attempt);
+  const runners = newestAttemptFirst(g.runners);
   const pairs: Array<[OurVm | undefined, Runner | undefined]> = [];
   for (let i = 0; i < Math.max(vms.length, runners.length, 1); i++) pairs.push([vms[i], runners[i]]);
   return pairs;
@@ -343,10 +343,9 @@ function giveUps(ctx: PlanContext, actions: Action[]): Map<string, string> {
   for (const a of actions) {
     if (a.kind === 'delete-vm' && a.failure) causes.set(claimKey(a.claim), [...(causes.get(claimKey(a.claim)) ?? []), a.failure]);
   }
-  const max = ctx.config.vm.max_boot_attempts;
   const out = new Map<string, string>();
   for (const [key, list] of causes) {
-    if (list.length < max) continue;
+    if (!attemptsUsedUp(list, ctx.config.vm.max_boot_attempts)) continue;
     const hint = list.includes('runner-unused')
       ? '; runners made for it got no job, so GitHub may not route it to this runner group (public repository? selected repositories or workflows? see tart-fleet validate)'
       : '';

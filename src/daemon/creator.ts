@@ -33,6 +33,7 @@ import type { Action } from '../core/model.js';
 import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type RunOptions, type Tart } from '../core/ports.js';
 import type { CreationOutcome } from './report.js';
 import type { HostMemory } from './host-memory.js';
+import { attemptsUsedUp } from '../core/memory.js';
 import type { CacheClones } from '../core/ports.js';
 import { runLogFile } from '../config/paths.js';
 
@@ -130,15 +131,17 @@ export class Creator {
       const result = await this.bootOnce(vmName, profile, jit, vmLog);
       if (result === 'started') return 'started';
       await this.removeVm(vmName, vmLog);
-      const failures = memory.attemptFailed(action.claim, result === 'vz-limit' ? 'vz-limit' : 'boot-failed', clock.now(), action.job.repo).count;
+      const failed = memory.attemptFailed(action.claim, result === 'vz-limit' ? 'vz-limit' : 'boot-failed', clock.now(), action.job.repo);
+      const failures = failed.causes.length;
+      const givenUp = attemptsUsedUp(failed.causes, config.vm.max_boot_attempts);
       if (result === 'vz-limit') {
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
         return 'vz-limit';
       }
-      if (result === 'runner-may-have-started' || failures >= config.vm.max_boot_attempts) {
+      if (result === 'runner-may-have-started' || givenUp) {
         // A runner that may have run is never reused; without a retry here the job is claimed anew next tick.
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
-        if (failures >= config.vm.max_boot_attempts) {
+        if (givenUp) {
           vmLog.error('giving up on this job after repeated boot failures', { failures });
           return 'gave-up';
         }

@@ -55,7 +55,10 @@ export class HostMemory {
     private readonly logger: Logger,
   ) {
     const loaded = safely(() => store.load(), logger, 'reading the saved failure counts failed; starting without them');
-    for (const [key, f] of Object.entries(loaded?.failures ?? {})) this.failures.set(key, f);
+    // Older files also stored a `count` beside the causes; the causes are the count.
+    for (const [key, f] of Object.entries(loaded?.failures ?? {})) {
+      this.failures.set(key, { jobId: f.jobId, causes: [...f.causes], lastAt: f.lastAt, ...(f.repo ? { repo: f.repo } : {}) });
+    }
   }
 
   snapshot(): Remembered {
@@ -93,13 +96,12 @@ export class HostMemory {
 
   // -- failures --------------------------------------------------------------------------------
 
-  /** A VM of this job was removed before the job ran. Returns the job's count after this one. */
+  /** A VM of this job was removed before the job ran. Returns the job's failed attempts, this one included. */
   attemptFailed(claim: { profile: string; jobId: number }, cause: FailureCause, now: number, repo?: string): FailedAttempts {
     const key = claimKey(claim);
     const before = this.failures.get(key);
     const next = {
       jobId: claim.jobId,
-      count: (before?.count ?? 0) + 1,
       causes: [...(before?.causes ?? []), cause],
       lastAt: now,
       ...(repo ?? before?.repo ? { repo: repo ?? before?.repo } : {}),

@@ -24,7 +24,7 @@ import { basename } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
 import type { Action, Observed } from '../core/model.js';
-import type { Remembered } from '../core/memory.js';
+import { lastFailureGaveUp, type Remembered } from '../core/memory.js';
 import { plan as makePlan } from '../core/plan.js';
 import type { CacheClones, Clock, GitHub, Tart } from '../core/ports.js';
 import { errorText } from '../core/errors.js';
@@ -218,10 +218,10 @@ export class Reconciler {
   private countFailure(action: Extract<Action, { kind: 'delete-vm' }>, log: Logger): void {
     const { config, clock } = this.deps;
     const failed = this.memory.attemptFailed(action.claim, action.failure!, clock.now());
-    if (failed.count === config.vm.max_boot_attempts) {
+    if (lastFailureGaveUp(failed.causes, config.vm.max_boot_attempts)) {
       const profile = config.profiles[action.claim.profile];
       log.warn('leaving a job alone after repeated failed attempts (tart-fleet ls says why; see tart-fleet validate if runners got no job)', {
-        profile: action.claim.profile, job: action.claim.jobId, attempts: failed.count, causes: failed.causes, runnerGroupId: profile?.runner_group_id,
+        profile: action.claim.profile, job: action.claim.jobId, attempts: failed.causes.length, causes: failed.causes, runnerGroupId: profile?.runner_group_id,
       });
     }
   }

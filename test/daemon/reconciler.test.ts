@@ -101,7 +101,7 @@ test('a job GitHub never routes to our runners gets max_boot_attempts VMs at mos
   world.unroutable.add(stuck.id);
   const store = new VolatileStore();
   const d = daemon(world, { store });
-  const failures = () => d.reconciler.memory.snapshot().failures.get(`coder-${stuck.id}`)?.count ?? 0;
+  const failures = () => d.reconciler.memory.snapshot().failures.get(`coder-${stuck.id}`)?.causes.length ?? 0;
   await settle(world, [d], () => failures() >= 3, 90);
   await settle(world, [d], () => false, 30); // 15 more simulated minutes
   expect(admissions(d, stuck.id)).toBe(3);

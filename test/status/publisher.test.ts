@@ -39,7 +39,7 @@ function memory(): Remembered {
   const none = new Map();
   return {
     processStartedAt: 0, creating: none, runnerFirstSeen: none, runnerLastOnline: none, vmFirstSeen: none,
-    failures: new Map([['coder-9', { count: 3, causes: ['boot-failed', 'boot-failed', 'runner-lost'], repo: 'o/a', lastAt: Date.parse('2026-01-01T00:00:00Z') - 60_000 }]]),
+    failures: new Map([['coder-9', { causes: ['boot-failed', 'boot-failed', 'runner-lost'], repo: 'o/a', lastAt: Date.parse('2026-01-01T00:00:00Z') - 60_000 }]]),
   };
 }
 function report(tick: number): TickReport {
