@@ -254,11 +254,6 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     return this.budget.status();
   }
 
-  /** The latest rate-limit headers seen (for `ls` and `validate`). */
-  get rateLimit(): RateSnapshot | null {
-    return this.lastRate;
-  }
-
   /** The token's kind and permissions, and the runner group: read only (github-access.ts). */
   describeAccess(runnerGroupId: number): Promise<GitHubAccess> {
     return describeAccess({ octokit: this.octokit, org: this.org, tokens: this.tokens }, runnerGroupId);

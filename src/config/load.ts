@@ -19,7 +19,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
-import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
+import { loadSchema, ENV_SETTINGS, NON_CONFIG_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
 import { METRICS_FILE_NAME } from './paths.js';
 
 export interface LoadOptions {
@@ -120,7 +120,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv,
   const envPaths = new Map<string, string>();
   const profiles = isObject(doc.profiles) ? (doc.profiles as Record<string, unknown>) : {};
   const settings = [...ENV_SETTINGS, ...Object.keys(profiles).flatMap((name) => profileEnvSettings(name))];
-  const known = new Set<string>([...settings.map((s) => s.variable), ...SECRET_ENV_VARS]);
+  const known = new Set<string>([...settings.map((s) => s.variable), ...NON_CONFIG_ENV_VARS]);
   for (const name of Object.keys(env)) {
     if (name.startsWith('TART_FLEET_') && !known.has(name)) {
       const hint = closestName(name, [...known]);

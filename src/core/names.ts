@@ -59,7 +59,7 @@ export function hostLabel(hostName: string): string {
   return `tf-host-${hostName}`;
 }
 
-/** Whether a runner belongs to the Mac named `runnerNameOfHost` (labels compare case-insensitively). */
+/** Whether a runner belongs to the Mac named `hostName` (labels compare case-insensitively). */
 export function ownedByHost(runner: { labels: string[] }, hostName: string): boolean {
   const label = hostLabel(hostName).toLowerCase();
   return runner.labels.some((l) => l.toLowerCase() === label);

@@ -263,9 +263,9 @@ export interface CacheTool {
 /** Per-job copies of a cache dir (adapters/cache-clone.ts). Keyed by the VM the copy is mounted into. */
 export interface CacheClones {
   /** Makes a private copy of `source` for one job; returns its path (mount it read-write). */
-  make(source: string, jobKey: string): Promise<string>;
-  /** Removes the copy made for `jobKey`, if any. */
-  removeFor(jobKey: string): Promise<void>;
+  make(source: string, vmName: string): Promise<string>;
+  /** Removes the copy made for the VM `vmName`, if any. */
+  removeFor(vmName: string): Promise<void>;
   /** Deletes a copy `make` returned. Refuses anything else. */
   remove(path: string): Promise<void>;
 }

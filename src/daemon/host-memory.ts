@@ -24,7 +24,7 @@ import type { Observed } from '../core/model.js';
 import { claimKey, parseRunnerName } from '../core/names.js';
 import type { MemoryStore, PersistedMemory } from '../core/ports.js';
 
-/** A store that forgets at exit (tests, `ls --live`, dry runs). */
+/** A store that forgets at exit (tests; `ls --live` and dry runs read the daemon's file and never write it). */
 export class VolatileStore implements MemoryStore {
   private state: PersistedMemory | undefined;
   load(): PersistedMemory | undefined {

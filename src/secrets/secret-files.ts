@@ -12,7 +12,7 @@
  * ## Gotchas
  * - The commands that use secret values read them through `secretEnv` (src/cli/wiring.ts), which
  *   calls `expandSecretFiles`; `launchd` sees the raw environment, because it writes the paths.
- *   The config loader lists both `_FILE` names in `SECRET_ENV_VARS`.
+ *   The config loader lists both `_FILE` names in `NON_CONFIG_ENV_VARS`.
  * - Never include a value in an error message: name the variable (and the file path) only.
  * - A secret file other users can read is refused, not warned about: the secret is already exposed
  *   on disk, and a daemon that starts anyway hides that. The fix (`chmod 600 <file>`) is in the error.

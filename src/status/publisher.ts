@@ -15,8 +15,8 @@
  *   asked: its creator is already waiting on `tart ip --wait`, and a boot (~20–30 s on a Mac) would
  *   otherwise cost a failing `tart ip` process every tick, ~13 a job in the demo's 1 s ticks.
  * - Everything written passes the secret redactor, although it should hold no secret at all.
- * - A give-up's `since` is when this process first saw it: a restart starts the clock again (and
- *   the daemon itself tries such jobs again after a restart).
+ * - A give-up's `since_s` counts from its last failed attempt, which is persisted with the failure
+ *   counts (daemon/host-memory.ts): a restart neither resets it nor tries the job again.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
