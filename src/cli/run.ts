@@ -10,6 +10,7 @@
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
 import { resolve } from 'node:path';
+import { assertIsolatedOnDisk } from '../config/isolation.js';
 import { Reconciler } from '../daemon/reconciler.js';
 import { runLoop } from '../daemon/loop.js';
 import { StatusPublisher } from '../status/publisher.js';
@@ -30,6 +31,8 @@ export interface RunOptions {
 
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
+  // Cache shares judged on the real file system (symlinks, inodes): refuse before anything starts.
+  assertIsolatedOnDisk(config, ctx.env);
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
   const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
