@@ -328,6 +328,10 @@ function apiUrlChecks(config: Config, name: (pointer: string) => string, problem
   if (url.username !== '' || url.password !== '') {
     problems.push(`${name('/github/api_url')}: contains a user name or password (user:password@); remove it: tart-fleet authenticates with the GitHub App or token, and credentials in the URL would be logged`);
   }
+  // The org's runner-admin token rides on every request: plain http only where it never leaves the Mac.
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    problems.push(`${name('/github/api_url')}: is plain http:// to ${url.hostname}; the GitHub token would cross the network in clear text: use https:// (plain http is accepted for localhost / 127.0.0.1 / [::1] only)`);
+  }
 }
 
 /**
@@ -361,6 +365,12 @@ function trustTierChecks(config: Config, env: NodeJS.ProcessEnv, name: (pointer:
       problems.push(`${name(`/profiles/${p.name}/cache_dir`)}: ${p.cache_dir} ends in a tart --dir option (",ro" or ",tag="); rename the directory`);
     }
   }
+}
+
+/** localhost, 127.0.0.0/8 and ::1: the only hosts plain http may reach. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function closestName(name: string, candidates: string[]): string | undefined {
