@@ -143,7 +143,7 @@ export class SweepStateFile {
       etags: cache.entries(),
     };
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       writeFileAtomic(this.path, JSON.stringify(state), 0o600);
       this.savedAt = now;
     } catch (err) {

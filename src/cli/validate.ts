@@ -18,7 +18,7 @@
  * - Progress ("checking …") goes to stderr, and only on a TTY: stdout stays the report.
  */
 import { ramCeilingMb } from '../config/types.js';
-import { isolationChecks } from './isolation-checks.js';
+import { isolationChecks, stateDirCheck } from './isolation-checks.js';
 import { expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { countChecks, formatCheck, summaryLine, writableDirCheck, type CheckResult } from './checks.js';
 import { loadForCommand } from './config.js';
@@ -57,6 +57,7 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
 
   results.push(writableDirCheck('cache dir', config.host.cache_dir));
   results.push(writableDirCheck('log dir', config.host.log_dir));
+  results.push(stateDirCheck(config.host.state_dir));
 
   const platform = platformOf(ctx);
   if (platform !== 'darwin') {
