@@ -19,6 +19,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { isolationProblems, lexicalProbe, problemLine } from './isolation.js';
+import { untrustedReach } from './untrusted-reach.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
 import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
 
@@ -263,6 +264,7 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
       network: p.network ?? (softnetByDefault ? 'softnet' : 'nat'),
       net_softnet_allow: allow,
       net_softnet_block: block,
+      net_softnet_allow_wide: p.net_softnet_allow_wide ?? false,
     };
   }
   return {
@@ -303,6 +305,10 @@ function crossFieldChecks(config: Config, env: NodeJS.ProcessEnv, envPaths: Map<
     }
   }
   trustTierChecks(config, env, name, problems, warnings);
+  // Softnet lists parsed as softnet would; what the untrusted tier reaches and shares (untrusted-reach.ts).
+  const reach = untrustedReach(config, env, name);
+  problems.push(...reach.problems);
+  warnings.push(...reach.warnings);
   apiUrlChecks(config, name, problems);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
