@@ -48,6 +48,7 @@ import { type ConditionalGet, EtagCache, type RateSnapshot, type SendGet, Tracke
 import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
 import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
+import { apiOrigin, assertApiOrigin } from './github-origin.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 import { errorText } from '../core/errors.js';
@@ -138,6 +139,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
+  /** `github.api_url`'s origin: the only one the token is sent to (github-origin.ts). */
+  private readonly origin: string;
   private readonly org: string;
   private readonly now: () => number;
   private readonly cache = new EtagCache();
@@ -154,6 +157,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
 
   constructor(private readonly opts: GitHubAdapterOptions) {
     this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
+    this.origin = apiOrigin(this.apiUrl);
     this.org = opts.org;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ component: 'github' });
@@ -237,6 +241,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   /** Outermost wrap: the current token on every request; after a 401 with an App, one fresh token. */
   private authenticate(client: Client): void {
     client.hook.wrap('request', async (request, options) => {
+      // paginate() follows `Link` URLs verbatim: the token goes to api_url's origin only.
+      assertApiOrigin(String(options.url), this.origin, 'a request URL (a pagination link?)', String(options.baseUrl ?? this.apiUrl));
       options.headers.authorization = `token ${await this.tokens.token()}`;
       try {
         return await request(options);
@@ -324,6 +330,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * No answer at all (connection lost, timeout) is a `RequestError` with status 500, as in Octokit.
    */
   private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker): Promise<Response> {
+    // Pagination links and persisted URLs decide where reads go: the token goes to api_url's origin only.
+    assertApiOrigin(url, this.origin, 'a pagination link or a persisted URL');
     const attempt = async () => {
       const authorization = `token ${await this.tokens.token()}`;
       try {

@@ -22,7 +22,7 @@ import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapsh
 import { loadForCommand } from './config.js';
 import { buildAdapters, buildObservation, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
-import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables, terminalSafe } from './render.js';
 
 export const EXIT_STALE = 3;
 export const EXIT_DEGRADED = 4;
@@ -47,7 +47,7 @@ interface Frame {
 }
 
 export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<number> {
-  const frameOf = opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts);
+  const frameOf = safeFrames(opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts));
   if (!opts.watch) {
     const frame = await frameOf();
     for (const l of frame.stderr) println(ctx.stderr, l);
@@ -55,6 +55,14 @@ export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<numbe
     return frame.code;
   }
   return watch(ctx, opts, frameOf);
+}
+
+/** Every line of a frame through terminalSafe: names in it come from GitHub (render.ts). */
+function safeFrames(frameOf: () => Promise<Frame>): () => Promise<Frame> {
+  return async () => {
+    const f = await frameOf();
+    return { ...f, stdout: f.stdout.map((l) => terminalSafe(l)), stderr: f.stderr.map((l) => terminalSafe(l)) };
+  };
 }
 
 async function watch(ctx: CliContext, opts: LsOptions, frameOf: () => Promise<Frame>): Promise<number> {

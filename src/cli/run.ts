@@ -10,6 +10,8 @@
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
 import { resolve } from 'node:path';
+import { assertIsolatedOnDisk } from '../config/isolation.js';
+import { ensurePrivateDir } from '../adapters/private-dir.js';
 import { runLoop } from '../daemon/loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
@@ -29,6 +31,10 @@ export interface RunOptions {
 
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
+  // Cache shares judged on the real file system (symlinks, inodes): refuse before anything starts.
+  assertIsolatedOnDisk(config, ctx.env);
+  // The state the adapters read back (sweep URLs, give-ups) must be ours alone: 0700, our uid.
+  if (!opts.dryRun) ensurePrivateDir(config.host.state_dir, 'host.state_dir');
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
   const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });

@@ -178,9 +178,21 @@ export async function writeMetricsFile(file: string, metrics: FleetMetrics): Pro
   writeFileAtomic(file, await metrics.text());
 }
 
-/** Serves GET /metrics on 127.0.0.1:`port` only (never another address). Resolves once listening. */
+/**
+ * Serves GET /metrics on 127.0.0.1:`port` only (never another address). Resolves once listening.
+ * Answers only requests whose Host is 127.0.0.1:`port` or localhost:`port`: a web page in a browser
+ * on this Mac can point a name it controls at 127.0.0.1 (DNS rebinding) and read the answer as its
+ * own origin; its requests then carry that name as Host (audit turn4-security N8).
+ */
 export async function serveMetrics(port: number, metrics: FleetMetrics): Promise<Server> {
+  // The port really bound (port 0 picks one), known once listening.
+  let bound = port;
   const server = createServer((req, res) => {
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host !== `127.0.0.1:${bound}` && host !== `localhost:${bound}`) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end(`only for Host 127.0.0.1:${bound} or localhost:${bound}\n`);
+      return;
+    }
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
       return;
@@ -194,6 +206,7 @@ export async function serveMetrics(port: number, metrics: FleetMetrics): Promise
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
+      bound = (server.address() as { port: number }).port;
       resolve();
     });
   });

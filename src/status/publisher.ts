@@ -49,8 +49,9 @@ export class StatusPublisher {
 
   async start(): Promise<void> {
     const { host } = this.deps.config;
-    mkdirSync(host.state_dir, { recursive: true, mode: 0o755 });
-    mkdirSync(dirname(host.metrics_file), { recursive: true, mode: 0o755 });
+    // run.ts has made and checked state_dir (ensurePrivateDir); a metrics dir of its own is made 0700.
+    mkdirSync(host.state_dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(host.metrics_file), { recursive: true, mode: 0o700 });
     if (host.metrics_port !== undefined) {
       try {
         this.server = await serveMetrics(host.metrics_port, this.metrics);

@@ -7,7 +7,8 @@
  * `poll_seconds`, `last_tick` (ok, failures, degraded), `github` budget and `give_ups`.
  *
  * ## Gotchas
- * - Written atomically (temp file + rename) with mode 0644: readers never see half a document.
+ * - Written atomically (temp file + rename) with mode 0600 (private repositories are named in it):
+ *   readers never see half a document; `ls` must run as the daemon's user (or root).
  *   It holds names, ids, numbers and error messages; the messages are run through the redactor too.
  * - Staleness is judged by the reader (`snapshotHealth`): a snapshot cannot say that its writer died.
  *   `stale_after` accounts for the loop's backoff after failed ticks and for slow ticks (at least

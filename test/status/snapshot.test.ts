@@ -22,10 +22,10 @@ function snap(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
   };
 }
 
-test('written atomically with mode 0644, no temp file left, read back unchanged', () => {
+test('written atomically with mode 0600 (private repositories are named in it), no temp file left, read back unchanged', () => {
   writeSnapshot(dir, snap());
   writeSnapshot(dir, snap({ tick: 8 }));
-  expect(statSync(snapshotPath(dir)).mode & 0o777).toBe(0o644);
+  expect(statSync(snapshotPath(dir)).mode & 0o777).toBe(0o600);
   expect(readdirSync(dir)).toEqual(['status.json']);
   expect(readSnapshot(dir)).toEqual(snap({ tick: 8 }));
 });
