@@ -100,6 +100,25 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     });
 
   program
+    .command('drain')
+    .description('stop claiming new jobs on this Mac (running jobs finish); survives a daemon restart until `resume`; --wait blocks until no VM of this host runs (exit 0 idle, 3 unknown)')
+    .addOption(configOption())
+    .option('--wait', 'block, printing progress, until no VM of this host runs and none is being created')
+    .action(async (opts: { config?: string; wait?: boolean }) => {
+      const { drainCommand } = await import('./cli/drain.js');
+      setExit(await drainCommand(ctx, opts));
+    });
+
+  program
+    .command('resume')
+    .description('end a drain: this Mac claims new jobs again from the next tick')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      const { resumeCommand } = await import('./cli/drain.js');
+      setExit(await resumeCommand(ctx, opts));
+    });
+
+  program
     .command('validate')
     .description('check the config and the prerequisites, one line each; exit 0 only if all pass')
     .addOption(configOption())

@@ -23,6 +23,7 @@ import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapsh
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
+import { admissionLines, admissionView } from '../status/admission-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
 export const EXIT_STALE = 3;
@@ -123,7 +124,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stdout: [header, ...admissionLines(snapshot), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,
@@ -139,7 +140,7 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   const reconciler = new Reconciler({ config, ...adapters });
   return async () => {
     const { world: observed, memory } = await reconciler.observe();
-    const view: LsView = withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config);
+    const view: LsView & ReturnType<typeof admissionView> = { ...withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config), ...admissionView(observed) };
     await Promise.all(
       view.vms.map(async (vm) => {
         if (!vm.state.startsWith('running')) return;
@@ -149,6 +150,6 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     const code = observed.github.ok && observed.tart.ok ? 0 : EXIT_DEGRADED;
     const pollSeconds = config.host.poll_seconds;
     if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
-    return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
+    return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...admissionLines(view), ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
   };
 }

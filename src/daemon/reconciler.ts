@@ -35,6 +35,7 @@ import { RunLogs } from '../adapters/run-logs.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
 import { CacheKeeper } from './cache-keeper.js';
 import { ChildCacheTool, type CacheTool } from '../adapters/cache-tool.js';
+import { observeDraining } from '../adapters/admission-state.js';
 
 export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
   /** Default: persisted in `host.state_dir/memory.json`. */
@@ -114,11 +115,13 @@ export class Reconciler {
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
     const caches = this.caches.snapshot();
+    const draining = observeDraining(this.deps.config.host.state_dir);
     const world: Observed = {
       now: this.deps.clock.now(), tart, github,
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
       ...(caches.length > 0 ? { caches } : {}),
+      ...(draining ? { draining } : {}),
     };
     return { world, memory };
   }

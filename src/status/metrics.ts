@@ -77,6 +77,7 @@ export class FleetMetrics {
       ticks: new Counter({ name: `${P}ticks_total`, help: 'Reconcile ticks, by result', labelNames: ['result'], registers }),
       tickDuration: new Histogram({ name: `${P}tick_duration_seconds`, help: 'Duration of a reconcile tick', registers, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] }),
       lastTickOk: new Gauge({ name: `${P}last_tick_ok`, help: '1 when the last tick completed without failures', registers }),
+      draining: new Gauge({ name: `${P}draining`, help: '1 while this Mac is drained (tart-fleet drain: no new job is claimed), else 0', registers }),
       lastOkAt: new Gauge({ name: `${P}last_successful_tick_timestamp_seconds`, help: 'Unix time of the last tick without failures; NaN before the first', registers }),
     };
   }
@@ -154,6 +155,7 @@ export class FleetMetrics {
     m.ticks.inc({ result: report.ok ? 'ok' : 'failed' });
     m.tickDuration.observe(report.durationMs / 1000);
     m.lastTickOk.set(report.ok ? 1 : 0);
+    m.draining.set(s.admission === 'draining' ? 1 : 0);
     m.lastOkAt.set(s.last_ok_tick_at === null ? Number.NaN : Date.parse(s.last_ok_tick_at) / 1000);
   }
 

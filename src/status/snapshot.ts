@@ -22,10 +22,11 @@ import { PACKAGE_ROOT } from '../config/schema.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import type { TickReport } from '../daemon/reconciler.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import { admissionView, type AdmissionView } from './admission-view.js';
 
 export const SNAPSHOT_FILE = 'status.json';
 
-export interface StatusSnapshot extends Omit<LsView, 'github'> {
+export interface StatusSnapshot extends Omit<LsView, 'github'>, AdmissionView {
   schema: 1;
   written_at: string;
   /** When the tick observed GitHub and tart: the moment the tables show. */
@@ -87,6 +88,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
   return {
     schema: 1,
     ...view,
+    ...admissionView(observed),
     written_at: new Date(now).toISOString(),
     observed_at: new Date(observed.now).toISOString(),
     stale_after: new Date(staleAfterMs).toISOString(),

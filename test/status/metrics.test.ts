@@ -50,6 +50,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1500, admitted: 1, deleted_vms: 1, deleted_runners: 0 },
     last_ok_tick_at: '2026-01-01T00:00:10.000Z',
     give_ups: [{ profile: 'coder', job_id: 5, repo: 'o/c', attempts: 3, reason: '3× boot failed', since_s: 60 }],
+    admission: 'open', draining_since: null, draining_note: null,
     ...over,
   };
 }
@@ -80,6 +81,9 @@ test('one tick: every value is what the snapshot and report say, in strict Prome
   expect(p.value('tart_fleet_last_successful_tick_timestamp_seconds')).toBe(Date.parse('2026-01-01T00:00:10.000Z') / 1000);
   expect(p.value('tart_fleet_tick_duration_seconds_count')).toBe(1);
   expect(p.types.get('tart_fleet_queue_wait_seconds')).toBe('histogram');
+  expect(p.value('tart_fleet_draining')).toBe(0);
+  m.record(snapshot({ admission: 'draining', draining_since: '2026-01-01T00:00:00.000Z', draining_note: 'drained at 2026-01-01T00:00:00.000Z' }), report());
+  expect(parsePrometheusText(await m.text()).value('tart_fleet_draining')).toBe(1);
 });
 
 test('a job leaving the queue is observed once in the queue-wait histogram; an unreadable GitHub is unknown, not an empty queue', async () => {

@@ -1,0 +1,81 @@
+// Drain and resume with the real daemon and the real CLI in the simulated world: a running job
+// finishes, `drain --wait` reports idle once its VM is gone, a queued job is not claimed while
+// drained (its reason says so), the drain survives a daemon restart, and `resume` lets it run.
+import { execFile, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { jest } from '@jest/globals';
+import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import type { SimWorld } from '../../src/sim/world.js';
+import { jobsDone, ourVms, scaledTimeout, waitFor, worldsDestroyedAfterEach } from './helpers.js';
+
+jest.setTimeout(scaledTimeout(180_000));
+
+const run = promisify(execFile);
+const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
+const newWorld = worldsDestroyedAfterEach();
+
+async function cli(world: SimWorld, args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [BIN, ...args, '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
+  return stdout;
+}
+
+/** `ls --json` by the real CLI, or undefined while there is no fresh snapshot (exit 3). */
+async function lsOrNothing(world: SimWorld): Promise<Awaited<ReturnType<SimWorld['ls']>> & { admission?: string; daemon_pid?: number } | undefined> {
+  try {
+    return await world.ls();
+  } catch (err) {
+    const out = (err as { stdout?: string }).stdout;
+    return out ? JSON.parse(out) : undefined;
+  }
+}
+
+test('drain: the running job finishes, drain --wait says idle, a queued job waits across a restart, resume runs it', async () => {
+  const world = await newWorld({ speed: 20 });
+  world.startDaemon();
+  const first = world.queue('coder', { durationS: 120 }); // 6 real seconds
+  await waitFor('the first job runs', () => world.github.job(first).status === 'in_progress', 60_000);
+
+  const waiter = spawn(process.execPath, [BIN, 'drain', '--wait', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
+  let waitOut = '';
+  waiter.stdout.on('data', (c: Buffer) => (waitOut += c.toString()));
+  waiter.stderr.on('data', (c: Buffer) => (waitOut += c.toString()));
+  const waited = new Promise<number | null>((resolve) => waiter.once('exit', (code) => resolve(code)));
+
+  await waitFor('the drain file is written', () => waitOut.includes('is draining'), 30_000);
+  const drainFile = join(world.dir, 'state', 'admission.json');
+  expect(statSync(drainFile).mode & 0o777).toBe(0o600);
+  const second = world.queue('coder', { durationS: 20 });
+  const drainedReason = async () => {
+    const ls = await lsOrNothing(world);
+    return ls?.queue.find((q) => q.job_id === second)?.reason ?? '';
+  };
+  await waitFor('the queued job waits because the Mac is draining', async () => /this Mac is draining/.test(await drainedReason()), 30_000);
+
+  expect(await waited).toBe(0);
+  expect(waitOut).toMatch(/waiting: 1 VM\(s\) of this host still run: tf-sim-mac-coder-\d+ \(running job \d+ of /);
+  expect(waitOut).toMatch(/idle: no VM of this host runs/);
+  expect(jobsDone(world, [first])).toBe(true);
+  expect(await ourVms(world)).toEqual([]);
+  expect(world.github.job(second).status).toBe('queued');
+  expect((await world.ls()).queue.find((q) => q.job_id === second)?.reason).toMatch(/this Mac is draining \(drained .*at .*\): it claims no new job until `tart-fleet resume`/);
+  const human = await cli(world, ['ls']);
+  expect(human).toMatch(/admission: DRAINING/);
+
+  // A restart keeps the drain: the new daemon's first snapshots show it, and nothing is claimed.
+  const oldPid = world.daemon!.pid;
+  expect(await world.stopDaemon()).toBe(0);
+  world.startDaemon();
+  await waitFor('the restarted daemon reports the job as drained', async () => {
+    const ls = await lsOrNothing(world);
+    return ls?.daemon_pid !== undefined && ls.daemon_pid !== oldPid && ls.admission === 'draining' && /this Mac is draining/.test(ls.queue.find((q) => q.job_id === second)?.reason ?? '');
+  }, 30_000);
+  expect(world.github.job(second).status).toBe('queued');
+  expect(world.tartEvents().filter((e) => e.event === 'clone')).toHaveLength(1);
+
+  expect(await cli(world, ['resume'])).toMatch(/takes new jobs again/);
+  await waitFor('the job runs after resume', () => jobsDone(world, [second]), 60_000);
+  expect((await lsOrNothing(world))?.admission).toBe('open');
+  expect(await cli(world, ['resume'])).toMatch(/was not draining/);
+});
