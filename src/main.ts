@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
+import { packageVersion } from './config/package.js';
 import { ExitError, type CliContext } from './cli/context.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
@@ -239,8 +240,4 @@ function parseFloatOption(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new ExitError(2, [`${name}: must be a positive number`]);
     return n;
   };
-}
-
-function packageVersion(): string {
-  return '0.1.0';
 }

@@ -21,6 +21,7 @@ import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
+import { packageVersion } from '../config/package.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
 import { admissionLines, admissionView } from '../status/admission-view.js';
@@ -120,7 +121,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
         pollSeconds: snapshot.poll_seconds,
       };
     }
-    const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at})`;
+    const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at}), version ${snapshot.version}`;
     const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
@@ -140,7 +141,7 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   const reconciler = new Reconciler({ config, ...adapters });
   return async () => {
     const { world: observed, memory } = await reconciler.observe();
-    const view: LsView & ReturnType<typeof admissionView> = { ...withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config), ...admissionView(observed) };
+    const view: LsView & ReturnType<typeof admissionView> & { version: string } = { ...withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config), ...admissionView(observed), version: packageVersion() };
     await Promise.all(
       view.vms.map(async (vm) => {
         if (!vm.state.startsWith('running')) return;
@@ -150,6 +151,6 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     const code = observed.github.ok && observed.tart.ok ? 0 : EXIT_DEGRADED;
     const pollSeconds = config.host.poll_seconds;
     if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
-    return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...admissionLines(view), ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
+    return { stdout: [`tart-fleet on ${view.runner_name} (live), version ${view.version}`, ...admissionLines(view), ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
   };
 }

@@ -8,10 +8,11 @@
  *   `TART_FLEET_PROFILES_<NAME>_<KEY>` (name upper-cased, `-` as `_`), e.g. TART_FLEET_PROFILES_CODER_TRUST.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './package.js';
 
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Moved to config/package.ts; re-exported here until its importers follow. */
+export { PACKAGE_ROOT };
 
 export type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'auto-or-integer' | 'string-list';
 

@@ -43,6 +43,7 @@ export class FleetMetrics {
     const registers = [this.registry];
     this.m = {
       info: new Gauge({ name: `${P}info`, help: 'Constant 1, labelled with the version and this Mac\'s runner_name', labelNames: ['version', 'runner_name'], registers }),
+      buildInfo: new Gauge({ name: `${P}build_info`, help: 'Constant 1, labelled with the tart-fleet version that wrote these metrics', labelNames: ['version'], registers }),
       jobsQueued: new Gauge({ name: `${P}jobs_queued`, help: 'Queued jobs seen in the last tick, by the profile they match ("none": no profile)', labelNames: ['profile'], registers }),
       jobsRunning: new Gauge({ name: `${P}jobs_running`, help: 'Jobs running on this Mac (VMs whose runner is busy), by profile', labelNames: ['profile'], registers }),
       vms: new Gauge({ name: `${P}vms`, help: 'VMs of this Mac by tart state', labelNames: ['state'], registers }),
@@ -87,6 +88,8 @@ export class FleetMetrics {
     const m = this.m;
     m.info.reset();
     m.info.set({ version: s.version, runner_name: s.runner_name }, 1);
+    m.buildInfo.reset();
+    m.buildInfo.set({ version: s.version }, 1);
     const githubRead = s.github !== null;
     const tartRead = s.ledger.used_mb !== null;
 

@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
-import { PACKAGE_ROOT } from '../config/schema.js';
+import { packageVersion } from '../config/package.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import type { TickReport } from '../daemon/reconciler.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
@@ -171,16 +171,4 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-let version: string | undefined;
-function packageVersion(): string {
-  if (version === undefined) {
-    try {
-      version = String((JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
-    } catch {
-      version = 'unknown';
-    }
-  }
-  return version;
 }

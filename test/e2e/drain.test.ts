@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT, packageVersion } from '../../src/config/package.js';
 import type { SimWorld } from '../../src/sim/world.js';
 import { jobsDone, ourVms, scaledTimeout, waitFor, worldsDestroyedAfterEach } from './helpers.js';
 
@@ -62,6 +62,9 @@ test('drain: the running job finishes, drain --wait says idle, a queued job wait
   expect((await world.ls()).queue.find((q) => q.job_id === second)?.reason).toMatch(/this Mac is draining \(drained .*at .*\): it claims no new job until `tart-fleet resume`/);
   const human = await cli(world, ['ls']);
   expect(human).toMatch(/admission: DRAINING/);
+  // The version, from package.json: in ls's header and in the daemon's start line.
+  expect(human).toContain(`, version ${packageVersion()}`);
+  expect(world.logLines().find((l) => l.msg === 'tart-fleet starting')?.version).toBe(packageVersion());
 
   // A restart keeps the drain: the new daemon's first snapshots show it, and nothing is claimed.
   const oldPid = world.daemon!.pid;

@@ -82,6 +82,7 @@ test('one tick: every value is what the snapshot and report say, in strict Prome
   expect(p.value('tart_fleet_tick_duration_seconds_count')).toBe(1);
   expect(p.types.get('tart_fleet_queue_wait_seconds')).toBe('histogram');
   expect(p.value('tart_fleet_draining')).toBe(0);
+  expect(p.value('tart_fleet_build_info', { version: '0.1.0' })).toBe(1);
   m.record(snapshot({ admission: 'draining', draining_since: '2026-01-01T00:00:00.000Z', draining_note: 'drained at 2026-01-01T00:00:00.000Z' }), report());
   expect(parsePrometheusText(await m.text()).value('tart_fleet_draining')).toBe(1);
 });
