@@ -95,7 +95,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .option('--live', "observe GitHub and tart directly instead of reading the daemon's status snapshot")
     .option('--watch', 'redraw every poll interval until Ctrl-C')
     .option('--state-dir <dir>', "read the status snapshot from this directory (default: the config's host.state_dir)")
-    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string }) => {
+    .option('--history', 'the jobs that ended on this Mac, newest first (last 500 kept): repo, workflow, profile, queue wait, boot, run time, result')
+    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string; history?: boolean }) => {
       const { lsCommand } = await import('./cli/ls.js');
       setExit(await lsCommand(ctx, opts));
     });

@@ -23,7 +23,8 @@ import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapsh
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
 import { buildAdapters, quietContext } from './wiring.js';
-import { println, type CliContext } from './context.js';
+import { ExitError, println, type CliContext } from './context.js';
+import { historyCommand } from './history.js';
 import { admissionLines, admissionView } from '../status/admission-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
@@ -37,6 +38,8 @@ export interface LsOptions {
   watch?: boolean;
   /** Read the snapshot from this directory instead of the config's `host.state_dir` (e.g. the demo's). */
   stateDir?: string;
+  /** The jobs that ended on this Mac (cli/history.ts) instead of the fleet. */
+  history?: boolean;
   /** For tests: stop `--watch` without a process signal. */
   signal?: AbortSignal;
 }
@@ -50,6 +53,11 @@ interface Frame {
 }
 
 export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<number> {
+  if (opts.history) {
+    if (opts.live || opts.watch) throw new ExitError(2, ['--history: reads the job history file; it takes neither --live nor --watch']);
+    const config = opts.stateDir === undefined ? loadForCommand(ctx, opts.config).config : undefined;
+    return historyCommand(ctx, opts.stateDir ?? config!.host.state_dir, config?.github.runner_name, Boolean(opts.json));
+  }
   const frameOf = opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts);
   if (!opts.watch) {
     const frame = await frameOf();

@@ -36,6 +36,8 @@ import { ignoring, stopAndDelete } from './vm-removal.js';
 import { CacheKeeper } from './cache-keeper.js';
 import { ChildCacheTool, type CacheTool } from '../adapters/cache-tool.js';
 import { observeDraining } from '../adapters/admission-state.js';
+import { JobHistory } from './history.js';
+import type { JobRecord } from '../adapters/history-file.js';
 
 export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
   /** Default: persisted in `host.state_dir/memory.json`. */
@@ -46,6 +48,8 @@ export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClone
   disk?: DiskSpace;
   /** Measures and prunes cache dirs under host.cache_max_gb. Default: `tart-fleet cache prune` as a child process. */
   cacheTool?: CacheTool;
+  /** Default: `host.state_dir/history.jsonl` (daemon/history.ts). */
+  history?: JobHistory;
 }
 
 /** The state file of the daemon's memory (failure counts and give-ups). */
@@ -76,6 +80,8 @@ export interface TickReport {
   memory: Remembered;
   /** Creations that ended since the previous tick's report, for the metrics. */
   creationsEnded: CreationEnded[];
+  /** Jobs that ended on this Mac since the previous tick's report (the job history's new records). */
+  jobsEnded?: JobRecord[];
 }
 
 export interface CreationEnded {
@@ -94,6 +100,7 @@ export class Reconciler {
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private ended: CreationEnded[] = [];
   private readonly creator: Creator;
+  private readonly history: JobHistory;
   private ticks = 0;
   /** When the run logs were last looked through (collectOldRunLogs); undefined before the first time. */
   private runLogsCheckedAt: number | undefined;
@@ -107,6 +114,7 @@ export class Reconciler {
     this.runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
     this.caches = new CacheKeeper({ config, tool: deps.cacheTool ?? new ChildCacheTool(), clock, logger: logger.child({ component: 'cache' }) });
     this.creator = new Creator({ ...deps, memory: this.memory, cacheClones: this.cacheClones });
+    this.history = deps.history ?? new JobHistory({ config, logger });
   }
 
   /** Memory first (see the header), then the world. */
@@ -163,6 +171,7 @@ export class Reconciler {
     }
     report.ok = failures.length === 0;
     report.creationsEnded = this.ended.splice(0);
+    report.jobsEnded = this.history.takeEnded();
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, admitted: report.admitted, deleted_vms: report.deletedVms,
@@ -186,10 +195,12 @@ export class Reconciler {
         case 'create': {
           log.info('admitting job', { vm: action.vmName, profile: action.claim.profile, repo: action.job.repo, job: action.job.id, reason: action.reason });
           const admittedAt = this.deps.clock.now();
+          this.history.admitted(action, admittedAt);
           const p = this.creator.start(action);
           this.creations.add(p);
           void p.then((outcome) => {
             this.ended.push({ profile: action.claim.profile, outcome, durationMs: this.deps.clock.now() - admittedAt });
+            this.history.creationEnded(action.claim, outcome, this.deps.clock.now(), this.memory.snapshot());
           }).finally(() => this.creations.delete(p));
           report.admitted += 1;
           return;
@@ -202,6 +213,7 @@ export class Reconciler {
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.cacheClones });
           if (action.failure) this.countFailure(action, log);
+          this.history.vmDeleted(action, report.world, this.memory.snapshot(), this.deps.clock.now());
           this.caches.vmGone(action.claim.profile);
           report.deletedVms += 1;
           return;

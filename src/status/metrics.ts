@@ -28,6 +28,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TickReport } from '../daemon/reconciler.js';
 import type { StatusSnapshot } from './snapshot.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import { TickHealth } from './health.js';
 
 const P = 'tart_fleet_';
 const MB = 1024 * 1024;
@@ -38,6 +39,8 @@ export class FleetMetrics {
   /** The adapter's back-off episodes counted so far (it counts since its start, as we do). */
   private backoffsSeen = 0;
   private readonly m;
+  /** What GET /healthz answers (health.ts), from the same ticks. */
+  readonly health = new TickHealth();
 
   constructor() {
     const registers = [this.registry];
@@ -62,6 +65,15 @@ export class FleetMetrics {
         name: `${P}queue_wait_seconds`, help: 'How long a matching job was seen queued before it left the queue', labelNames: ['profile'], registers,
         buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       }),
+      // Labelled by profile (a handful, set in pipeline.yml) and result (a fixed dozen), never by
+      // repository: an org has hundreds or thousands, each a series per bucket, in every scrape,
+      // forever (Prometheus' advice: no unbounded label values). Per-repository figures are in
+      // `ls --history --json` instead.
+      jobDuration: new Histogram({
+        name: `${P}job_duration_seconds`, help: 'How long a job ran on this Mac: from its runner started to its VM deleted', labelNames: ['profile'], registers,
+        buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400],
+      }),
+      jobsEnded: new Counter({ name: `${P}jobs_ended_total`, help: 'Jobs that ended on this Mac, by profile and result (done, timeout, boot-failed, runner-unused, gave-up, ...; see ls --history)', labelNames: ['profile', 'result'], registers }),
       ghRequests: new Counter({ name: `${P}github_requests_total`, help: 'GitHub REST requests of the demand sweeps (304s included)', registers }),
       ghNotModified: new Counter({ name: `${P}github_not_modified_total`, help: 'GitHub requests answered 304 Not Modified', registers }),
       ghRemaining: new Gauge({ name: `${P}github_rate_limit_remaining`, help: 'GitHub rate limit left, as last answered; NaN when unknown', registers }),
@@ -151,6 +163,10 @@ export class FleetMetrics {
       if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: a.failure ? a.failure.replace('-', '_') : reasonKind(a.reason) });
       if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: reasonKind(a.reason) });
     }
+    for (const j of report.jobsEnded ?? []) {
+      m.jobsEnded.inc({ profile: j.profile, result: j.result });
+      if (j.duration_s !== null) m.jobDuration.observe({ profile: j.profile }, j.duration_s);
+    }
     m.vmsDeleted.inc(report.deletedVms);
     m.runnersDeleted.inc(report.deletedRunners);
     m.giveUps.set(s.give_ups.length);
@@ -159,6 +175,7 @@ export class FleetMetrics {
     m.tickDuration.observe(report.durationMs / 1000);
     m.lastTickOk.set(report.ok ? 1 : 0);
     m.draining.set(s.admission === 'draining' ? 1 : 0);
+    this.health.update(s);
     m.lastOkAt.set(s.last_ok_tick_at === null ? Number.NaN : Date.parse(s.last_ok_tick_at) / 1000);
   }
 
@@ -194,11 +211,16 @@ export async function writeMetricsFile(file: string, metrics: FleetMetrics): Pro
   writeFileAtomic(file, await metrics.text());
 }
 
-/** Serves GET /metrics on 127.0.0.1:`port` only (never another address). Resolves once listening. */
+/** Serves GET /metrics and GET /healthz (health.ts) on 127.0.0.1:`port` only (never another address). Resolves once listening. */
 export async function serveMetrics(port: number, metrics: FleetMetrics): Promise<Server> {
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/healthz') {
+      const h = metrics.health.check(Date.now());
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${h.line}\n`);
+      return;
+    }
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics and GET /healthz here\n');
       return;
     }
     metrics.text().then(

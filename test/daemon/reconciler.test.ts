@@ -7,9 +7,15 @@ import { HostMemory, VolatileStore, type MemoryStore } from '../../src/daemon/ho
 import { MemoryWorld, type Session } from './memory-world.js';
 import { seedConfig } from '../core/world.js';
 
+const stateDirs: string[] = [];
+afterAll(() => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore(), logDir?: string) {
   const seed = seedConfig();
-  const config = { ...seed, github: { ...seed.github, runner_name: host }, ...(logDir ? { host: { ...seed.host, log_dir: logDir } } : {}) };
+  // Its own state dir: the daemon writes its job history there (daemon/history.ts).
+  const stateDir = mkdtempSync(join(tmpdir(), 'tf-reconciler-state-'));
+  stateDirs.push(stateDir);
+  const config = { ...seed, github: { ...seed.github, runner_name: host }, host: { ...seed.host, state_dir: stateDir, ...(logDir ? { log_dir: logDir } : {}) } };
   const logger = memoryLogger();
   const memory = new HostMemory(world.now, store, logger);
   const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger, memory });

@@ -1,8 +1,9 @@
 // Drain and resume with the real daemon and the real CLI in the simulated world: a running job
 // finishes, `drain --wait` reports idle once its VM is gone, a queued job is not claimed while
-// drained (its reason says so), the drain survives a daemon restart, and `resume` lets it run.
+// drained (its reason says so), the drain survives a daemon restart, and `resume` lets it run;
+// both jobs are then in the job history (`ls --history`) and the run-time metric.
 import { execFile, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
@@ -81,4 +82,15 @@ test('drain: the running job finishes, drain --wait says idle, a queued job wait
   await waitFor('the job runs after resume', () => jobsDone(world, [second]), 60_000);
   expect((await lsOrNothing(world))?.admission).toBe('open');
   expect(await cli(world, ['resume'])).toMatch(/was not draining/);
+
+  // The job history: both jobs, across the restart, from the real daemon; and their run time in the metrics.
+  const history = async () => (JSON.parse(await cli(world, ['ls', '--history', '--json'])) as { history: Array<Record<string, unknown>> }).history;
+  await waitFor('both jobs in the history', async () => (await history()).length === 2, 30_000);
+  expect(await history()).toEqual([second, first].map((id) => expect.objectContaining({
+    job_id: id, profile: 'coder', repo: expect.stringMatching(/app$/), workflow: 'CI', result: 'done',
+    queue_wait_s: expect.any(Number), boot_s: expect.any(Number), duration_s: expect.any(Number),
+  })));
+  expect(statSync(join(world.dir, 'state', 'history.jsonl')).mode & 0o777).toBe(0o600);
+  expect(await cli(world, ['ls', '--history'])).toMatch(/newest first \(2 of 2 kept/);
+  await waitFor('the run time of the second job in the metrics', () => /^tart_fleet_job_duration_seconds_count\{profile="coder"\} 1$/m.test(readFileSync(join(world.dir, 'state', 'tart-fleet.prom'), 'utf8')), 30_000);
 });
