@@ -96,7 +96,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .option('--watch', 'redraw every poll interval until Ctrl-C')
     .option('--state-dir <dir>', "read the status snapshot from this directory (default: the config's host.state_dir)")
     .option('--history', 'the jobs that ended on this Mac, newest first (last 500 kept): repo, workflow, profile, queue wait, boot, run time, result')
-    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string; history?: boolean }) => {
+    .option('--fleet', "every Mac of the org holding runners now, from GitHub's runner list (tf-host-<name> labels): runners, busy, profiles; exit 4 if GitHub is unreadable")
+    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string; history?: boolean; fleet?: boolean }) => {
       const { lsCommand } = await import('./cli/ls.js');
       setExit(await lsCommand(ctx, opts));
     });

@@ -25,6 +25,7 @@ import { packageVersion } from '../config/package.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { ExitError, println, type CliContext } from './context.js';
 import { historyCommand } from './history.js';
+import { fleetCommand } from './fleet.js';
 import { admissionLines, admissionView } from '../status/admission-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
@@ -40,6 +41,8 @@ export interface LsOptions {
   stateDir?: string;
   /** The jobs that ended on this Mac (cli/history.ts) instead of the fleet. */
   history?: boolean;
+  /** Every Mac of the org from GitHub's runner list (cli/fleet.ts). */
+  fleet?: boolean;
   /** For tests: stop `--watch` without a process signal. */
   signal?: AbortSignal;
 }
@@ -53,6 +56,10 @@ interface Frame {
 }
 
 export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<number> {
+  if (opts.fleet) {
+    if (opts.live || opts.watch || opts.history) throw new ExitError(2, ["--fleet: reads GitHub's runner list; it takes none of --live, --watch, --history"]);
+    return fleetCommand(ctx, opts);
+  }
   if (opts.history) {
     if (opts.live || opts.watch) throw new ExitError(2, ['--history: reads the job history file; it takes neither --live nor --watch']);
     const config = opts.stateDir === undefined ? loadForCommand(ctx, opts.config).config : undefined;
