@@ -8,8 +8,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
-import { ExitError, type CliContext } from './cli/context.js';
 import { packageVersion } from './config/package.js';
+import { ExitError, type CliContext } from './cli/context.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
@@ -95,9 +95,30 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .option('--live', "observe GitHub and tart directly instead of reading the daemon's status snapshot")
     .option('--watch', 'redraw every poll interval until Ctrl-C')
     .option('--state-dir <dir>', "read the status snapshot from this directory (default: the config's host.state_dir)")
-    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string }) => {
+    .option('--history', 'the jobs that ended on this Mac, newest first (last 500 kept): repo, workflow, profile, queue wait, boot, run time, result')
+    .option('--fleet', "every Mac of the org holding runners now, from GitHub's runner list (tf-host-<name> labels): runners, busy, profiles; exit 4 if GitHub is unreadable")
+    .action(async (opts: { config?: string; json?: boolean; live?: boolean; watch?: boolean; stateDir?: string; history?: boolean; fleet?: boolean }) => {
       const { lsCommand } = await import('./cli/ls.js');
       setExit(await lsCommand(ctx, opts));
+    });
+
+  program
+    .command('drain')
+    .description('stop claiming new jobs on this Mac (running jobs finish); survives a daemon restart until `resume`; --wait blocks until no VM of this host runs (exit 0 idle, 3 unknown)')
+    .addOption(configOption())
+    .option('--wait', 'block, printing progress, until no VM of this host runs and none is being created')
+    .action(async (opts: { config?: string; wait?: boolean }) => {
+      const { drainCommand } = await import('./cli/drain.js');
+      setExit(await drainCommand(ctx, opts));
+    });
+
+  program
+    .command('resume')
+    .description('end a drain: this Mac claims new jobs again from the next tick')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      const { resumeCommand } = await import('./cli/drain.js');
+      setExit(await resumeCommand(ctx, opts));
     });
 
   program
@@ -222,4 +243,3 @@ function parseFloatOption(name: string) {
     return n;
   };
 }
-

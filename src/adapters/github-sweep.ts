@@ -99,6 +99,8 @@ interface ApiJob {
   created_at?: string;
   started_at?: string;
   runner_name: string | null;
+  /** Documented on the workflow-jobs endpoints (docs.github.com/en/rest/actions/workflow-jobs). */
+  workflow_name?: string | null;
 }
 
 const LOW_BUDGET_FRACTION = 0.1;
@@ -125,6 +127,7 @@ export function toJob(j: ApiJob, repo: string): Job {
     labels: [...(j.labels ?? [])],
     createdAt: Date.parse(j.created_at ?? j.started_at ?? '') || 0,
     runnerName: j.runner_name ?? null,
+    ...(j.workflow_name ? { workflow: j.workflow_name } : {}),
   };
 }
 

@@ -20,8 +20,12 @@ import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
+import { packageVersion } from '../config/package.js';
 import { buildAdapters, buildObservation, quietContext } from './wiring.js';
-import { println, type CliContext } from './context.js';
+import { ExitError, println, type CliContext } from './context.js';
+import { historyCommand } from './history.js';
+import { fleetCommand } from './fleet.js';
+import { admissionLines, admissionView } from '../status/admission-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables, terminalSafe } from './render.js';
 
 export const EXIT_STALE = 3;
@@ -34,6 +38,10 @@ export interface LsOptions {
   watch?: boolean;
   /** Read the snapshot from this directory instead of the config's `host.state_dir` (e.g. the demo's). */
   stateDir?: string;
+  /** The jobs that ended on this Mac (cli/history.ts) instead of the fleet. */
+  history?: boolean;
+  /** Every Mac of the org from GitHub's runner list (cli/fleet.ts). */
+  fleet?: boolean;
   /** For tests: stop `--watch` without a process signal. */
   signal?: AbortSignal;
 }
@@ -47,6 +55,15 @@ interface Frame {
 }
 
 export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<number> {
+  if (opts.fleet) {
+    if (opts.live || opts.watch || opts.history) throw new ExitError(2, ["--fleet: reads GitHub's runner list; it takes none of --live, --watch, --history"]);
+    return fleetCommand(ctx, opts);
+  }
+  if (opts.history) {
+    if (opts.live || opts.watch) throw new ExitError(2, ['--history: reads the job history file; it takes neither --live nor --watch']);
+    const config = opts.stateDir === undefined ? loadForCommand(ctx, opts.config).config : undefined;
+    return historyCommand(ctx, opts.stateDir ?? config!.host.state_dir, config?.github.runner_name, Boolean(opts.json));
+  }
   const frameOf = safeFrames(opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts));
   if (!opts.watch) {
     const frame = await frameOf();
@@ -126,11 +143,11 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
         pollSeconds: snapshot.poll_seconds,
       };
     }
-    const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at})`;
+    const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at}), version ${snapshot.version}`;
     const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stdout: [header, ...admissionLines(snapshot), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,
@@ -146,7 +163,7 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   const observe = buildObservation(config, adapters);
   return async () => {
     const { world: observed, memory, plan } = await observe();
-    const view: LsView = withConfigLedger(fleetView(observed, memory, plan, config), config);
+    const view: LsView & ReturnType<typeof admissionView> & { version: string } = { ...withConfigLedger(fleetView(observed, memory, plan, config), config), ...admissionView(observed), version: packageVersion() };
     await Promise.all(
       view.vms.map(async (vm) => {
         if (vm.state !== 'running') return;
@@ -156,6 +173,6 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     const code = observed.github.ok && observed.tart.ok ? 0 : EXIT_DEGRADED;
     const pollSeconds = config.host.poll_seconds;
     if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
-    return { stdout: [`tart-fleet on ${view.runner_name} (live)`, ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
+    return { stdout: [`tart-fleet on ${view.runner_name} (live), version ${view.version}`, ...admissionLines(view), ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
   };
 }

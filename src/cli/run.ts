@@ -15,6 +15,7 @@ import { ensurePrivateDir } from '../adapters/private-dir.js';
 import { runLoop } from '../daemon/loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
+import { packageVersion } from '../config/package.js';
 import { buildAdapters, buildDaemon, buildObservation } from './wiring.js';
 import { println, type CliContext } from './context.js';
 import type { TickReport } from '../daemon/report.js';
@@ -48,7 +49,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   }
 
   const reconciler = buildDaemon(config, adapters);
-  logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir });
+  logger.info('tart-fleet starting', { version: packageVersion(), org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir });
   const publisher = new StatusPublisher({ config, ...adapters });
   await publisher.start();
   const publish = async (report: TickReport, nextTickMs: number) => {

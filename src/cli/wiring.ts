@@ -37,6 +37,7 @@ import { WorldObserver } from '../daemon/observer.js';
 import { Creator } from '../daemon/creator.js';
 import { CacheKeeper } from '../daemon/cache-keeper.js';
 import { Reconciler } from '../daemon/reconciler.js';
+import { JobHistory } from '../daemon/history.js';
 
 export interface Adapters {
   github: GitHub;
@@ -171,6 +172,8 @@ export interface DaemonOverrides {
   cacheTool?: CacheTool;
   /** Default: under `<state_dir>/cache-clones`. */
   cacheClones?: CacheCloneDir;
+  /** Default: `<state_dir>/history.jsonl`. */
+  history?: JobHistory;
 }
 
 /** The daemon's tick with everything it owns: memory, observer, creator, cache keeper, clones, run logs. */
@@ -183,7 +186,8 @@ export function buildDaemon(config: Config, ports: TickPorts, overrides: DaemonO
   const observer = new WorldObserver({ config, ...ports, caches: () => caches.snapshot() });
   const creator = new Creator({ config, ...ports, memory, cacheClones });
   const runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
-  return new Reconciler({ config, ...ports, memory, observer, creator, caches, cacheClones, runLogs });
+  const history = overrides.history ?? new JobHistory({ config, logger });
+  return new Reconciler({ config, ...ports, memory, observer, creator, caches, cacheClones, runLogs, history });
 }
 
 /**

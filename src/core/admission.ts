@@ -111,6 +111,10 @@ export function admit(ctx: PlanContext, input: AdmissionInput): AdmissionDecisio
   let head: { job: Job; waitedS: number } | undefined;
   for (const { job, profile, claim, note } of candidates) {
     const wait = (reason: string) => queue.push(entry(job, profile.name, now, reason));
+    if (ctx.world.draining) {
+      wait(`this Mac is draining (${ctx.world.draining.note}): it claims no new job until \`tart-fleet resume\``);
+      continue;
+    }
     if (memory.admissionPausedUntil && now < memory.admissionPausedUntil.until) {
       wait(`new VMs paused: ${memory.admissionPausedUntil.reason}`);
       continue;

@@ -61,6 +61,8 @@ export interface Observed {
   githubBudget?: RequestBudgetStatus;
   /** The cache dirs under `host.cache_max_gb`, as last measured; absent without a cap. */
   caches?: CacheObservation[];
+  /** Set while this Mac is drained (`tart-fleet drain`, adapters/admission-state.ts): nothing new is admitted. */
+  draining?: { since: number | undefined; note: string };
 }
 
 /**

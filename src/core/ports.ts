@@ -29,6 +29,8 @@ export interface Job {
   createdAt: number;
   /** Set once a runner took the job. */
   runnerName: string | null;
+  /** The workflow's name (the jobs API's `workflow_name`), for the job history; absent when not given. */
+  workflow?: string;
 }
 
 export interface Runner {

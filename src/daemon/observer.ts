@@ -20,6 +20,7 @@ import { parseVmName } from '../core/names.js';
 import type { Clock, DiskSpace, GitHub, Tart, TartVmDetails, VmState } from '../core/ports.js';
 import { errorText } from '../core/errors.js';
 import { ignoring } from './vm-removal.js';
+import { observeDraining } from '../adapters/admission-state.js';
 
 export interface WorldObserverDeps {
   config: Config;
@@ -43,8 +44,11 @@ export class WorldObserver {
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
     const caches = this.deps.caches?.() ?? [];
+    // `tart-fleet drain` writes it; read every tick, so it holds while the daemon runs and across a restart.
+    const draining = observeDraining(this.deps.config.host.state_dir);
     return {
       now: this.deps.clock.now(), tart, github,
+      ...(draining ? { draining } : {}),
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
       ...(caches.length > 0 ? { caches } : {}),

@@ -35,6 +35,7 @@ import type { HostMemory } from './host-memory.js';
 import type { WorldObserver } from './observer.js';
 import type { CacheKeeper } from './cache-keeper.js';
 import { stopAndDelete } from './vm-removal.js';
+import type { JobHistory } from './history.js';
 
 /** Everything a tick works with, built by the composition root (cli/wiring.ts `buildDaemon`). */
 export interface ReconcilerDeps {
@@ -53,6 +54,8 @@ export interface ReconcilerDeps {
   /** Per-job cache copies (`cache: clone`): listed to collect the ones whose VM is gone. */
   cacheClones: CacheClones & { list(): Promise<string[]> };
   runLogs: RunLogs;
+  /** The job history (`<state_dir>/history.jsonl`): what ran here, how long it waited and took. */
+  history: JobHistory;
 }
 
 /**
@@ -114,6 +117,7 @@ export class Reconciler {
     }
     report.ok = failures.length === 0;
     report.creationsEnded = this.ended.splice(0);
+    report.jobsEnded = this.deps.history.takeEnded();
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, admitted: report.admitted, deleted_vms: report.deletedVms,
@@ -137,10 +141,12 @@ export class Reconciler {
         case 'create': {
           log.info('admitting job', { vm: action.vmName, profile: action.claim.profile, repo: action.job.repo, job: action.job.id, reason: action.reason });
           const admittedAt = this.deps.clock.now();
+          this.deps.history.admitted(action, admittedAt);
           const p = this.deps.creator.start(action);
           this.creations.add(p);
           void p.then((outcome) => {
             this.ended.push({ profile: action.claim.profile, outcome, durationMs: this.deps.clock.now() - admittedAt });
+            this.deps.history.creationEnded(action.claim, outcome, this.deps.clock.now(), this.memory.snapshot());
           }).finally(() => this.creations.delete(p));
           report.admitted += 1;
           return;
@@ -153,6 +159,7 @@ export class Reconciler {
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
           await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.deps.cacheClones });
           if (action.failure) this.countFailure(action, log);
+          this.deps.history.vmDeleted(action, report.world, this.memory.snapshot(), this.deps.clock.now());
           this.deps.caches.vmGone(action.claim.profile);
           report.deletedVms += 1;
           return;

@@ -5,6 +5,7 @@
 import type { Remembered } from '../core/memory.js';
 import type { Observed, Plan } from '../core/model.js';
 import type { SweepStats } from '../core/ports.js';
+import type { JobRecord } from '../adapters/history-file.js';
 
 export interface TickReport {
   tick: number;
@@ -22,6 +23,8 @@ export interface TickReport {
   memory: Remembered;
   /** Creations that ended since the previous tick's report, for the metrics. */
   creationsEnded: CreationEnded[];
+  /** Jobs that ended on this Mac since the previous tick's report (the job history's new records). */
+  jobsEnded?: JobRecord[];
 }
 
 /**

@@ -29,6 +29,7 @@ import type { TickReport } from '../daemon/report.js';
 import type { StatusSnapshot } from './snapshot.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import type { DecisionCause } from '../core/lifecycle.js';
+import { TickHealth } from './health.js';
 
 const P = 'tart_fleet_';
 const MB = 1024 * 1024;
@@ -39,11 +40,14 @@ export class FleetMetrics {
   /** The adapter's back-off episodes counted so far (it counts since its start, as we do). */
   private backoffsSeen = 0;
   private readonly m;
+  /** What GET /healthz answers (health.ts), from the same ticks. */
+  readonly health = new TickHealth();
 
   constructor() {
     const registers = [this.registry];
     this.m = {
       info: new Gauge({ name: `${P}info`, help: 'Constant 1, labelled with the version and this Mac\'s runner_name', labelNames: ['version', 'runner_name'], registers }),
+      buildInfo: new Gauge({ name: `${P}build_info`, help: 'Constant 1, labelled with the tart-fleet version that wrote these metrics', labelNames: ['version'], registers }),
       jobsQueued: new Gauge({ name: `${P}jobs_queued`, help: 'Queued jobs seen in the last tick, by the profile they match ("none": no profile)', labelNames: ['profile'], registers }),
       jobsRunning: new Gauge({ name: `${P}jobs_running`, help: 'Jobs running on this Mac (VMs whose runner is busy), by profile', labelNames: ['profile'], registers }),
       vms: new Gauge({ name: `${P}vms`, help: 'VMs of this Mac by tart state', labelNames: ['state'], registers }),
@@ -62,6 +66,15 @@ export class FleetMetrics {
         name: `${P}queue_wait_seconds`, help: 'How long a matching job was seen queued before it left the queue', labelNames: ['profile'], registers,
         buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       }),
+      // Labelled by profile (a handful, set in pipeline.yml) and result (a fixed dozen), never by
+      // repository: an org has hundreds or thousands, each a series per bucket, in every scrape,
+      // forever (Prometheus' advice: no unbounded label values). Per-repository figures are in
+      // `ls --history --json` instead.
+      jobDuration: new Histogram({
+        name: `${P}job_duration_seconds`, help: 'How long a job ran on this Mac: from its runner started to its VM deleted', labelNames: ['profile'], registers,
+        buckets: [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400],
+      }),
+      jobsEnded: new Counter({ name: `${P}jobs_ended_total`, help: 'Jobs that ended on this Mac, by profile and result (done, timeout, boot-failed, runner-unused, gave-up, ...; see ls --history)', labelNames: ['profile', 'result'], registers }),
       ghRequests: new Counter({ name: `${P}github_requests_total`, help: 'GitHub REST requests of the demand sweeps (304s included)', registers }),
       ghNotModified: new Counter({ name: `${P}github_not_modified_total`, help: 'GitHub requests answered 304 Not Modified', registers }),
       ghRemaining: new Gauge({ name: `${P}github_rate_limit_remaining`, help: 'GitHub rate limit left, as last answered; NaN when unknown', registers }),
@@ -78,6 +91,7 @@ export class FleetMetrics {
       ticks: new Counter({ name: `${P}ticks_total`, help: 'Reconcile ticks, by result', labelNames: ['result'], registers }),
       tickDuration: new Histogram({ name: `${P}tick_duration_seconds`, help: 'Duration of a reconcile tick', registers, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] }),
       lastTickOk: new Gauge({ name: `${P}last_tick_ok`, help: '1 when the last tick completed without failures', registers }),
+      draining: new Gauge({ name: `${P}draining`, help: '1 while this Mac is drained (tart-fleet drain: no new job is claimed), else 0', registers }),
       lastOkAt: new Gauge({ name: `${P}last_successful_tick_timestamp_seconds`, help: 'Unix time of the last tick without failures; NaN before the first', registers }),
     };
   }
@@ -87,6 +101,8 @@ export class FleetMetrics {
     const m = this.m;
     m.info.reset();
     m.info.set({ version: s.version, runner_name: s.runner_name }, 1);
+    m.buildInfo.reset();
+    m.buildInfo.set({ version: s.version }, 1);
     const githubRead = s.github !== null;
     const tartRead = s.ledger.used_mb !== null;
 
@@ -148,6 +164,10 @@ export class FleetMetrics {
       if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: causeLabel(a.cause) });
       if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: causeLabel(a.cause) });
     }
+    for (const j of report.jobsEnded ?? []) {
+      m.jobsEnded.inc({ profile: j.profile, result: j.result });
+      if (j.duration_s !== null) m.jobDuration.observe({ profile: j.profile }, j.duration_s);
+    }
     m.vmsDeleted.inc(report.deletedVms);
     m.runnersDeleted.inc(report.deletedRunners);
     m.giveUps.set(s.give_ups.length);
@@ -155,6 +175,8 @@ export class FleetMetrics {
     m.ticks.inc({ result: report.ok ? 'ok' : 'failed' });
     m.tickDuration.observe(report.durationMs / 1000);
     m.lastTickOk.set(report.ok ? 1 : 0);
+    m.draining.set(s.admission === 'draining' ? 1 : 0);
+    this.health.update(s);
     m.lastOkAt.set(s.last_ok_tick_at === null ? Number.NaN : Date.parse(s.last_ok_tick_at) / 1000);
   }
 
@@ -179,7 +201,7 @@ export async function writeMetricsFile(file: string, metrics: FleetMetrics): Pro
 }
 
 /**
- * Serves GET /metrics on 127.0.0.1:`port` only (never another address). Resolves once listening.
+ * Serves GET /metrics and GET /healthz (health.ts) on 127.0.0.1:`port` only (never another address). Resolves once listening.
  * Answers only requests whose Host is 127.0.0.1:`port` or localhost:`port`: a web page in a browser
  * on this Mac can point a name it controls at 127.0.0.1 (DNS rebinding) and read the answer as its
  * own origin; its requests then carry that name as Host (audit turn4-security N8).
@@ -193,8 +215,13 @@ export async function serveMetrics(port: number, metrics: FleetMetrics): Promise
       res.writeHead(421, { 'content-type': 'text/plain' }).end(`only for Host 127.0.0.1:${bound} or localhost:${bound}\n`);
       return;
     }
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/healthz') {
+      const h = metrics.health.check(Date.now());
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${h.line}\n`);
+      return;
+    }
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics and GET /healthz here\n');
       return;
     }
     metrics.text().then(

@@ -23,9 +23,10 @@ import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js'
 import type { TickReport } from '../daemon/report.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { statePaths } from '../config/paths.js';
+import { admissionView, type AdmissionView } from './admission-view.js';
 
 
-export interface StatusSnapshot extends Omit<LsView, 'github'> {
+export interface StatusSnapshot extends Omit<LsView, 'github'>, AdmissionView {
   schema: 1;
   written_at: string;
   /** When the tick observed GitHub and tart: the moment the tables show. */
@@ -89,6 +90,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
   return {
     schema: 1,
     ...view,
+    ...admissionView(observed),
     written_at: new Date(now).toISOString(),
     observed_at: new Date(observed.now).toISOString(),
     stale_after: new Date(staleAfterMs).toISOString(),

@@ -100,6 +100,17 @@ describe('admission', () => {
     expect(creates(p.actions)).toEqual([]);
     expect(p.queue[0]?.reason).toBe('new VMs paused: VZ limit reached');
   });
+
+  test('draining: nothing is admitted and each job says why; a finished VM is still cleaned up', () => {
+    const j = job('coder');
+    const done = vm('coder', 77, { state: 'stopped' });
+    const o = { ...observed({ jobs: [j], vms: [done] }), draining: { since: NOW - 60_000, note: 'drained by ops at 2026-01-01T00:00:00.000Z' } };
+    const p = plan(o, seedConfig());
+    expect(creates(p.actions)).toEqual([]);
+    expect(kinds(p.actions)).toEqual([`delete-vm ${done.name}`]);
+    expect(p.queue.map((q) => q.reason)).toEqual(['this Mac is draining (drained by ops at 2026-01-01T00:00:00.000Z): it claims no new job until `tart-fleet resume`']);
+    expect(creates(plan(observed({ jobs: [j] }), seedConfig()).actions)).toEqual([j.id]);
+  });
 });
 
 describe('demand', () => {

@@ -10,6 +10,9 @@ import type { MemoryStore } from '../../src/core/ports.js';
 import { MemoryWorld, type Session } from './memory-world.js';
 import { seedConfig } from '../core/world.js';
 
+const stateDirs: string[] = [];
+afterAll(() => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 interface DaemonOptions {
   /** This Mac's name (github.runner_name). Default mac-a. */
   host?: string;
@@ -23,7 +26,10 @@ function daemon(world: MemoryWorld, opts: DaemonOptions = {}) {
   const host = opts.host ?? 'mac-a';
   const session: Session = world.session(host);
   const seed = seedConfig();
-  const config = { ...seed, github: { ...seed.github, runner_name: host }, ...(opts.logDir ? { host: { ...seed.host, log_dir: opts.logDir } } : {}) };
+  // Its own state dir: the daemon writes its job history there (daemon/history.ts).
+  const stateDir = mkdtempSync(join(tmpdir(), 'tf-reconciler-state-'));
+  stateDirs.push(stateDir);
+  const config = { ...seed, github: { ...seed.github, runner_name: host }, host: { ...seed.host, state_dir: stateDir, ...(opts.logDir ? { log_dir: opts.logDir } : {}) } };
   const logger = memoryLogger();
   const memory = new HostMemory(world.now, opts.store ?? new VolatileStore(), logger);
   const reconciler = buildDaemon(config, { github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger }, { memory });

@@ -52,6 +52,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 1500, admitted: 1, deleted_vms: 1, deleted_runners: 0 },
     last_ok_tick_at: '2026-01-01T00:00:10.000Z',
     give_ups: [{ profile: 'coder', job_id: 5, repo: 'o/c', attempts: 3, reason: '3× boot failed', since_s: 60 }],
+    admission: 'open', draining_since: null, draining_note: null,
     ...over,
   };
 }
@@ -82,6 +83,10 @@ test('one tick: every value is what the snapshot and report say, in strict Prome
   expect(p.value('tart_fleet_last_successful_tick_timestamp_seconds')).toBe(Date.parse('2026-01-01T00:00:10.000Z') / 1000);
   expect(p.value('tart_fleet_tick_duration_seconds_count')).toBe(1);
   expect(p.types.get('tart_fleet_queue_wait_seconds')).toBe('histogram');
+  expect(p.value('tart_fleet_draining')).toBe(0);
+  expect(p.value('tart_fleet_build_info', { version: '0.1.0' })).toBe(1);
+  m.record(snapshot({ admission: 'draining', draining_since: '2026-01-01T00:00:00.000Z', draining_note: 'drained at 2026-01-01T00:00:00.000Z' }), report());
+  expect(parsePrometheusText(await m.text()).value('tart_fleet_draining')).toBe(1);
 });
 
 test('a job leaving the queue is observed once in the queue-wait histogram; an unreadable GitHub is unknown, not an empty queue', async () => {
@@ -173,4 +178,57 @@ test('served on 127.0.0.1 only: GET /metrics answers the text, anything else 404
   } finally {
     await new Promise((r) => server.close(r));
   }
+});
+
+describe('GET /healthz', () => {
+  const get200 = async (m: FleetMetrics) => {
+    const server = await serveMetrics(0, m);
+    try {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      return await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject);
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  };
+  const fresh = (over: Partial<StatusSnapshot> = {}) => {
+    const now = Date.now();
+    return snapshot({ written_at: new Date(now - 2000).toISOString(), stale_after: new Date(now + 60_000).toISOString(), tick: 9, ...over });
+  };
+
+  test('200 with one line while the last tick is fresh and ok', async () => {
+    const m = new FleetMetrics();
+    m.record(fresh(), report());
+    const r = await get200(m);
+    expect(r).toEqual({ status: 200, body: expect.stringMatching(/^ok: tick 9, [23] s ago\n$/) });
+  });
+
+  test('503 before any tick, after a failed tick, and once the snapshot is stale', async () => {
+    const m = new FleetMetrics();
+    expect(await get200(m)).toEqual({ status: 503, body: 'no tick yet\n' });
+    m.record(fresh({ last_tick: { ...snapshot().last_tick, ok: false, degraded: ['GitHub could not be read: HTTP 502\n<html>…'] } }), report({ ok: false }));
+    expect(await get200(m)).toEqual({ status: 503, body: expect.stringMatching(/^last tick 9 failed \(\d+ s ago\): GitHub could not be read: HTTP 502 <html>…\n$/) });
+    m.record(fresh({ stale_after: new Date(Date.now() - 1000).toISOString() }), report());
+    expect(await get200(m)).toEqual({ status: 503, body: expect.stringMatching(/^stale: no tick for \d+ s \(last was tick 9\)\n$/) });
+  });
+});
+
+test('jobs that ended: run-time histogram and a counter by profile and result, never by repository', async () => {
+  const m = new FleetMetrics();
+  const ended = (result: string, duration_s: number | null) => ({
+    ended_at: '2026-01-01T00:00:00.000Z', profile: 'coder', job_id: 1, repo: 'acme/app', workflow: 'CI', job: 'b', vm: 'v', queue_wait_s: 1, boot_s: 2, duration_s, result, reason: '', give_up: null,
+  });
+  m.record(snapshot(), report({ jobsEnded: [ended('done', 100), ended('done', 200), ended('gave-up', null)] }));
+  const p = parsePrometheusText(await m.text());
+  expect(p.value('tart_fleet_job_duration_seconds_count', { profile: 'coder' })).toBe(2);
+  expect(p.value('tart_fleet_job_duration_seconds_sum', { profile: 'coder' })).toBe(300);
+  expect(p.value('tart_fleet_jobs_ended_total', { profile: 'coder', result: 'done' })).toBe(2);
+  expect(p.value('tart_fleet_jobs_ended_total', { profile: 'coder', result: 'gave-up' })).toBe(1);
+  expect(await m.text()).not.toContain('acme/app');
 });

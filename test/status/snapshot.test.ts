@@ -18,6 +18,7 @@ function snap(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     github_budget: null,
     last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 10, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
     last_ok_tick_at: new Date(T0).toISOString(), give_ups: [],
+    admission: 'open', draining_since: null, draining_note: null,
     ...over,
   };
 }
