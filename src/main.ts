@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
 import { ExitError, type CliContext } from './cli/context.js';
+import { endQuietlyOnBrokenPipe } from './cli/broken-pipe.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
@@ -26,6 +27,9 @@ export async function main(argv: string[], given: CliContext = processContext())
 }
 
 function processContext(): CliContext {
+  // `tart-fleet ls | head`: the reader leaving ends us quietly (exit 141), never a stack trace.
+  endQuietlyOnBrokenPipe(process.stdout);
+  endQuietlyOnBrokenPipe(process.stderr);
   return {
     env: process.env,
     cwd: process.cwd(),
