@@ -82,6 +82,8 @@ const COPIED_VARS = new Set<string>([
   'TART_FLEET_TART_BIN',
   'TART_FLEET_LOG_LEVEL',
   'TART_HOME',
+  // An alias of TART_FLEET_GITHUB_API_URL (config/env-aliases.ts): the daemon must see what validate saw.
+  'GITHUB_API_URL',
 ]);
 
 export async function launchdCommand(ctx: CliContext, opts: LaunchdOptions): Promise<number> {

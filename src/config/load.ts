@@ -19,6 +19,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
+import { resolveGitHubAliases } from './env-aliases.js';
 import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
 
 export interface LoadOptions {
@@ -115,11 +116,15 @@ function findSecretKeys(node: unknown, path: string, problems: string[]): void {
 }
 
 /** Applies TART_FLEET_<SECTION>_<KEY> and TART_FLEET_PROFILES_<NAME>_<KEY>; returns JSON pointer → variable name for error messages. */
-function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
+function applyEnvOverrides(doc: Record<string, unknown>, given: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
   const envPaths = new Map<string, string>();
   const profiles = isObject(doc.profiles) ? (doc.profiles as Record<string, unknown>) : {};
   const settings = [...ENV_SETTINGS, ...Object.keys(profiles).flatMap((name) => profileEnvSettings(name))];
   const known = new Set<string>([...settings.map((s) => s.variable), ...SECRET_ENV_VARS]);
+  // GITHUB_API_URL (and GITHUB_TOKEN) are aliases; other GITHUB_<KEY> of ours are errors (env-aliases.ts).
+  const aliased = resolveGitHubAliases(given, known);
+  problems.push(...aliased.problems);
+  const env = aliased.env;
   for (const name of Object.keys(env)) {
     if (name.startsWith('TART_FLEET_') && !known.has(name)) {
       const hint = closestName(name, [...known]);
