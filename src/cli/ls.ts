@@ -123,7 +123,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,

@@ -41,7 +41,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     const { world, memory } = await reconciler.observe();
     const plan = reconciler.plan(world, memory);
     const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
-    println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: plan.queue, blocked: plan.blocked }, null, 2));
+    println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: world.github.ok ? plan.queue : null, blocked: plan.blocked }, null, 2));
     return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
