@@ -152,7 +152,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .command('demo')
     .description('the real scheduler against a simulated org and a simulated Mac: no GitHub, no Mac needed')
     .option('--jobs <n>', 'jobs to queue', parseIntOption('--jobs'), 12)
-    .option('--ram-gb <n>', "the simulated Mac's RAM in GB", parseIntOption('--ram-gb'), 16)
+    .option('--ram-gb <n>', "the simulated Mac's RAM in GB; the profiles are fitted to it (8 = the base Mac mini; at least 6)", parseIntOption('--ram-gb'), 16)
     .option('--speed <x>', 'speed-up of simulated time (job durations, boot times)', parseFloatOption('--speed'), 30)
     .action(async (opts: { jobs: number; ramGb: number; speed: number }) => {
       const { demoCommand } = await import('./cli/demo.js');

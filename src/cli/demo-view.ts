@@ -31,6 +31,8 @@ export interface DemoFrame {
   title: string;
   /** A line shown under the title, e.g. that the machine is slow. */
   note?: string;
+  /** How to watch from another terminal: on every frame, since the live view covers the screen. */
+  hint?: string;
   columns?: number;
   rows?: number;
 }
@@ -63,6 +65,7 @@ export function renderScreen(f: DemoFrame): string {
   const s = f.snapshot;
   const age = s && f.snapshotAgeS !== undefined ? `  status of tick ${s.tick}, ${f.snapshotAgeS} s old` : '';
   head.push(line(`${f.title}  ${f.progress.elapsedS.toFixed(0)} s${age}`, width, BOLD));
+  if (f.hint) head.push(line(f.hint, width, DIM));
   if (f.note) head.push(line(f.note, width, BOLD));
   head.push(line(`Jobs ${progressBar(f.progress, Math.min(30, Math.max(10, width - 50)))}`, width));
   if (!s) {
