@@ -174,7 +174,7 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
   }
 
   const binPath = join(deps.packageRoot, 'bin', 'tart-fleet.js');
-  if (!existsSync(binPath)) throw new ExitError(1, [`${binPath}: not found; is tart-fleet installed (npm install -g tart-fleet, or npm ci in a clone)?`]);
+  if (!existsSync(binPath)) throw new ExitError(1, [`${binPath}: not found; is tart-fleet installed (npm ci in a clone, or npm install -g of the tarball npm pack makes; it is not on npm)?`]);
   if (!existsSync(join(deps.packageRoot, 'dist', 'main.js'))) {
     warnings.push(`${join(deps.packageRoot, 'dist')} is not built: the daemon cannot start until \`npm run build\` (npm ci does it) has run there`);
   }
