@@ -17,13 +17,7 @@
  */
 import type { CheckResult } from './checks.js';
 
-/** Undefined when an answer looks like GitHub's REST API (JSON, or a redirect); else why not, one line. */
-export function notLikeGitHubApi(status: number, contentType: string | null): string | undefined {
-  if (status >= 300 && status < 400) return undefined;
-  if (/^application\/([\w.+-]+\+)?json\b/i.test((contentType ?? '').trim())) return undefined;
-  const type = (contentType ?? '').split(';')[0]!.trim() || 'no content type';
-  return `this URL does not answer like the GitHub API (HTTP ${status} ${type}, not JSON)`;
-}
+export { notLikeGitHubApi } from '../adapters/github-answer.js';
 
 export const API_URL_FIX = 'set github.api_url (TART_FLEET_GITHUB_API_URL) to https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server';
 
