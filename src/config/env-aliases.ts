@@ -27,19 +27,24 @@ export const GITHUB_ENV_ALIASES: Readonly<Record<string, string>> = {
  * The environment with each alias copied to its `TART_FLEET_` name (when that one is unset), and a
  * problem for every other `GITHUB_<KEY>` that names one of `known`'s `TART_FLEET_GITHUB_<KEY>`.
  */
-export function resolveGitHubAliases(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): { env: NodeJS.ProcessEnv; problems: string[] } {
+export function resolveGitHubAliases(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): { env: NodeJS.ProcessEnv; problems: string[]; setBy: Map<string, string> } {
   const out: NodeJS.ProcessEnv = { ...env };
   const problems: string[] = [];
+  // TART_FLEET_ name → the alias that set it, so a bad value's error names what the operator set.
+  const setBy = new Map<string, string>();
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('GITHUB_') || env[name] === undefined) continue;
     const target = GITHUB_ENV_ALIASES[name];
     if (target) {
-      if (out[target] === undefined) out[target] = env[name];
+      if (out[target] === undefined) {
+        out[target] = env[name];
+        setBy.set(target, name);
+      }
       continue;
     }
     if (known.has(`TART_FLEET_${name}`)) {
       problems.push(`${name}: not read by tart-fleet (of the GITHUB_* variables only ${Object.keys(GITHUB_ENV_ALIASES).join(' and ')} are); set TART_FLEET_${name} instead, or unset it`);
     }
   }
-  return { env: out, problems };
+  return { env: out, problems, setBy };
 }

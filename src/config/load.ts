@@ -137,7 +137,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, given: NodeJS.ProcessEn
     if (text === undefined) continue;
     const parsed = parseEnvValue(setting, text);
     if ('error' in parsed) {
-      problems.push(`${setting.variable}: ${parsed.error}`);
+      problems.push(`${aliased.setBy.get(setting.variable) ?? setting.variable}: ${parsed.error}`);
       continue;
     }
     const [parent, pointer] = typeof setting.section === 'string'
@@ -147,7 +147,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, given: NodeJS.ProcessEn
     const section = isObject(parent[sectionKey]) ? (parent[sectionKey] as Record<string, unknown>) : {};
     section[setting.key] = parsed.value;
     parent[sectionKey] = section;
-    envPaths.set(`${pointer}/${setting.key}`, setting.variable);
+    envPaths.set(`${pointer}/${setting.key}`, aliased.setBy.get(setting.variable) ?? setting.variable);
   }
   return envPaths;
 }
