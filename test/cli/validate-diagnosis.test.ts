@@ -93,3 +93,16 @@ test('a 404 from the runner downloads endpoint is reported as what it is; the ot
     await hub.stop();
   }
 });
+
+test('run and selftest without credentials name the _FILE forms (the ones the launchd plist can carry)', async () => {
+  const env = world.daemonEnv();
+  delete env.TART_FLEET_GITHUB_TOKEN;
+  delete env.TART_FLEET_SSH_PASSWORD;
+  const run = async (args: string[]) => execFileP(process.execPath, [BIN, ...args, '--config', world.configPath], { env, cwd: world.dir }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  const daemon = await run(['run', '--once']);
+  expect(daemon.code).toBe(2);
+  expect(daemon.stderr).toContain('TART_FLEET_GITHUB_TOKEN_FILE=<path of a chmod 600 file>');
+  const selftest = await run(['selftest']);
+  expect(selftest.code).toBe(2);
+  expect(selftest.stderr).toContain('TART_FLEET_SSH_PASSWORD_FILE=<path of a chmod 600 file>');
+});
