@@ -10,6 +10,7 @@ import { hostname, totalmem } from 'node:os';
 import { ConfigError } from './config/errors.js';
 import { packageVersion } from './config/package.js';
 import { ExitError, type CliContext } from './cli/context.js';
+import { endQuietlyOnBrokenPipe } from './cli/broken-pipe.js';
 
 export async function main(argv: string[], given: CliContext = processContext()): Promise<number> {
   let exitCode = 0;
@@ -27,6 +28,9 @@ export async function main(argv: string[], given: CliContext = processContext())
 }
 
 function processContext(): CliContext {
+  // `tart-fleet ls | head`: the reader leaving ends us quietly (exit 141), never a stack trace.
+  endQuietlyOnBrokenPipe(process.stdout);
+  endQuietlyOnBrokenPipe(process.stderr);
   return {
     env: process.env,
     cwd: process.cwd(),
@@ -170,7 +174,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
     .command('demo')
     .description('the real scheduler against a simulated org and a simulated Mac: no GitHub, no Mac needed')
     .option('--jobs <n>', 'jobs to queue', parseIntOption('--jobs'), 12)
-    .option('--ram-gb <n>', "the simulated Mac's RAM in GB", parseIntOption('--ram-gb'), 16)
+    .option('--ram-gb <n>', "the simulated Mac's RAM in GB; the profiles are fitted to it (8 = the base Mac mini; at least 6)", parseIntOption('--ram-gb'), 16)
     .option('--speed <x>', 'speed-up of simulated time (job durations, boot times)', parseFloatOption('--speed'), 30)
     .action(async (opts: { jobs: number; ramGb: number; speed: number }) => {
       const { demoCommand } = await import('./cli/demo.js');

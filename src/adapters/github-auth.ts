@@ -85,7 +85,7 @@ export function githubAuthFromEnv(
   const token = (env.TART_FLEET_GITHUB_TOKEN ?? '').trim() || (env.GITHUB_TOKEN ?? '').trim();
   if (token) return { kind: 'token', token };
   throw new GitHubAuthConfigError(
-    'no GitHub credentials: set TART_FLEET_GITHUB_TOKEN (or GITHUB_TOKEN), or TART_FLEET_GITHUB_APP_ID, TART_FLEET_GITHUB_APP_INSTALLATION_ID and TART_FLEET_GITHUB_APP_PRIVATE_KEY',
+    'no GitHub credentials: set TART_FLEET_GITHUB_TOKEN_FILE=<path of a chmod 600 file> (or TART_FLEET_GITHUB_TOKEN, or GITHUB_TOKEN), or TART_FLEET_GITHUB_APP_ID, TART_FLEET_GITHUB_APP_INSTALLATION_ID and TART_FLEET_GITHUB_APP_PRIVATE_KEY',
   );
 }
 

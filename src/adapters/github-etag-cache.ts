@@ -26,6 +26,7 @@
  *   again and would otherwise pile up.
  */
 import { RequestError } from '@octokit/request-error';
+import { asGitHubAnswer } from './github-answer.js';
 import { githubFetch } from './github-transport.js';
 
 export interface CachedPage<S = unknown> {
@@ -180,7 +181,8 @@ function httpError(url: string, res: Response, data: unknown): RequestError {
   const message = typeof body?.message === 'string'
     ? `${body.message}${typeof body.documentation_url === 'string' ? ` - ${body.documentation_url}` : ''}`
     : typeof data === 'string' && data !== '' ? data : `HTTP ${res.status}`;
-  return new RequestError(message, res.status, { request: { method: 'GET', url, headers: {} }, response: { url, status: res.status, headers, data } });
+  // Not GitHub's JSON (a web page): one line, status 502, never a 404 a caller would read as "gone".
+  return asGitHubAnswer(new RequestError(message, res.status, { request: { method: 'GET', url, headers: {} }, response: { url, status: res.status, headers, data } })) as RequestError;
 }
 
 /** A summariser for list pages: the array (inside `key` for wrapped responses) mapped item by item. */

@@ -14,6 +14,7 @@
  * - The downloads list has no "latest" field: every entry is the current release, so its version is
  *   read from the osx/arm64 entry's file name (`actions-runner-osx-arm64-<version>.tar.gz`), or any
  *   entry's when that one is missing.
+ * - A 404 from the downloads list is kept as `downloadsMissing` (the org answered the requests before it).
  * - Errors other than a group's 404/403 are thrown (fail closed: validate reports the line as failed).
  */
 import type { Octokit } from '@octokit/rest';
@@ -27,8 +28,10 @@ export interface FleetFacts {
   publicRepos: string[];
   /** For each found group: the public repositories whose jobs GitHub would route to it. */
   publicReach: Map<number, string[]>;
-  /** The latest runner release, or undefined when the downloads list names none. */
+  /** The latest runner release, or undefined when the downloads list names none (or is missing). */
   latestRunnerVersion: string | undefined;
+  /** True when `GET /orgs/{org}/actions/runners/downloads` answered 404: this GitHub has no such list. */
+  downloadsMissing?: boolean;
   /** Versions reported by this Mac's connected runners (may be empty). */
   ourRunnerVersions: string[];
 }
@@ -100,7 +103,16 @@ export async function describeFleet(deps: { octokit: Octokit; org: string }, gro
     }
   }
 
-  const downloads = (await octokit.request('GET /orgs/{org}/actions/runners/downloads', { org })).data as ApiDownload[];
+  // The org was readable just above, so a 404 here is about this endpoint alone (a server without it),
+  // not the org: said as such, instead of failing every other fact with it.
+  let downloads: ApiDownload[] = [];
+  let downloadsMissing = false;
+  try {
+    downloads = (await octokit.request('GET /orgs/{org}/actions/runners/downloads', { org })).data as ApiDownload[];
+  } catch (err) {
+    if ((err as { status?: number }).status !== 404) throw err;
+    downloadsMissing = true;
+  }
   const mac = downloads.find((d) => d.os === 'osx' && d.architecture === 'arm64') ?? downloads[0];
   const latestRunnerVersion = mac ? versionOfDownload(mac.filename) : undefined;
 
@@ -110,5 +122,5 @@ export async function describeFleet(deps: { octokit: Octokit; org: string }, gro
     .map((r) => r.version)
     .filter((v): v is string => typeof v === 'string' && v !== '');
 
-  return { org, groups, publicRepos, publicReach, latestRunnerVersion, ourRunnerVersions };
+  return { org, groups, publicRepos, publicReach, latestRunnerVersion, ourRunnerVersions, ...(downloadsMissing ? { downloadsMissing } : {}) };
 }

@@ -38,6 +38,7 @@
  */
 import { Octokit } from '@octokit/rest';
 import { RequestError } from '@octokit/request-error';
+import { asGitHubAnswer } from './github-answer.js';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
 import type { ClaimResult, Demand, DeleteRunnerResult, GitHub, Job, RequestBudgetStatus, Runner } from '../core/ports.js';
@@ -246,7 +247,9 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       options.headers.authorization = `token ${await this.tokens.token()}`;
       try {
         return await request(options);
-      } catch (err) {
+      } catch (caught) {
+        // A web page instead of the API's JSON is judged as GitHub unreadable (github-answer.ts).
+        const err = asGitHubAnswer(caught);
         if (statusOf(err) !== 401 || this.tokens.kind !== 'app') throw err;
         this.dropTokenAfter401();
         options.headers.authorization = `token ${await this.tokens.token()}`;

@@ -91,7 +91,7 @@ export function sshCredentials(
     out.privateKey = text;
   }
   if (out.password === undefined && out.privateKey === undefined) {
-    throw new Error('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD or vm.ssh_private_key_path');
+    throw new Error('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD_FILE=<path of a chmod 600 file> (or TART_FLEET_SSH_PASSWORD), or vm.ssh_private_key_path');
   }
   return out;
 }
@@ -141,7 +141,7 @@ export class SshGuest implements Guest {
       throw new Error(`vm.ssh_host_key: must be accept-any or SHA256:<base64>, got ${opts.hostKey}`);
     }
     if (opts.password === undefined && opts.privateKey === undefined && opts.privateKeyPath === undefined) {
-      throw new Error('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD or vm.ssh_private_key_path');
+      throw new Error('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD_FILE=<path of a chmod 600 file> (or TART_FLEET_SSH_PASSWORD), or vm.ssh_private_key_path');
     }
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));

@@ -12,6 +12,7 @@
  */
 import type { StatusSnapshot } from '../status/snapshot.js';
 import { ramBar } from './ram-bar.js';
+import { vmCount } from './render.js';
 
 export interface DemoProgress {
   total: number;
@@ -30,6 +31,8 @@ export interface DemoFrame {
   title: string;
   /** A line shown under the title, e.g. that the machine is slow. */
   note?: string;
+  /** How to watch from another terminal: on every frame, since the live view covers the screen. */
+  hint?: string;
   columns?: number;
   rows?: number;
 }
@@ -62,13 +65,14 @@ export function renderScreen(f: DemoFrame): string {
   const s = f.snapshot;
   const age = s && f.snapshotAgeS !== undefined ? `  status of tick ${s.tick}, ${f.snapshotAgeS} s old` : '';
   head.push(line(`${f.title}  ${f.progress.elapsedS.toFixed(0)} s${age}`, width, BOLD));
+  if (f.hint) head.push(line(f.hint, width, DIM));
   if (f.note) head.push(line(f.note, width, BOLD));
   head.push(line(`Jobs ${progressBar(f.progress, Math.min(30, Math.max(10, width - 50)))}`, width));
   if (!s) {
     head.push(line('(waiting for the daemon\'s first status snapshot)', width, DIM));
     return `${head.join('\n')}\n`;
   }
-  head.push(line(`RAM  ${ramBar(s.ledger.used_mb, s.ledger.ceiling_mb, Math.min(30, Math.max(10, width - 45)))}   macOS VMs ${s.ledger.vms ?? '?'}/${s.ledger.max_vms}`, width));
+  head.push(line(`RAM  ${ramBar(s.ledger.used_mb, s.ledger.ceiling_mb, Math.min(30, Math.max(10, width - 45)))}   ${vmCount(s.ledger, s.vms.length)}`, width));
   for (const p of [...s.problems, ...s.last_tick.degraded]) head.push(line(`! ${p}`, width));
 
   // Column widths shrink with the terminal; the last column takes what is left.
@@ -85,8 +89,8 @@ export function renderScreen(f: DemoFrame): string {
   const whyW = Math.max(10, width - 44);
   const queueLines: string[] = [line(`${pad('queued job', 22)} ${pad('profile', 10)} ${pad('waiting', 8)} why`, width, BOLD)];
   if (!s.github) queueLines.push(line('(queue unknown: GitHub could not be read)', width, DIM));
-  else if (s.queue.length === 0) queueLines.push(line('(queue empty)', width, DIM));
-  const queueRows = s.queue.map((q) => `${pad(`${q.repo}#${q.job_id}`, 22)} ${pad(q.profile ?? '-', 10)} ${pad(`${q.waiting_s}s`, 8)} ${pad(q.reason, whyW)}`);
+  else if ((s.queue ?? []).length === 0) queueLines.push(line('(queue empty)', width, DIM));
+  const queueRows = (s.queue ?? []).map((q) => `${pad(`${q.repo}#${q.job_id}`, 22)} ${pad(q.profile ?? '-', 10)} ${pad(`${q.waiting_s}s`, 8)} ${pad(q.reason, whyW)}`);
 
   const eventHead = line('recent events', width, BOLD);
   // Budget: header, then VMs (all: at most max_vms and the creations), then the queue, then events.

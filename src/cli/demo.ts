@@ -12,15 +12,19 @@
  *   only a hang is cut off, at a generous hard cap (15 min unless `timeoutS`).
  * - On a TTY the live view uses the terminal's alternate screen (frames do not pile up in the
  *   scrollback) and is left before the summary is printed; otherwise one plain line per event.
- * - The daemon's log is kept in the world's temp dir; the temp dir is removed at the end even if
+ * - The daemon's log and state are kept in the world's temp dir until the demo exits: on a terminal
+ *   it waits for Enter after the summary, so a watcher in another terminal (`ls --watch --state-dir`,
+ *   hinted on every frame) can still read the last tick. The temp dir is removed at the end even if
  *   the demo fails or is interrupted.
+ * - `--ram-gb N` fits the profiles to N (demo-profiles.ts); too little RAM for any is a usage error.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimWorld, parseLogLines, peakUsage } from '../sim/world.js';
 import { describeLogLine, renderScreen, progressBar, type DemoProgress } from './demo-view.js';
 import { readSnapshot, type StatusSnapshot } from '../status/snapshot.js';
-import { println, type CliContext } from './context.js';
+import { ExitError, isTTY, println, type CliContext } from './context.js';
+import { DEMO_RESERVED_GB, fitDemoProfiles, minimumDemoRamGb } from './demo-profiles.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME } from './render.js';
 
 export interface DemoOptions {
@@ -36,7 +40,12 @@ const REPOS = ['web', 'api', 'docs', 'ios-app'];
 const HARD_CAP_S = 15 * 60;
 
 export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<number> {
-  const world = await SimWorld.create({ ramGb: opts.ramGb, speed: opts.speed, runnerName: 'demo-mac' });
+  // The profiles fitted to the RAM given (demo-profiles.ts): `--ram-gb 8` is the base Mac mini.
+  const profiles = fitDemoProfiles(opts.ramGb);
+  if (Object.keys(profiles).length === 0) {
+    throw new ExitError(2, [`--ram-gb: ${opts.ramGb} GB leaves ${Math.max(0, opts.ramGb - DEMO_RESERVED_GB)} GB for VMs after ${DEMO_RESERVED_GB} GB reserved for macOS; the demo's smallest VM needs 2 GB: give --ram-gb ${minimumDemoRamGb()} or more`]);
+  }
+  const world = await SimWorld.create({ ramGb: opts.ramGb, reservedGb: DEMO_RESERVED_GB, speed: opts.speed, runnerName: 'demo-mac', config: { profiles } });
   // The daemon's state dir: the default, `state` beside its log_dir (`<world>/vm-logs`).
   const stateDir = join(world.dir, 'state');
   const started = Date.now();
@@ -50,10 +59,13 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
   for (const s of signals) process.on(s, onInt);
   let altScreen = false;
   try {
-    const matched = queueMix(world, opts.jobs);
+    const matched = queueMix(world, opts.jobs, Object.keys(profiles));
     const expectedS = expectedSeconds(opts.jobs, opts.speed);
-    println(ctx.stdout, `tart-fleet demo: ${opts.jobs} jobs for developer/coder/marketer (+1 no profile matches, +1 GitHub-hosted) on a simulated ${opts.ramGb} GB Mac, 4 GB reserved; time x${opts.speed}; about ${expectedS} s`);
-    println(ctx.stdout, `watch it from another terminal: npx tart-fleet ls --watch --state-dir ${stateDir}`);
+    const sizes = Object.entries(profiles).map(([name, p]) => `${name} ${p.ram_mb} MB`).join(', ');
+    println(ctx.stdout, `tart-fleet demo: ${opts.jobs} jobs for ${sizes} (+1 no profile matches, +1 GitHub-hosted) on a simulated ${opts.ramGb} GB Mac, ${DEMO_RESERVED_GB} GB reserved; time x${opts.speed}; about ${expectedS} s`);
+    // Shown on every frame too (the live view covers the screen), and again at the end.
+    const hint = `watch it from another terminal: npx tart-fleet ls --watch --state-dir ${stateDir}  (kept until the demo exits)`;
+    println(ctx.stdout, hint);
     world.startDaemon();
     if (tty) {
       ctx.stdout.write(ALT_SCREEN_ON);
@@ -90,6 +102,7 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
           progress: { ...progressOf(world, matched, opts.jobs, at), elapsedS },
           events,
           title: 'tart-fleet demo — the real scheduler on a simulated Mac',
+          hint: `watch: npx tart-fleet ls --watch --state-dir ${stateDir}`,
           ...(note ? { note } : {}),
           columns: ctx.stdout.columns ?? 100,
           rows: (ctx.stdout as { rows?: number }).rows ?? 40,
@@ -117,6 +130,13 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
     const why = interrupted ? 'interrupted' : daemonExitedEarly ? `the daemon exited with ${code}` : finished ? undefined : `still not done after the ${hardCapS} s hard cap (a hang?)`;
     printSummary(ctx, world, matched, opts.jobs, started, why, code, daemonExitedEarly);
     if (interrupted) return 130;
+    if (tty && isTTY(process.stdin)) {
+      // The state stays for a watcher in another terminal until the operator ends the demo (Enter or Ctrl-C).
+      println(ctx.stdout, `the demo's state is kept in ${stateDir} until you press Enter (\`ls --state-dir\` shows its last tick); then it is removed`);
+      await untilEnterOrSignal(() => interrupted);
+    } else {
+      println(ctx.stdout, `the demo's state (${stateDir}) is removed as the demo exits`);
+    }
     return finished && code === 0 ? 0 : 1;
   } finally {
     if (altScreen) ctx.stdout.write(ALT_SCREEN_OFF);
@@ -142,12 +162,13 @@ function readSnapshotQuietly(stateDir: string): StatusSnapshot | undefined {
 }
 
 /** Queues the mix: half at once, the rest trickling in; returns the ids of jobs a profile matches. */
-function queueMix(world: SimWorld, count: number): number[] {
+function queueMix(world: SimWorld, count: number, fitted: string[]): number[] {
+  const mix = PROFILE_MIX.filter((p) => fitted.includes(p));
   const ids: number[] = [];
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const queueOne = (i: number) => {
-    const profile = PROFILE_MIX[i % PROFILE_MIX.length]!;
+    const profile = mix[i % mix.length]!;
     ids.push(world.queue(profile, { repo: REPOS[i % REPOS.length]!, durationS: 20 + Math.round(random() * 60), name: `${profile}-build-${i + 1}` }));
   };
   const firstWave = Math.ceil(count / 2);
@@ -222,4 +243,21 @@ function readNewLines(file: string, offset: number): { lines: Array<Record<strin
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves when a line is read from stdin (Enter) or `stopped()` turns true (a signal). */
+async function untilEnterOrSignal(stopped: () => boolean): Promise<void> {
+  const stdin = process.stdin;
+  let entered = false;
+  const onData = () => {
+    entered = true;
+  };
+  stdin.on('data', onData);
+  stdin.resume();
+  try {
+    while (!entered && !stopped()) await sleep(100);
+  } finally {
+    stdin.off('data', onData);
+    stdin.pause();
+  }
 }

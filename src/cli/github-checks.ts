@@ -44,7 +44,9 @@ export async function githubAccessChecks(probe: GitHubAccessProbe, runnerGroupId
     // Bad credentials or an outage: already reported on the `github` line, one line is enough.
     return opts.githubFailed ? [] : [{ status: 'fail', what: 'github token', detail: (err as Error).message }];
   }
-  return [...tokenChecks(access.token), ...runnerGroupChecks(access)];
+  // With the org unreadable (the `github` line), a missing runner group would be a second, wrong
+  // diagnosis of the same cause: only what the token is (its headers hold even on a 404) is said.
+  return [...tokenChecks(access.token), ...(opts.githubFailed ? [] : runnerGroupChecks(access))];
 }
 
 export function tokenChecks(token: TokenAccess): CheckResult[] {

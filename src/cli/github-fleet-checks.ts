@@ -67,6 +67,13 @@ export function runnerOutdated(ours: string, latest: string): boolean {
 export function runnerVersionChecks(facts: FleetFacts): CheckResult[] {
   const what = 'runner version';
   const latest = facts.latestRunnerVersion;
+  if (facts.downloadsMissing) {
+    return [{
+      status: 'warn',
+      what,
+      detail: `GitHub answered 404 Not Found to GET /orgs/${facts.org}/actions/runners/downloads (this server does not offer the runner downloads list): cannot tell whether the image's runner (${PINNED_RUNNER_VERSION} pinned) is current`,
+    }];
+  }
   if (!latest) return [{ status: 'warn', what, detail: `GitHub's runner downloads list names no version; cannot tell whether the image's runner (${PINNED_RUNNER_VERSION} pinned) is current` }];
   const reported = facts.ourRunnerVersions;
   // The oldest one we run decides; without a connected runner the image's pin stands in.
@@ -150,7 +157,12 @@ export async function githubFleetChecks(probe: GitHubFleetProbe, config: Config,
   try {
     facts = await probe.describeFleet(groupIds, hostLabel);
   } catch (err) {
-    return opts.githubFailed ? names : [...names, { status: 'fail', what: 'public repositories', detail: `cannot read the org's runner groups and repositories: ${(err as Error).message}` }];
+    if (opts.githubFailed) return names;
+    // Name the request that failed (Octokit's RequestError carries it): not a guess at which fact it was.
+    const e = err as { status?: number; request?: { method?: string; url?: string } };
+    const request = e.request?.url ? ` to ${e.request.method ?? 'GET'} ${new URL(e.request.url).pathname}` : '';
+    const answered = e.status !== undefined && request ? `GitHub answered ${e.status}${request}: ` : '';
+    return [...names, { status: 'fail', what: 'public repositories', detail: `cannot read the org's runner groups, public repositories and runner versions: ${answered}${(err as Error).message}` }];
   }
   return [...names, ...publicRepositoryChecks(config, facts), ...runnerVersionChecks(facts)];
 }

@@ -83,6 +83,8 @@ const COPIED_VARS = new Set<string>([
   'TART_FLEET_TART_BIN',
   'TART_FLEET_LOG_LEVEL',
   'TART_HOME',
+  // An alias of TART_FLEET_GITHUB_API_URL (config/env-aliases.ts): the daemon must see what validate saw.
+  'GITHUB_API_URL',
 ]);
 
 export async function launchdCommand(ctx: CliContext, opts: LaunchdOptions): Promise<number> {
@@ -173,7 +175,7 @@ export function runLaunchd(ctx: CliContext, opts: LaunchdOptions, deps: LaunchdD
   }
 
   const binPath = join(deps.packageRoot, 'bin', 'tart-fleet.js');
-  if (!existsSync(binPath)) throw new ExitError(1, [`${binPath}: not found; is tart-fleet installed (npm install -g tart-fleet, or npm ci in a clone)?`]);
+  if (!existsSync(binPath)) throw new ExitError(1, [`${binPath}: not found; is tart-fleet installed (npm ci in a clone, or npm install -g of the tarball npm pack makes; it is not on npm)?`]);
   if (!existsSync(join(deps.packageRoot, 'dist', 'main.js'))) {
     warnings.push(`${join(deps.packageRoot, 'dist')} is not built: the daemon cannot start until \`npm run build\` (npm ci does it) has run there`);
   }

@@ -147,7 +147,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...admissionLines(snapshot), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stdout: [header, ...admissionLines(snapshot), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,

@@ -29,6 +29,7 @@ import { sshCredentials } from '../adapters/ssh.js';
 import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
 import { githubFleetChecks } from './github-fleet-checks.js';
+import { githubFailureCheck } from './github-diagnosis.js';
 import { hostLabel } from '../core/names.js';
 import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
@@ -74,7 +75,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
     const demand = await github.listJobs();
     results.push({ status: 'ok', what: 'github actions', detail: `${demand.stats.repositories} repositories swept, ${demand.jobs.length} queued or running job(s); rate limit left ${demand.stats.rateLimitRemaining ?? '?'}` });
   } catch (err) {
-    results.push({ status: 'fail', what: 'github', detail: (err as Error).message });
+    results.push(githubFailureCheck(err, config.github.org));
     githubFailed = true;
   }
   // Without credentials the `github` line above already says so.

@@ -5,12 +5,18 @@
  * ## Gotchas
  * - Tables are compact (no line between rows) and the `why` column is wrapped to the terminal's
  *   width when it is known, so a long reason is never cut off.
- * - A queue that could not be read (`github` null) is "unknown", never "(no queued jobs)".
  * - Repository, job and label names come from GitHub, i.e. from whoever writes a workflow: a
  *   `runs-on` label can carry ESC sequences (OSC 52 writes the operator's clipboard, CSI clears the
  *   screen; audit turn4-security N11). Every cell and line goes through `terminalSafe`, which
  *   replaces C0/C1 control characters (ESC and CSI included, so no sequence survives) and Unicode
  *   bidi overrides with `?`. Our own escapes (ALT_SCREEN_*, CLEAR_HOME) are written separately.
+ * - A queue that could not be read (`github` or `queue` null) is "unknown", never "(no queued jobs)";
+ *   VMs that could not be read (tart unreadable: the ledger's `used_mb` is null) are "unknown", never
+ *   "(no VMs of this host)".
+ * - `VMs` counts every VM of this host; the ledger's `vms` counts macOS guests only (Apple's limit of
+ *   two per Mac, `host.max_vms`), so both are shown, each named.
+ * - The GitHub budget's "last minute" is the minute before the observation: on an old snapshot it says
+ *   so, with its age.
  */
 import Table from 'cli-table3';
 import { ramBar } from './ram-bar.js';
@@ -25,6 +31,8 @@ export const CLEAR_HOME = '\x1b[H\x1b[2J';
 export { ramBar };
 
 const COMPACT = { head: [], border: [], compact: true };
+/** A snapshot older than this (s) no longer shows "the last minute". */
+const STALE_MINUTE_S = 10;
 
 /** C0 (but newline), DEL, C1, and the bidi embedding/override/isolate controls (U+202A-202E, U+2066-2069). */
 // Matching control characters is the point here.
@@ -38,17 +46,33 @@ export function terminalSafe(text: string, cell = false): string {
   return text.replace(cell ? UNSAFE_IN_CELL : UNSAFE_IN_LINE, '?');
 }
 
-/** The ledger line, GitHub budget, problems, VM table and queue table of `ls`, as lines. */
-export function renderLsTables(view: LsView, columns?: number): string[] {
+/** `VMs 3 (macOS 1/2)`: every VM of this host, then the macOS guests against their cap; `?` when tart was not read. */
+export function vmCount(ledger: LsView['ledger'], vms: number): string {
+  const tartRead = ledger.used_mb !== null;
+  return `VMs ${tartRead ? vms : '?'} (macOS ${ledger.vms ?? '?'}/${ledger.max_vms})`;
+}
+
+/** What the VM table says when tart was not read (the reason is among the problems printed above it). */
+function tartUnreadable(): string {
+  return 'unknown (tart could not be read; the reason is above)';
+}
+
+/**
+ * The ledger line, GitHub budget, problems, VM table and queue table of `ls`, as lines. `snapshotAgeS`:
+ * how old the observation is (a status snapshot), so time-relative figures can say so.
+ */
+export function renderLsTables(view: LsView, columns?: number, snapshotAgeS?: number): string[] {
   const { ledger } = view;
   const out: string[] = [];
-  out.push(`RAM  ${ramBar(ledger.used_mb, ledger.ceiling_mb, 30)}  VMs ${ledger.vms ?? '?'}/${ledger.max_vms}`);
+  out.push(`RAM  ${ramBar(ledger.used_mb, ledger.ceiling_mb, 30)}  ${vmCount(ledger, view.vms.length)}`);
   if (view.github) {
     out.push(`GitHub: ${view.github.requests} requests (${view.github.not_modified} not modified), rate limit left ${view.github.rate_limit_remaining ?? '?'}, coldest repo ${view.github.coldest_repo_age_s} s old`);
   }
   if (view.github_budget) {
     const b = view.github_budget;
-    out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests in the last minute${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
+    // More than a poll or two old, "the last minute" would be a minute that is over.
+    const when = snapshotAgeS !== undefined && snapshotAgeS > STALE_MINUTE_S ? `in the minute before the snapshot (${snapshotAgeS} s ago)` : 'in the last minute';
+    out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests ${when}${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
   }
   for (const p of view.problems) out.push(`! ${terminalSafe(p)}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
@@ -56,8 +80,8 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
     vms.push([v.name, v.profile, v.creating ? `${v.state} (creating)` : v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-'].map((c) => terminalSafe(c, true)));
   }
   for (const c of view.creating) if (!view.vms.some((v) => v.name === c.vm)) vms.push([c.vm, c.profile, 'creating', '-', String(c.job_id), `${c.age_s}s`, '-', '-', '-', '-']);
-  out.push(vms.length ? vms.toString() : '(no VMs of this host)');
-  if (!view.github) {
+  out.push(vms.length ? vms.toString() : ledger.used_mb === null ? `VMs: ${tartUnreadable()}` : '(no VMs of this host)');
+  if (!view.github || view.queue === null) {
     out.push('(queue unknown: GitHub could not be read)');
     return out;
   }

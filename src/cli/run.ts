@@ -8,6 +8,8 @@
  * ## Gotchas
  * - Run it as `node …/bin/tart-fleet.js run` under launchd, not through npx: npx does not forward
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
+ * - One daemon per state dir: `run` and `run --once` take `<state_dir>/daemon.pid` first; a second
+ *   one exits 1 naming the first's pid (daemon/instance-lock.ts). `--dry-run` takes no lock.
  */
 import { resolve } from 'node:path';
 import { assertIsolatedOnDisk } from '../config/isolation.js';
@@ -17,7 +19,8 @@ import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
 import { buildAdapters, buildDaemon, buildObservation } from './wiring.js';
-import { println, type CliContext } from './context.js';
+import { ExitError, println, type CliContext } from './context.js';
+import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from '../daemon/instance-lock.js';
 import type { TickReport } from '../daemon/report.js';
 
 export interface RunOptions {
@@ -36,6 +39,8 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   assertIsolatedOnDisk(config, ctx.env);
   // The state the adapters read back (sweep URLs, give-ups) must be ours alone: 0700, our uid.
   if (!opts.dryRun) ensurePrivateDir(config.host.state_dir, 'host.state_dir');
+  // One daemon per state dir (instance-lock.ts): a second one ends here, naming the first.
+  const lock = opts.dryRun ? undefined : takeInstanceLock(config.host.state_dir);
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
   const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
@@ -44,7 +49,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   if (opts.dryRun) {
     const { world, plan } = await buildObservation(config, adapters)();
     const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
-    println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: plan.queue, blocked: plan.blocked }, null, 2));
+    println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: world.github.ok ? plan.queue : null, blocked: plan.blocked }, null, 2));
     return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
@@ -63,6 +68,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
       return report.ok ? 0 : 1;
     } finally {
       await publisher.close();
+      lock?.release();
     }
   }
 
@@ -86,7 +92,20 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   } finally {
     clearInterval(orphanWatch);
     await publisher.close();
+    lock?.release();
     for (const [s, h] of handlers) process.off(s, h);
   }
   return 0;
+}
+
+/** The state dir's lock, released when this process exits however it exits; a second daemon exits 1. */
+function takeInstanceLock(stateDir: string): InstanceLock {
+  try {
+    const lock = acquireInstanceLock(stateDir);
+    process.once('exit', lock.release);
+    return lock;
+  } catch (err) {
+    if (err instanceof InstanceLockedError) throw new ExitError(1, [err.message]);
+    throw err;
+  }
 }

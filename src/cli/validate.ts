@@ -12,7 +12,8 @@
  *   without that secret (they then say "no credentials", which is true).
  * - GitHub gets one short attempt per request (GITHUB_PROBE_MS) instead of the daemon's patient
  *   retries, so a dead network costs seconds and its FAIL says what to look at. Before that, one
- *   unauthenticated GET of `github.api_url` checks that anything answers at all: not every GitHub
+ *   unauthenticated GET of `github.api_url` checks that anything answers at all, and answers
+ *   like the GitHub API (JSON, not a web page: github-diagnosis.ts): not every GitHub
  *   request of the checks carries the short timeout (the access report's do not), so with no answer
  *   the GitHub checks are reported as not run rather than left to hang.
  * - Progress ("checking …") goes to stderr, and only on a TTY: stdout stays the report.
@@ -23,6 +24,7 @@ import { expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { countChecks, formatCheck, summaryLine, writableDirCheck, type CheckResult } from './checks.js';
 import { loadForCommand } from './config.js';
 import { isTTY, platformOf, println, type CliContext } from './context.js';
+import { API_URL_FIX, notLikeGitHubApi } from './github-diagnosis.js';
 
 /** One attempt per GitHub request, at most this long: a doctor should answer in seconds. */
 export const GITHUB_PROBE_MS = 10_000;
@@ -71,9 +73,11 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     let env = secrets.env;
     // Without credentials no check talks to GitHub (the "no GitHub credentials" line says so).
     const hasCredentials = GITHUB_CREDENTIAL_VARS.some((v) => (env[v] ?? '').trim() !== '');
-    const unreachable = hasCredentials ? await githubUnreachable(config.github.api_url) : undefined;
+    const answer = hasCredentials ? await probeApiUrl(config.github.api_url) : {};
+    const unreachable = answer.unreachable ?? answer.notGitHub;
     if (unreachable) {
-      results.push({ status: 'fail', what: 'github', detail: `${config.github.api_url}: ${unreachable}; token and runner group not checked`, fix: networkFix(unreachable) ?? 'check the network and github.api_url' });
+      const fix = answer.notGitHub ? API_URL_FIX : networkFix(unreachable) ?? 'check the network and github.api_url';
+      results.push({ status: 'fail', what: 'github', detail: `${config.github.api_url}: ${unreachable}; token and runner group not checked`, fix });
       // Without credentials the checks below make no GitHub request; their "no credentials" line is dropped.
       env = { ...env };
       for (const v of GITHUB_CREDENTIAL_VARS) delete env[v];
@@ -96,16 +100,20 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
 
 const GITHUB_CREDENTIAL_VARS = ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_ID', 'TART_FLEET_GITHUB_APP_INSTALLATION_ID', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY'];
 
-/** Undefined when `apiUrl` answers anything (any HTTP status) within GITHUB_PROBE_MS; else why not. */
-async function githubUnreachable(apiUrl: string): Promise<string | undefined> {
+/**
+ * One unauthenticated GET of `apiUrl` within GITHUB_PROBE_MS: `unreachable` when nothing answers,
+ * `notGitHub` when the answer is not the API's JSON (a web page); empty when it looks like GitHub.
+ */
+async function probeApiUrl(apiUrl: string): Promise<{ unreachable?: string; notGitHub?: string }> {
   try {
     const res = await fetch(apiUrl, { signal: AbortSignal.timeout(GITHUB_PROBE_MS), redirect: 'manual' });
     await res.body?.cancel();
-    return undefined;
+    const notGitHub = notLikeGitHubApi(res.status, res.headers.get('content-type'));
+    return notGitHub ? { notGitHub } : {};
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)`;
-    return `cannot connect (${e.cause?.code ?? e.cause?.message ?? e.message})`;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { unreachable: `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)` };
+    return { unreachable: `cannot connect (${e.cause?.code ?? e.cause?.message ?? e.message})` };
   }
 }
 

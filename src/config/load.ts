@@ -21,6 +21,7 @@ import { ConfigError } from './errors.js';
 import { isolationProblems, lexicalProbe, problemLine } from './isolation.js';
 import { untrustedReach } from './untrusted-reach.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
+import { resolveGitHubAliases } from './env-aliases.js';
 import { loadSchema, ENV_SETTINGS, NON_CONFIG_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
 import { METRICS_FILE_NAME } from './paths.js';
 
@@ -118,11 +119,15 @@ function findSecretKeys(node: unknown, path: string, problems: string[]): void {
 }
 
 /** Applies TART_FLEET_<SECTION>_<KEY> and TART_FLEET_PROFILES_<NAME>_<KEY>; returns JSON pointer → variable name for error messages. */
-function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
+function applyEnvOverrides(doc: Record<string, unknown>, given: NodeJS.ProcessEnv, problems: string[]): Map<string, string> {
   const envPaths = new Map<string, string>();
   const profiles = isObject(doc.profiles) ? (doc.profiles as Record<string, unknown>) : {};
   const settings = [...ENV_SETTINGS, ...Object.keys(profiles).flatMap((name) => profileEnvSettings(name))];
   const known = new Set<string>([...settings.map((s) => s.variable), ...NON_CONFIG_ENV_VARS]);
+  // GITHUB_API_URL (and GITHUB_TOKEN) are aliases; other GITHUB_<KEY> of ours are errors (env-aliases.ts).
+  const aliased = resolveGitHubAliases(given, known);
+  problems.push(...aliased.problems);
+  const env = aliased.env;
   for (const name of Object.keys(env)) {
     if (name.startsWith('TART_FLEET_') && !known.has(name)) {
       const hint = closestName(name, [...known]);
@@ -135,7 +140,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv,
     if (text === undefined) continue;
     const parsed = parseEnvValue(setting, text);
     if ('error' in parsed) {
-      problems.push(`${setting.variable}: ${parsed.error}`);
+      problems.push(`${aliased.setBy.get(setting.variable) ?? setting.variable}: ${parsed.error}`);
       continue;
     }
     const [parent, pointer] = typeof setting.section === 'string'
@@ -145,7 +150,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv,
     const section = isObject(parent[sectionKey]) ? (parent[sectionKey] as Record<string, unknown>) : {};
     section[setting.key] = parsed.value;
     parent[sectionKey] = section;
-    envPaths.set(`${pointer}/${setting.key}`, setting.variable);
+    envPaths.set(`${pointer}/${setting.key}`, aliased.setBy.get(setting.variable) ?? setting.variable);
   }
   return envPaths;
 }

@@ -36,7 +36,8 @@ export interface FleetView {
   runner_name: string;
   ledger: LedgerView | null;
   vms: VmRow[];
-  queue: QueueEntry[];
+  /** Null when GitHub could not be read: the queue is unknown, not empty. */
+  queue: QueueEntry[] | null;
   creating: Array<{ vm: string; profile: string; job_id: number; age_s: number }>;
   problems: string[];
   /** Jobs this Mac left alone after used-up attempts (kept across restarts, see core/memory.ts). */
@@ -92,7 +93,7 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
     runner_name: config.github.runner_name,
     ledger: plan.ledger ?? null,
     vms,
-    queue: plan.queue,
+    queue: observed.github.ok ? plan.queue : null,
     creating: [...memory.creating.values()].map((c) => ({
       vm: c.vmName, profile: c.claim.profile, job_id: c.claim.jobId, age_s: Math.round((observed.now - c.startedAt) / 1000),
     })),

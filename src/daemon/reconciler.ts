@@ -122,7 +122,7 @@ export class Reconciler {
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, admitted: report.admitted, deleted_vms: report.deletedVms,
       deleted_runners: report.deletedRunners, creating: memory.creating.size, ledger: plan.ledger,
-      queued: plan.queue.length, ...(report.github ? { github: report.github } : {}), duration_ms: report.durationMs,
+      queued: observed.github.ok ? plan.queue.length : null, ...(report.github ? { github: report.github } : {}), duration_ms: report.durationMs,
     });
     return report;
   }

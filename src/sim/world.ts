@@ -82,7 +82,8 @@ export interface LsJson {
   runner_name: string;
   ledger: { used_mb: number | null; ceiling_mb: number; vms: number | null; max_vms: number };
   vms: Array<{ name: string; profile: string; state: string; repo: string | null; job_id: number; age_s: number | null; ram_mb: number; cpu: number; ip: string | null; runner_status: string | null }>;
-  queue: Array<{ repo: string; job_id: number; profile: string | null; waiting_s: number; reason: string }>;
+  /** Null when the daemon could not read GitHub: unknown, not empty. */
+  queue: Array<{ repo: string; job_id: number; profile: string | null; waiting_s: number; reason: string }> | null;
   creating: Array<{ vm: string }>;
   problems: string[];
 }

@@ -109,7 +109,7 @@ export class FleetMetrics {
     if (githubRead) {
       m.jobsQueued.reset();
       const current = new Map<number, { waiting_s: number; profile: string }>();
-      for (const q of s.queue) {
+      for (const q of s.queue ?? []) {
         const profile = q.profile ?? 'none';
         m.jobsQueued.inc({ profile });
         if (q.profile !== null) current.set(q.job_id, { waiting_s: q.waiting_s, profile });

@@ -115,7 +115,7 @@ describe('public repositories and trust tiers (#16)', () => {
     h.fake.setOutage(true);
     const cfg = config({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 } });
     const results = await githubFleetChecks(h.adapter, cfg, HOST_LABEL, { githubFailed: false });
-    expect(lines(results, 'public repositories')).toEqual([expect.stringMatching(/^fail cannot read the org's runner groups and repositories/)]);
+    expect(lines(results, 'public repositories')).toEqual([expect.stringMatching(/^fail cannot read the org's runner groups, public repositories and runner versions: GitHub answered 502 to GET \/orgs\/acme\/actions\/runner-groups\/1: /)]);
   });
 });
 

@@ -183,7 +183,7 @@ test('public key authentication through sshCredentials and authorized_keys', asy
 
 test('sshCredentials: password from the env, errors that name what is missing, never the secret', () => {
   expect(sshCredentials({ TART_FLEET_SSH_PASSWORD: 's3cret-pw' }, {})).toEqual({ password: 's3cret-pw' });
-  expect(() => sshCredentials({}, {})).toThrow('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD or vm.ssh_private_key_path');
+  expect(() => sshCredentials({}, {})).toThrow('no SSH credentials for the guest: set TART_FLEET_SSH_PASSWORD_FILE=<path of a chmod 600 file> (or TART_FLEET_SSH_PASSWORD), or vm.ssh_private_key_path');
   expect(() => sshCredentials({}, { ssh_private_key_path: join(vmDir, 'missing') })).toThrow(/vm.ssh_private_key_path: cannot read .*missing \(ENOENT\)/);
   writeFileSync(join(vmDir, 'not-a-key'), 'hello');
   expect(() => sshCredentials({ TART_FLEET_SSH_PASSWORD: 's3cret-pw' }, { ssh_private_key_path: join(vmDir, 'not-a-key') })).toThrow(/does not hold a PEM or OpenSSH private key/);

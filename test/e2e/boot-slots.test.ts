@@ -38,7 +38,7 @@ test('a burst of 6 jobs with max_concurrent_boots 2: never more than 2 creations
   await waitFor('ls shows jobs waiting for a boot slot', async () => {
     // Before the daemon's first tick there is no status snapshot for `ls` to read.
     const ls = await world.ls().catch(() => undefined);
-    return ls?.queue.some((q) => q.reason.includes('2/2 VMs being created (host.max_concurrent_boots)')) ?? false;
+    return (ls?.queue ?? []).some((q) => q.reason.includes('2/2 VMs being created (host.max_concurrent_boots)')) ?? false;
   }, 60_000, 500);
   await waitFor('every job ran and every VM is gone', async () => jobsDone(world, ids) && (await ourVms(world)).length === 0, 120_000);
   expectRanOnceOnProfile(world, ids);

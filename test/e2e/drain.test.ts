@@ -50,7 +50,7 @@ test('drain: the running job finishes, drain --wait says idle, a queued job wait
   const second = world.queue('coder', { durationS: 20 });
   const drainedReason = async () => {
     const ls = await lsOrNothing(world);
-    return ls?.queue.find((q) => q.job_id === second)?.reason ?? '';
+    return ls?.queue?.find((q) => q.job_id === second)?.reason ?? "";
   };
   await waitFor('the queued job waits because the Mac is draining', async () => /this Mac is draining/.test(await drainedReason()), 30_000);
 
@@ -60,7 +60,7 @@ test('drain: the running job finishes, drain --wait says idle, a queued job wait
   expect(jobsDone(world, [first])).toBe(true);
   expect(await ourVms(world)).toEqual([]);
   expect(world.github.job(second).status).toBe('queued');
-  expect((await world.ls()).queue.find((q) => q.job_id === second)?.reason).toMatch(/this Mac is draining \(drained .*at .*\): it claims no new job until `tart-fleet resume`/);
+  expect((await world.ls()).queue?.find((q) => q.job_id === second)?.reason).toMatch(/this Mac is draining \(drained .*at .*\): it claims no new job until `tart-fleet resume`/);
   const human = await cli(world, ['ls']);
   expect(human).toMatch(/admission: DRAINING/);
   // The version, from package.json: in ls's header and in the daemon's start line.
@@ -73,7 +73,7 @@ test('drain: the running job finishes, drain --wait says idle, a queued job wait
   world.startDaemon();
   await waitFor('the restarted daemon reports the job as drained', async () => {
     const ls = await lsOrNothing(world);
-    return ls?.daemon_pid !== undefined && ls.daemon_pid !== oldPid && ls.admission === 'draining' && /this Mac is draining/.test(ls.queue.find((q) => q.job_id === second)?.reason ?? '');
+    return ls?.daemon_pid !== undefined && ls.daemon_pid !== oldPid && ls.admission === 'draining' && /this Mac is draining/.test(ls.queue?.find((q) => q.job_id === second)?.reason ?? '');
   }, 30_000);
   expect(world.github.job(second).status).toBe('queued');
   expect(world.tartEvents().filter((e) => e.event === 'clone')).toHaveLength(1);

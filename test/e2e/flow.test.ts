@@ -45,7 +45,7 @@ test("a realistic mix: every job runs once on its profile's VM, within the RAM c
   expect(world.github.runners().filter((r) => r.deletedAt === null)).toEqual([]);
 
   const ls = await world.ls();
-  expect(ls.queue.map((q) => q.reason)).toEqual(['no profile matches [self-hosted, gpu]']);
+  expect((ls.queue ?? []).map((q) => q.reason)).toEqual(['no profile matches [self-hosted, gpu]']);
   expect(await world.stopDaemon()).toBe(0);
   const log = readFileSync(world.daemonLog, 'utf8');
   expectNoSecretsIn([log, ...argvSamples, ...tartEnvSamples], secretsOf(world));

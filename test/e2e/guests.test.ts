@@ -69,5 +69,5 @@ test('a public repository whose jobs the runner group refuses: max_boot_attempts
   await waitFor('three ticks of the restarted daemon', () => world.logLines().filter((l) => l.msg === 'tick done').length >= ticksBefore + 3, 60_000);
   expect(clonesForRefused()).toHaveLength(3);
   const ls = await world.ls();
-  expect(ls.queue.find((q) => q.job_id === refused)?.reason).toMatch(/^gave up after 3 failed attempts on this Mac \(3× runner got no job\)/);
+  expect((ls.queue ?? []).find((q) => q.job_id === refused)?.reason).toMatch(/^gave up after 3 failed attempts on this Mac \(3× runner got no job\)/);
 });

@@ -99,7 +99,7 @@ test('a job leaving the queue is observed once in the queue-wait histogram; an u
   expect(p.value('tart_fleet_source_up', { source: 'github' })).toBe(0);
   expect(p.value('tart_fleet_observation_failures_total', { source: 'github' })).toBe(1);
   expect(p.value('tart_fleet_github_requests_total')).toBe(7);
-  m.record(snapshot({ queue: [snapshot().queue[1]!] }), report());
+  m.record(snapshot({ queue: [snapshot().queue![1]!] }), report());
   p = parsePrometheusText(await m.text());
   expect(p.value('tart_fleet_queue_wait_seconds_count', { profile: 'marketer' })).toBe(1);
   expect(p.value('tart_fleet_queue_wait_seconds_sum', { profile: 'marketer' })).toBe(40);

@@ -64,7 +64,7 @@ test('each tick writes the snapshot and the metrics (0600, in a 0700 state dir),
   expect(ipCalls).toEqual(['tf-mac-a-coder-7']);
   // Give-ups come from the daemon's memory (they survive restarts), with when the last attempt failed.
   expect(s.give_ups).toEqual([{ profile: 'coder', job_id: 9, repo: 'o/a', attempts: 3, reason: '2× boot failed, 1× runner lost', since_s: 75 }]);
-  expect(s.queue[0]?.reason).toBe('gave up after 3 failed boots on this Mac (token [REDACTED])');
+  expect(s.queue![0]?.reason).toBe('gave up after 3 failed boots on this Mac (token [REDACTED])');
   expect(Date.parse(s.stale_after) - now).toBe(45_000);
   const file = readFileSync(join(config.host.state_dir, 'status.json'), 'utf8');
   expect(file).not.toContain(TOKEN);

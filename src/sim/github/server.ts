@@ -80,8 +80,17 @@ export interface FakeGitHubOptions {
   };
   /** The world clock (default Date.now): job `created_at`, token expiry, rate-limit reset. */
   now?: () => number;
-  /** `/api/v3` to serve like GitHub Enterprise Server. */
+  /**
+   * `/api/v3` to serve like GitHub Enterprise Server. Outside it the host answers as GHES's web
+   * interface does: HTML pages (`text/html`), never the API's JSON (see `webUrl`).
+   */
   pathPrefix?: string;
+  /**
+   * Endpoints this GitHub does not have (route names as in `requestCounts()`, e.g.
+   * `GET /orgs/{org}/actions/runners/downloads`): answered with the API's JSON 404, as a server
+   * whose version lacks the endpoint answers it.
+   */
+  missingEndpoints?: string[];
   /** Runner groups that exist, with GitHub's defaults (default [1], the "Default" group). */
   runnerGroupIds?: number[];
   /** Runner groups with their settings (added after `runnerGroupIds`; given alone, no Default group). */
@@ -147,6 +156,7 @@ export class FakeGitHub {
   private server: Server | undefined;
   private baseUrl = '';
   private readonly prefix: string;
+  private readonly missingEndpoints: Set<string>;
   /** token -> expiry (ms, null: never) and what it may do. */
   private readonly tokens = new Map<string, { expiresAt: number | null; grant: Grant }>();
   private readonly pat: PatKind;
@@ -175,6 +185,7 @@ export class FakeGitHub {
     const now = opts.now ?? Date.now;
     this.world = new WorldState(this.org, now);
     this.prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '');
+    this.missingEndpoints = new Set(opts.missingEndpoints ?? []);
     this.pat = opts.pat ?? DEFAULT_PAT;
     for (const t of opts.tokens ?? []) this.addToken(t);
     this.broker = new Broker(this.world);
@@ -225,6 +236,11 @@ export class FakeGitHub {
 
   get url(): string {
     return this.baseUrl;
+  }
+
+  /** The host without the API prefix: with `pathPrefix`, GHES's web interface (HTML), not the API. */
+  get webUrl(): string {
+    return this.prefix ? this.baseUrl.slice(0, -this.prefix.length) : this.baseUrl;
   }
 
   async stop(): Promise<void> {
@@ -492,9 +508,14 @@ export class FakeGitHub {
         return this.send(res, method, errorReply(400, 'Problems parsing JSON'), false);
       }
     }
-    if (this.prefix && !url.pathname.startsWith(`${this.prefix}/`)) {
+    if (this.prefix && url.pathname !== this.prefix && !url.pathname.startsWith(`${this.prefix}/`)) {
+      // GHES serves its REST API under /api/v3 only; every other path is the web interface, whose
+      // answers are HTML pages (https://docs.github.com/en/enterprise-server@3.14/rest/quickstart:
+      // "http(s)://HOSTNAME/api/v3"). An api_url without /api/v3 therefore gets HTML, not JSON.
       this.count(`${method} ${url.pathname}`, res);
-      return this.send(res, method, errorReply(404, 'Not Found'), false);
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(WEB_404_PAGE);
+      return;
     }
     const path = url.pathname.slice(this.prefix.length).replace(/\/+$/, '') || '/';
     const ctx: Ctx = { method, url, path, base: this.baseUrl, headers: req.headers, body };
@@ -566,7 +587,7 @@ export class FakeGitHub {
     if (this.rate.remaining <= 0) {
       return send(errorReply(this.primaryStatus, 'API rate limit exceeded for user ID 1.', {}, '/overview/rate-limits-for-the-rest-api'), false);
     }
-    if (!matched) return send(errorReply(404, 'Not Found'), true);
+    if (!matched || this.missingEndpoints.has(name)) return send(errorReply(404, 'Not Found'), true);
     const denied = matched.route.access ? deniedReply(grant, matched.route.access) : undefined;
     if (denied) return send(denied, true);
 
@@ -648,6 +669,19 @@ export class FakeGitHub {
     res.end(payload);
   }
 }
+
+/** What a GitHub Enterprise Server host answers outside /api/v3: a web page, many lines of HTML. */
+const WEB_404_PAGE = [
+  '<!DOCTYPE html>',
+  '<html lang="en">',
+  '<head><meta charset="utf-8"><title>Page not found · GitHub</title></head>',
+  '<body>',
+  '<div class="container"><h1>404</h1>',
+  "<p>This is not the web page you are looking for.</p></div>",
+  '</body>',
+  '</html>',
+  '',
+].join('\n');
 
 /** Headers that show what a token is and what the route accepts, as GitHub sends them. */
 function grantHeaders(grant: Grant, access: RouteAccess | undefined): Record<string, string> {

@@ -1,0 +1,96 @@
+// One daemon per state dir, with two real daemons (`node bin/tart-fleet.js run`) on one simulated
+// Mac: the second exits 1 naming the first's pid and the state dir; once the first is gone (stopped,
+// or SIGKILLed and its pid file left behind), the next one starts.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { jest } from '@jest/globals';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
+import { SimWorld } from '../../src/sim/world.js';
+import { acquireInstanceLock, InstanceLockedError, LOCK_FILE } from '../../src/daemon/instance-lock.js';
+
+jest.setTimeout(120_000);
+const execFileP = promisify(execFile);
+const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
+
+let world: SimWorld;
+afterAll(async () => {
+  await world?.destroy();
+});
+
+async function runOnce(): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, 'run', '--once', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function until(what: () => boolean, label: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (what()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${label}`);
+}
+
+test('a second run on the same state dir exits 1 naming the first daemon and the state dir; after the first stops, the next one runs', async () => {
+  world = await SimWorld.create({ speed: 40 });
+  const stateDir = join(world.dir, 'state');
+  const first = world.startDaemon();
+  await until(() => existsSync(join(stateDir, 'status.json')), 'the first daemon\'s first snapshot');
+
+  const second = await runOnce();
+  expect(second.code).toBe(1);
+  expect(second.stderr.trim()).toBe(
+    `another tart-fleet daemon (pid ${first.pid}) is running on the state dir ${stateDir} (lock ${join(stateDir, LOCK_FILE)}): ` +
+      'stop it first (under launchd: `tart-fleet launchd --status` shows it), or give this one its own host.state_dir',
+  );
+  expect(second.stdout).not.toMatch(/tart-fleet starting/);
+  // The first one is untouched and still holds the lock.
+  expect(first.exitCode).toBeNull();
+  expect(readFileSync(join(stateDir, LOCK_FILE), 'utf8').trim()).toBe(String(first.pid));
+
+  expect(await world.stopDaemon()).toBe(0);
+  expect(existsSync(join(stateDir, LOCK_FILE))).toBe(false);
+  expect((await runOnce()).code).toBe(0);
+});
+
+test('a SIGKILLed daemon leaves its pid file; the next start finds the pid gone and takes over', async () => {
+  const stateDir = join(world.dir, 'state');
+  const killed = world.startDaemon();
+  await until(() => existsSync(join(stateDir, LOCK_FILE)) && readFileSync(join(stateDir, LOCK_FILE), 'utf8').trim() === String(killed.pid), 'the lock');
+  const gone = new Promise((r) => killed.once('exit', r));
+  killed.kill('SIGKILL');
+  await gone;
+  expect(existsSync(join(stateDir, LOCK_FILE))).toBe(true);
+  expect((await runOnce()).code).toBe(0);
+});
+
+describe('the lock file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-lock-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('is 0600, holds the pid, and is removed by its owner only', () => {
+    const lock = acquireInstanceLock(dir, { pid: 111, isAlive: () => true });
+    expect(statSync(lock.file).mode & 0o777).toBe(0o600);
+    expect(() => acquireInstanceLock(dir, { pid: 222, isAlive: () => true })).toThrow(InstanceLockedError);
+    writeFileSync(lock.file, '333\n');
+    lock.release();
+    expect(readFileSync(lock.file, 'utf8')).toBe('333\n');
+    rmSync(lock.file);
+  });
+
+  test('a file from before this boot is stale even if its pid now exists (pids are reused after a reboot)', () => {
+    writeFileSync(join(dir, LOCK_FILE), '444\n');
+    const longAgo = new Date(Date.now() - 86_400_000);
+    utimesSync(join(dir, LOCK_FILE), longAgo, longAgo);
+    const lock = acquireInstanceLock(dir, { pid: 555, isAlive: () => true, bootedAt: () => Date.now() - 3_600_000 });
+    expect(readFileSync(lock.file, 'utf8').trim()).toBe('555');
+    lock.release();
+  });
+});
