@@ -157,11 +157,13 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('logs')
-    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log (secrets redacted)')
+    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log or the daemon\'s (secrets redacted); --follow to keep printing')
     .argument('[vm]', 'a VM name, or any unique part of one (a job id)')
     .addOption(configOption())
     .option('--json', 'list as one JSON object (for machines)')
-    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean }) => {
+    .option('-f, --follow', 'keep printing lines as they are added (redacted), until Ctrl-C; follows the daemon log across rotation')
+    .option('--daemon-log [path]', "the daemon's own log instead of a VM's (default: the LaunchDaemon's /Library/Logs/tart-fleet/tart-fleet.log)")
+    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean; follow?: boolean; daemonLog?: boolean | string }) => {
       const { logsCommand } = await import('./cli/logs.js');
       setExit(await logsCommand(ctx, vm, opts));
     });
