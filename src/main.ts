@@ -89,7 +89,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('ls')
-    .description("the fleet at a glance from the daemon's status snapshot (no GitHub request): VMs, RAM ledger, queued jobs with why each waits; exit 3 stale, 4 degraded")
+    .description("the fleet at a glance from the daemon's status snapshot (no GitHub request): VMs, RAM ledger, queued jobs with why each waits, drain state; exit 3 stale, 4 degraded; --history: jobs that ended here; --fleet: every Mac of the org")
     .addOption(configOption())
     .option('--json', 'print one JSON object (for machines)')
     .option('--live', "observe GitHub and tart directly instead of reading the daemon's status snapshot")
