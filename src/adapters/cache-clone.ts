@@ -11,7 +11,7 @@
  *
  * ## Lifecycle
  * One `CacheCloneDir` per daemon, rooted at a directory it owns (host.state_dir/cache-clones).
- * `make(source, jobKey)` → `<root>/<jobKey>`, 0700; `remove(path)` deletes it and refuses any path
+ * `make(source, vmName)` → `<root>/<vmName>`, 0700; `remove(path)` deletes it and refuses any path
  * that is not a direct child of the root.
  *
  * ## Gotchas
@@ -23,7 +23,7 @@
  *   `dest` the source's mode, so it is set back to 0700 afterwards.
  * - A missing source (a new Mac whose trusted cache was never written) gives an empty clone: the
  *   job runs cold rather than failing.
- * - A leftover clone with the same job key (a crash between make and remove) is deleted and made
+ * - A leftover clone for the same VM name (a crash between make and remove) is deleted and made
  *   anew: clones are never reused.
  * - Removal uses fs.rm, which unlinks symlinks inside the tree rather than following them, so a
  *   guest that wrote links into its clone cannot make removal reach outside it.
@@ -31,15 +31,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-
-export interface CacheClones {
-  /** Makes a private copy of `source` for one job; returns its path (mount it read-write). */
-  make(source: string, jobKey: string): Promise<string>;
-  /** Removes the copy made for `jobKey`, if any. */
-  removeFor(jobKey: string): Promise<void>;
-  /** Deletes a copy `make` returned. Refuses anything else. */
-  remove(path: string): Promise<void>;
-}
+import type { CacheClones } from '../core/ports.js';
 
 /** The cp argv for a clone of `source`'s contents into the existing directory `dest`. */
 export function cpCommand(platform: NodeJS.Platform, source: string, dest: string): { file: string; args: string[] } {
@@ -111,7 +103,7 @@ export async function removeCacheClone(root: string, dest: string): Promise<void
   await rm(resolve(dest), { recursive: true, force: true });
 }
 
-const JOB_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const VM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** `CacheClones` rooted at one directory (created 0700 on first use). */
 export class CacheCloneDir implements CacheClones {
@@ -120,10 +112,10 @@ export class CacheCloneDir implements CacheClones {
     private readonly opts: { platform?: NodeJS.Platform; timeoutMs?: number } = {},
   ) {}
 
-  async make(source: string, jobKey: string): Promise<string> {
-    if (!JOB_KEY.test(jobKey)) throw new Error(`cache clone: job key must be letters, digits, ".", "_" or "-" (got ${JSON.stringify(jobKey)})`);
+  async make(source: string, vmName: string): Promise<string> {
+    if (!VM_NAME_PATTERN.test(vmName)) throw new Error(`cache clone: a VM name must be letters, digits, ".", "_" or "-" (got ${JSON.stringify(vmName)})`);
     await mkdir(this.root, { recursive: true, mode: 0o700 });
-    const dest = join(this.root, jobKey);
+    const dest = join(this.root, vmName);
     if (await exists(dest)) await removeCacheClone(this.root, dest);
     await cloneCacheDir(source, dest, this.opts);
     return dest;
@@ -133,9 +125,9 @@ export class CacheCloneDir implements CacheClones {
     await removeCacheClone(this.root, path);
   }
 
-  /** Removes the clone made for `jobKey`, if there is one (a VM of a profile without clones has none). */
-  async removeFor(jobKey: string): Promise<void> {
-    if (JOB_KEY.test(jobKey)) await removeCacheClone(this.root, join(this.root, jobKey));
+  /** Removes the clone made for `vmName`, if there is one (a VM of a profile without clones has none). */
+  async removeFor(vmName: string): Promise<void> {
+    if (VM_NAME_PATTERN.test(vmName)) await removeCacheClone(this.root, join(this.root, vmName));
   }
 
   /** The clones that exist now (e.g. left by a crash), as paths `remove` accepts. */

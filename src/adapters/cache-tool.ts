@@ -14,29 +14,8 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../config/schema.js';
-
-/** What `--json` prints: one object. */
-export interface CachePruneReport {
-  dir: string;
-  dry_run: boolean;
-  /** Allocated bytes in the cache dir before pruning (measured by the `--max-gb` walk), else null. */
-  bytes_before: number | null;
-  /** After pruning (or, dry, after what it would remove); null without `--max-gb`. */
-  bytes_after: number | null;
-  freed_bytes: number;
-  files_removed: number;
-  dirs_removed: number;
-  /** Entries that could not be removed (or were replaced while pruning, and kept). */
-  failed: number;
-}
-
-export interface CacheTool {
-  /** Allocated bytes of `dir` (0 if it does not exist). */
-  measure(dir: string): Promise<number>;
-  /** Prunes `dir`, least recently used first, to at most `maxBytes`. */
-  prune(dir: string, maxBytes: number): Promise<CachePruneReport>;
-}
+import { PACKAGE_ROOT } from '../config/package.js';
+import type { CachePruneReport, CacheTool } from '../core/ports.js';
 
 export interface ChildCacheToolOptions {
   /** Default: this package's bin/tart-fleet.js, run by this node. */

@@ -20,7 +20,7 @@
  * - Every token and the private key go into `Secrets` the moment we hold them, so no log line can
  *   carry them. Error messages name the variable, never its value.
  */
-import { readFileSync } from 'node:fs';
+import { REFUSAL_CODES, readSecretFile } from '../secrets/secret-files.js';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { Secrets } from '../secrets/redact.js';
@@ -52,7 +52,7 @@ function positiveInt(name: string, value: string): number {
  */
 export function githubAuthFromEnv(
   env: Record<string, string | undefined>,
-  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  readFile: (path: string) => string = (p) => readSecretFile(p, 'TART_FLEET_GITHUB_APP_PRIVATE_KEY'),
 ): GitHubAuth {
   const present = APP_VARS.filter((v) => (env[v] ?? '').trim() !== '');
   if (present.length > 0) {
@@ -72,6 +72,8 @@ export function githubAuthFromEnv(
         privateKey = readFile(keyVar.trim());
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+        // A symlink, a file another user owns or a loose mode: the message names the file and the fix.
+        if (REFUSAL_CODES.has(code)) throw new GitHubAuthConfigError((err as Error).message);
         throw new GitHubAuthConfigError(`TART_FLEET_GITHUB_APP_PRIVATE_KEY: not PEM text and not a readable file (${code})`);
       }
       if (!privateKey.includes('-----BEGIN')) {

@@ -16,7 +16,8 @@
  * - The same URL must always be summarised the same way (the cache does not know by which function):
  *   callers use one summariser per kind of URL.
  * - Each page has its own URL and so its own ETag; pagination follows `rel="next"` links verbatim
- *   (never builds page URLs) so every page is cached under the URL GitHub gave.
+ *   (never builds page URLs) so every page is cached under the URL GitHub gave; the adapter's
+ *   `sendGet` refuses a link off `api_url`'s origin before attaching the token (github-origin.ts).
  * - Counting happens in `Tracker.fetch`: conditional GETs send through it, and Octokit's writes get it
  *   as `request.fetch`, which every retry of the throttling and retry plugins goes through (hooks
  *   would see one logical request instead). It sends through github-transport.ts, not the global

@@ -15,10 +15,18 @@
  *   restart. Mode 0600: repository and job names of private repositories are in it.
  * - The remembered `lastSweptAt` times are real: a daemon that was down for an hour reports an hour of
  *   staleness until it has swept everything again.
+ * - Never trusted: anyone who can write `state_dir` can plant this file. It is checked against a
+ *   schema (ajv) and every URL in it (the cached pages' own and their `Link` headers, which the
+ *   sweep follows on a 304) must be on `api_url`'s origin; otherwise the whole file is ignored with
+ *   a warning (a cold start). A planted link would otherwise take the token to another host (audit
+ *   turn4-security N3; github-origin.ts). The summaries' inner shape is per URL kind and only
+ *   checked to be JSON objects, arrays or null: a bad one fails the sweep (fail closed), it sends nothing.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Ajv } from 'ajv';
 import type { Logger } from '../core/logger.js';
+import { apiOrigin, linkOnOrigin } from './github-origin.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { CachedPage, EtagCache } from './github-etag-cache.js';
 import type { DemandSweep, RepoState, TrackedRun } from './github-sweep.js';
@@ -76,7 +84,11 @@ export class SweepStateFile {
     let state: PersistedSweep;
     try {
       state = JSON.parse(text) as PersistedSweep;
-      if (state.version !== VERSION || !Array.isArray(state.repos) || !Array.isArray(state.etags)) throw new Error(`not a sweep state of version ${VERSION}`);
+      if (!isObject(state) || state.version !== VERSION) throw new Error(`not a sweep state of version ${VERSION}`);
+      if (!validState(state)) throw new Error(`not a sweep state: ${validState.errors?.map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).slice(0, 3).join('; ')}`);
+      const origin = apiOrigin(this.identity.apiUrl);
+      const offOrigin = state.etags.find(([url, page]) => !linkOnOrigin(`<${url}>`, origin) || !linkOnOrigin(page.link, origin));
+      if (offOrigin) throw new Error(`a cached URL or link points outside github.api_url's origin ${origin}; not followed`);
     } catch (err) {
       this.logger.warn('github sweep state ignored; starting cold', { file: this.path, error: (err as Error).message });
       return;
@@ -131,7 +143,7 @@ export class SweepStateFile {
       etags: cache.entries(),
     };
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       writeFileAtomic(this.path, JSON.stringify(state), 0o600);
       this.savedAt = now;
     } catch (err) {
@@ -140,3 +152,80 @@ export class SweepStateFile {
     }
   }
 }
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const nullableNumber = { type: ['number', 'null'] };
+const JOB = {
+  type: 'object',
+  required: ['id', 'runId', 'repo', 'name', 'status', 'labels', 'createdAt', 'runnerName'],
+  properties: {
+    id: { type: 'integer' },
+    runId: { type: 'integer' },
+    repo: { type: 'string' },
+    name: { type: 'string' },
+    status: { type: 'string' },
+    labels: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'number' },
+    runnerName: { type: ['string', 'null'] },
+  },
+};
+/** The file's shape (PersistedSweep); extra keys are tolerated, missing or mistyped ones are not. */
+const validState = new Ajv({ allErrors: false, strict: false }).compile<PersistedSweep>({
+  type: 'object',
+  required: ['version', 'api_url', 'org', 'repo_source', 'repos', 'etags'],
+  properties: {
+    version: { const: VERSION },
+    api_url: { type: 'string' },
+    org: { type: 'string' },
+    repo_source: { type: 'string' },
+    saved_at: { type: 'string' },
+    repo_list_at: nullableNumber,
+    pushed_watermark: nullableNumber,
+    repos: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'deep_at', 'runs'],
+        properties: {
+          name: { type: 'string', pattern: '^[^/\\s]+/[^/\\s]+$' },
+          pushed_at: nullableNumber,
+          swept_at: nullableNumber,
+          active_at: nullableNumber,
+          deep_at: { type: 'number' },
+          older_runs: { type: 'boolean' },
+          runs: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['run', 'jobs', 'checkedAt'],
+              properties: {
+                run: { type: 'object', required: ['id', 'status', 'updatedAt'], properties: { id: { type: 'integer' }, status: { type: 'string' }, updatedAt: { type: 'string' } } },
+                jobs: { type: 'array', items: JOB },
+                checkedAt: { type: 'number' },
+              },
+            },
+          },
+        },
+      },
+    },
+    etags: {
+      type: 'array',
+      items: {
+        type: 'array',
+        minItems: 2,
+        maxItems: 2,
+        items: [
+          { type: 'string' },
+          {
+            type: 'object',
+            required: ['etag', 'summary'],
+            properties: { etag: { type: 'string' }, summary: { type: ['object', 'array', 'null'] }, link: { type: 'string' } },
+          },
+        ],
+      },
+    },
+  },
+});

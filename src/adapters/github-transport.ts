@@ -23,7 +23,8 @@
  *   adapter's `sendGet` (reads) report as status 500, so the adapter's read retry and "unknown" apply.
  * - Redirects are followed (up to 5), as the global fetch does: GitHub answers 301 for a repository
  *   renamed since the repository list was read. As fetch (and undici) do, the `authorization`
- *   header is dropped on a redirect to another origin: the token goes to the configured API only.
+ *   header is dropped on a redirect to another origin. Links and persisted URLs the adapter is
+ *   asked to GET are checked before the token is attached (github-origin.ts).
  * - One connection pool per scheme and process: every adapter shares it. Idle connections are
  *   closed after 30 s, or sooner when the server's `Keep-Alive: timeout=` hint says so (Node's
  *   agent honours the hint).

@@ -48,8 +48,11 @@ import { type ConditionalGet, EtagCache, type RateSnapshot, type SendGet, Tracke
 import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
 import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
+import { apiOrigin, assertApiOrigin } from './github-origin.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
+import { errorText } from '../core/errors.js';
+import { limitConcurrency } from '../core/limit.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
 
@@ -126,21 +129,6 @@ function toRunner(r: ApiRunner): Runner {
   };
 }
 
-/** A FIFO limit on concurrent async work. */
-export function limitConcurrency(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
 
 /** What Octokit sends with every request (its defaults, with our user agent). */
 const READ_HEADERS = { accept: 'application/vnd.github.v3+json', 'user-agent': 'tart-fleet' };
@@ -151,6 +139,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
+  /** `github.api_url`'s origin: the only one the token is sent to (github-origin.ts). */
+  private readonly origin: string;
   private readonly org: string;
   private readonly now: () => number;
   private readonly cache = new EtagCache();
@@ -167,6 +157,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
 
   constructor(private readonly opts: GitHubAdapterOptions) {
     this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
+    this.origin = apiOrigin(this.apiUrl);
     this.org = opts.org;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger.child({ component: 'github' });
@@ -250,6 +241,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   /** Outermost wrap: the current token on every request; after a 401 with an App, one fresh token. */
   private authenticate(client: Client): void {
     client.hook.wrap('request', async (request, options) => {
+      // paginate() follows `Link` URLs verbatim: the token goes to api_url's origin only.
+      assertApiOrigin(String(options.url), this.origin, 'a request URL (a pagination link?)', String(options.baseUrl ?? this.apiUrl));
       options.headers.authorization = `token ${await this.tokens.token()}`;
       try {
         return await request(options);
@@ -265,11 +258,6 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   /** The request budget and any back-off in force (for `ls` and the metrics). */
   requestBudget(): RequestBudgetStatus {
     return this.budget.status();
-  }
-
-  /** The latest rate-limit headers seen (for `ls` and `validate`). */
-  get rateLimit(): RateSnapshot | null {
-    return this.lastRate;
   }
 
   /** The token's kind and permissions, and the runner group: read only (github-access.ts). */
@@ -342,12 +330,14 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * No answer at all (connection lost, timeout) is a `RequestError` with status 500, as in Octokit.
    */
   private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker): Promise<Response> {
+    // Pagination links and persisted URLs decide where reads go: the token goes to api_url's origin only.
+    assertApiOrigin(url, this.origin, 'a pagination link or a persisted URL');
     const attempt = async () => {
       const authorization = `token ${await this.tokens.token()}`;
       try {
         return await tracker.fetch(url, { method: 'GET', headers: { ...READ_HEADERS, ...headers, authorization } });
       } catch (err) {
-        throw new RequestError(describe(err), 500, { request: { method: 'GET', url, headers: {} }, cause: err });
+        throw new RequestError(errorText(err), 500, { request: { method: 'GET', url, headers: {} }, cause: err });
       }
     };
     const res = await attempt();
@@ -382,7 +372,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       if (!this.opts.sweepStateReadOnly) this.sweepState?.saveIfDue(this.sweeper, this.cache);
       return result;
     } catch (err) {
-      this.log.warn('github demand sweep failed', { error: describe(err), requests: tracker.requests });
+      this.log.warn('github demand sweep failed', { error: errorText(err), requests: tracker.requests });
       throw err;
     }
   }
@@ -429,7 +419,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       return { kind: 'created', jit: { runner: toRunner(res.data.runner as ApiRunner), encodedJitConfig: res.data.encoded_jit_config } };
     } catch (err) {
       if (statusOf(err) !== 409) {
-        this.log.warn('github JIT runner creation failed', { runner: req.name, status: statusOf(err), error: describe(err) });
+        this.log.warn('github JIT runner creation failed', { runner: req.name, status: statusOf(err), error: errorText(err) });
         throw err;
       }
     }
@@ -456,15 +446,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       if (status === 404) return 'not-found';
       // The spec lists only 204 and 422 here; every 422 is "busy", whatever its text (ARC does the same).
       if (status === 422) {
-        this.log.info('github runner not deleted: busy', { runnerId, message: describe(err) });
+        this.log.info('github runner not deleted: busy', { runnerId, message: errorText(err) });
         return 'busy';
       }
-      this.log.warn('github runner deletion failed', { runnerId, status, error: describe(err) });
+      this.log.warn('github runner deletion failed', { runnerId, status, error: errorText(err) });
       throw err;
     }
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

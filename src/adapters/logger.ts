@@ -19,7 +19,7 @@
  * - This is the only module that imports winston (architecture.md, "ports in, adapters out").
  */
 import winston from 'winston';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import type { LogContext, LogLevel, Logger } from '../core/logger.js';
@@ -78,6 +78,9 @@ export function createLogger(opts: WinstonLoggerOptions): Logger {
       maxsize: opts.file.maxBytes ?? DEFAULT_LOG_FILE_MAX_BYTES,
       maxFiles: opts.file.maxFiles ?? DEFAULT_LOG_FILES,
       tailable: true,
+      // winston's File transport hands these to fs.createWriteStream for every file it opens, the
+      // rotated ones included (winston/lib/winston/transports/file.js `this.options`).
+      options: { flags: 'a', mode: 0o600 },
       format: lineFormat('json', opts.secrets),
     }));
   }
@@ -91,8 +94,14 @@ export function createLogger(opts: WinstonLoggerOptions): Logger {
  */
 function openable(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    closeSync(openSync(path, 'a'));
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // 0600, also for a file an older version left 0644: log lines name private repositories.
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new Error(`log file ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }

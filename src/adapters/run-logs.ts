@@ -12,6 +12,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseVmName } from '../core/names.js';
+import { runLogVm } from '../config/paths.js';
 
 export class RunLogs {
   constructor(private readonly dir: string, private readonly hostName: string) {}
@@ -27,9 +28,8 @@ export class RunLogs {
     }
     const removed: string[] = [];
     for (const file of names) {
-      if (!file.endsWith('.log')) continue;
-      const vm = file.slice(0, -'.log'.length);
-      if (!parseVmName(this.hostName, vm) || existing.has(vm)) continue;
+      const vm = runLogVm(file);
+      if (vm === undefined || !parseVmName(this.hostName, vm) || existing.has(vm)) continue;
       const path = join(this.dir, file);
       try {
         const st = await stat(path);

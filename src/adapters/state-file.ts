@@ -4,14 +4,14 @@
  * A crash mid-write leaves the old file or the new one, never half of one.
  *
  * ## Gotchas
- * - The file holds job ids, profile names and counts only: nothing secret, so 0644 (an operator or
- *   a monitor may read it).
+ * - The file holds job ids, repositories, profile names and counts: 0600 in a 0700 state dir, like
+ *   the sweep state (private repositories' names are in it).
  * - A file that is missing is "nothing remembered"; one that does not parse or has another version
  *   throws, and HostMemory logs it and starts empty (the counts are a bound, not a record of value).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MemoryStore, PersistedMemory } from '../daemon/host-memory.js';
+import type { MemoryStore, PersistedMemory } from '../core/ports.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export class JsonStateFile implements MemoryStore {
@@ -33,7 +33,7 @@ export class JsonStateFile implements MemoryStore {
   }
 
   save(state: PersistedMemory): void {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
-    writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`, 0o644);
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`, 0o600);
   }
 }

@@ -191,9 +191,10 @@ export class TartAdapter implements Tart {
       }
     }
     try {
-      await mkdir(dirname(opts.logFile), { recursive: true });
+      await mkdir(dirname(opts.logFile), { recursive: true, mode: 0o700 });
       // The header goes in before tart starts, so startedAt works even if tart dies at once.
-      await appendFile(opts.logFile, `${HEADER_PREFIX}${name} started ${new Date().toISOString()}\n`);
+      // 0600: a guest's console output may name private repositories (SECURITY.md, files at rest).
+      await appendFile(opts.logFile, `${HEADER_PREFIX}${name} started ${new Date().toISOString()}\n`, { mode: 0o600 });
       offset = (await stat(opts.logFile)).size;
       fd = openSync(opts.logFile, 'a');
     } catch (err) {

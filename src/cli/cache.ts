@@ -42,7 +42,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { loadForCommand } from './config.js';
 import { ExitError, println, type CliContext } from './context.js';
 import { allocatedBytes, formatBytes } from './du.js';
-import type { CachePruneReport } from '../adapters/cache-tool.js';
+import type { CachePruneReport } from '../core/ports.js';
 
 export interface CachePruneOptions {
   config?: string;

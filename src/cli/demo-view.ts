@@ -77,7 +77,7 @@ export function renderScreen(f: DemoFrame): string {
   const creating = s.creating.filter((c) => !s.vms.some((v) => v.name === c.vm));
   if (s.vms.length === 0 && creating.length === 0) vmLines.push(line('(no VMs: nothing idles)', width, DIM));
   for (const vm of s.vms) {
-    const state = vm.state.replace(' (creating)', '*');
+    const state = vm.creating ? `${vm.state}*` : vm.state;
     vmLines.push(line(`${pad(vm.name, vmW)} ${pad(vm.profile, 9)} ${pad(state, 10)} ${pad(`${vm.repo ?? '?'}#${vm.job_id}`, 20)} ${pad(String(vm.ram_mb), 6)} ${vm.runner_status ?? '-'}`, width));
   }
   for (const c of creating) vmLines.push(line(`${pad(c.vm, vmW)} ${pad(c.profile, 9)} ${pad('creating', 10)} ${pad(`#${c.job_id}`, 20)} ${pad('-', 6)} -`, width));

@@ -29,7 +29,8 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFi
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
-import { ENV_SETTINGS, PACKAGE_ROOT } from '../config/schema.js';
+import { ENV_SETTINGS } from '../config/schema.js';
+import { PACKAGE_ROOT } from '../config/package.js';
 import { DAEMON_LABEL, DEFAULT_LOG_DIR, LAUNCH_DAEMONS_DIR, daemonLogFile, plistPath, renderDaemonPlist } from '../launchd/plist.js';
 import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, SECRET_FILE_VARS, SECRET_VALUE_VARS, isLooseMode, looksLikePem, looseModeMessage } from '../secrets/secret-files.js';
 import { ExitError, platformOf, println, type CliContext } from './context.js';

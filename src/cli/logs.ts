@@ -19,6 +19,7 @@ import { Secrets } from '../secrets/redact.js';
 import { SECRET_VALUE_VARS, expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { loadForCommand } from './config.js';
 import { ExitError, println, type CliContext } from './context.js';
+import { runLogVm } from '../config/paths.js';
 
 export interface LogsOptions {
   config?: string;
@@ -106,11 +107,12 @@ function vmLogs(dir: string): VmLog[] {
   }
   const out: VmLog[] = [];
   for (const name of names) {
-    if (!name.endsWith('.log')) continue;
+    const vm = runLogVm(name);
+    if (vm === undefined) continue;
     const path = join(dir, name);
     try {
       const s = statSync(path);
-      if (s.isFile()) out.push({ vm: name.slice(0, -'.log'.length), path, bytes: s.size, modifiedAt: s.mtimeMs });
+      if (s.isFile()) out.push({ vm, path, bytes: s.size, modifiedAt: s.mtimeMs });
     } catch {
       // removed while listing
     }

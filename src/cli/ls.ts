@@ -16,18 +16,17 @@
  *   GitHub was not read.
  * - `--watch --live` keeps one reconciler, so its ETag cache makes later sweeps cheap.
  */
-import { Reconciler } from '../daemon/reconciler.js';
 import { systemClock } from '../adapters/clock.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
 import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapshot } from '../status/snapshot.js';
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
-import { buildAdapters, quietContext } from './wiring.js';
+import { buildAdapters, buildObservation, quietContext } from './wiring.js';
 import { ExitError, println, type CliContext } from './context.js';
 import { historyCommand } from './history.js';
 import { fleetCommand } from './fleet.js';
 import { admissionLines, admissionView } from '../status/admission-view.js';
-import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables, terminalSafe } from './render.js';
 
 export const EXIT_STALE = 3;
 export const EXIT_DEGRADED = 4;
@@ -65,7 +64,7 @@ export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<numbe
     const config = opts.stateDir === undefined ? loadForCommand(ctx, opts.config).config : undefined;
     return historyCommand(ctx, opts.stateDir ?? config!.host.state_dir, config?.github.runner_name, Boolean(opts.json));
   }
-  const frameOf = opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts);
+  const frameOf = safeFrames(opts.live ? liveFrames(ctx, opts) : snapshotFrames(ctx, opts));
   if (!opts.watch) {
     const frame = await frameOf();
     for (const l of frame.stderr) println(ctx.stderr, l);
@@ -73,6 +72,14 @@ export async function lsCommand(ctx: CliContext, opts: LsOptions): Promise<numbe
     return frame.code;
   }
   return watch(ctx, opts, frameOf);
+}
+
+/** Every line of a frame through terminalSafe: names in it come from GitHub (render.ts). */
+function safeFrames(frameOf: () => Promise<Frame>): () => Promise<Frame> {
+  return async () => {
+    const f = await frameOf();
+    return { ...f, stdout: f.stdout.map((l) => terminalSafe(l)), stderr: f.stderr.map((l) => terminalSafe(l)) };
+  };
 }
 
 async function watch(ctx: CliContext, opts: LsOptions, frameOf: () => Promise<Frame>): Promise<number> {
@@ -137,7 +144,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
       };
     }
     const header = `tart-fleet on ${snapshot.runner_name}: daemon pid ${snapshot.daemon_pid}, tick ${snapshot.tick}, ${health.age_s} s ago (${snapshot.written_at}), version ${snapshot.version}`;
-    const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
+    const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
       stdout: [header, ...admissionLines(snapshot), ...versionSkew(snapshot.version), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
@@ -153,13 +160,13 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   // From the daemon's sweep state when there is one: at 1,000 repositories a cold sweep would see a
   // minute's budget worth of them only.
   const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true, sweepState: 'read' });
-  const reconciler = new Reconciler({ config, ...adapters });
+  const observe = buildObservation(config, adapters);
   return async () => {
-    const { world: observed, memory } = await reconciler.observe();
-    const view: LsView & ReturnType<typeof admissionView> & { version: string } = { ...withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config), ...admissionView(observed), version: packageVersion() };
+    const { world: observed, memory, plan } = await observe();
+    const view: LsView & ReturnType<typeof admissionView> & { version: string } = { ...withConfigLedger(fleetView(observed, memory, plan, config), config), ...admissionView(observed), version: packageVersion() };
     await Promise.all(
       view.vms.map(async (vm) => {
-        if (!vm.state.startsWith('running')) return;
+        if (vm.state !== 'running') return;
         vm.ip = await adapters.tart.ip(vm.name, 0).catch(() => null);
       }),
     );

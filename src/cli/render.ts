@@ -6,6 +6,11 @@
  * - Tables are compact (no line between rows) and the `why` column is wrapped to the terminal's
  *   width when it is known, so a long reason is never cut off.
  * - A queue that could not be read (`github` null) is "unknown", never "(no queued jobs)".
+ * - Repository, job and label names come from GitHub, i.e. from whoever writes a workflow: a
+ *   `runs-on` label can carry ESC sequences (OSC 52 writes the operator's clipboard, CSI clears the
+ *   screen; audit turn4-security N11). Every cell and line goes through `terminalSafe`, which
+ *   replaces C0/C1 control characters (ESC and CSI included, so no sequence survives) and Unicode
+ *   bidi overrides with `?`. Our own escapes (ALT_SCREEN_*, CLEAR_HOME) are written separately.
  */
 import Table from 'cli-table3';
 import { ramBar } from './ram-bar.js';
@@ -21,6 +26,18 @@ export { ramBar };
 
 const COMPACT = { head: [], border: [], compact: true };
 
+/** C0 (but newline), DEL, C1, and the bidi embedding/override/isolate controls (U+202A-202E, U+2066-2069). */
+// Matching control characters is the point here.
+/* eslint-disable no-control-regex */
+const UNSAFE_IN_LINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_CELL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-enable no-control-regex */
+
+/** Text from outside made safe for a terminal: control characters become `?` (newlines kept unless `cell`). */
+export function terminalSafe(text: string, cell = false): string {
+  return text.replace(cell ? UNSAFE_IN_CELL : UNSAFE_IN_LINE, '?');
+}
+
 /** The ledger line, GitHub budget, problems, VM table and queue table of `ls`, as lines. */
 export function renderLsTables(view: LsView, columns?: number): string[] {
   const { ledger } = view;
@@ -33,10 +50,10 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
     const b = view.github_budget;
     out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests in the last minute${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
   }
-  for (const p of view.problems) out.push(`! ${p}`);
+  for (const p of view.problems) out.push(`! ${terminalSafe(p)}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
   for (const v of view.vms) {
-    vms.push([v.name, v.profile, v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-']);
+    vms.push([v.name, v.profile, v.creating ? `${v.state} (creating)` : v.state, v.repo ?? '-', String(v.job_id), v.age_s === null ? '?' : `${v.age_s}s`, String(v.ram_mb), String(v.cpu), v.ip ?? '-', v.runner_status ?? '-'].map((c) => terminalSafe(c, true)));
   }
   for (const c of view.creating) if (!view.vms.some((v) => v.name === c.vm)) vms.push([c.vm, c.profile, 'creating', '-', String(c.job_id), `${c.age_s}s`, '-', '-', '-', '-']);
   out.push(vms.length ? vms.toString() : '(no VMs of this host)');
@@ -44,7 +61,7 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
     out.push('(queue unknown: GitHub could not be read)');
     return out;
   }
-  const rows = view.queue.map((q) => [q.repo, String(q.job_id), q.profile ?? '-', `${q.waiting_s}s`, q.reason]);
+  const rows = view.queue.map((q) => [q.repo, String(q.job_id), q.profile ?? '-', `${q.waiting_s}s`, q.reason].map((c) => terminalSafe(c, true)));
   // Width left for `why` once the other columns (content + 2 padding each) and 6 borders are drawn.
   const others = [0, 1, 2, 3].map((i) => Math.max(['repo', 'job', 'profile', 'waiting'][i]!.length, ...rows.map((r) => r[i]!.length)) + 2);
   const whyWidth = columns ? Math.max(20, columns - others.reduce((a, b) => a + b, 0) - 6) : undefined;

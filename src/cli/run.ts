@@ -10,14 +10,15 @@
  *   SIGTERM (facts sheet §13). If our parent dies (ppid becomes 1), we stop as if signalled.
  */
 import { resolve } from 'node:path';
-import { Reconciler } from '../daemon/reconciler.js';
+import { assertIsolatedOnDisk } from '../config/isolation.js';
+import { ensurePrivateDir } from '../adapters/private-dir.js';
 import { runLoop } from '../daemon/loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
-import { buildAdapters } from './wiring.js';
+import { buildAdapters, buildDaemon, buildObservation } from './wiring.js';
 import { println, type CliContext } from './context.js';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 
 export interface RunOptions {
   config?: string;
@@ -31,21 +32,23 @@ export interface RunOptions {
 
 export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<number> {
   const { config, warnings } = loadForCommand(ctx, opts.config);
+  // Cache shares judged on the real file system (symlinks, inodes): refuse before anything starts.
+  assertIsolatedOnDisk(config, ctx.env);
+  // The state the adapters read back (sweep URLs, give-ups) must be ours alone: 0700, our uid.
+  if (!opts.dryRun) ensurePrivateDir(config.host.state_dir, 'host.state_dir');
   // A dry run prints its plan as JSON on stdout, so its log lines go to stderr.
   const logged = opts.logFile && !opts.dryRun ? { ...ctx, logFile: resolve(ctx.cwd, opts.logFile) } : ctx;
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
-  const reconciler = new Reconciler({ config, ...adapters });
-
   if (opts.dryRun) {
-    const { world, memory } = await reconciler.observe();
-    const plan = reconciler.plan(world, memory);
+    const { world, plan } = await buildObservation(config, adapters)();
     const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
     println(ctx.stdout, JSON.stringify({ dry_run: true, actions, ledger: plan.ledger, queue: plan.queue, blocked: plan.blocked }, null, 2));
     return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
+  const reconciler = buildDaemon(config, adapters);
   logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir, version: packageVersion() });
   const publisher = new StatusPublisher({ config, ...adapters });
   await publisher.start();

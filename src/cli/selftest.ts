@@ -18,7 +18,6 @@
  * - GitHub is never contacted: no runner is created, so the runner is checked by its version only.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config, Profile } from '../config/types.js';
 import { imageOf } from '../config/types.js';
 import { TartError, type Tart } from '../core/ports.js';
@@ -30,6 +29,7 @@ import { loadForCommand } from './config.js';
 import { ExitError, isTTY, println, type CliContext } from './context.js';
 import { buildTart, buildLogger, quietContext, secretEnv } from './wiring.js';
 import { Secrets } from '../secrets/redact.js';
+import { runLogFile } from '../config/paths.js';
 
 /** GitHub refuses to register runners older than this (images/scripts/30-actions-runner.sh). */
 export const MIN_RUNNER_VERSION = '2.329.0';
@@ -125,7 +125,7 @@ export async function selftestCommand(ctx: CliContext, opts: SelftestOptions, de
       // The profile's own share and network, as its jobs get them (a clone's copy is not made here:
       // the check is that the share mounts, so the cache dir itself is shared read-only).
       cache: profile.cache === 'none' ? undefined : { dir: profile.cache_dir, readOnly: profile.cache !== 'rw' },
-      logFile: join(config.host.log_dir, `${name}.log`),
+      logFile: runLogFile(config.host, name),
       netSoftnet: profile.network === 'softnet',
       netSoftnetAllow: profile.network === 'softnet' ? profile.net_softnet_allow : [],
       netSoftnetBlock: profile.network === 'softnet' ? profile.net_softnet_block : [],

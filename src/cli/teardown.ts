@@ -26,7 +26,6 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { join } from 'node:path';
 import { hostLabel, ownedByHost, parseRunnerName, parseVmName } from '../core/names.js';
 import type { Runner, Tart, TartVm } from '../core/ports.js';
 import { stopAndDelete } from '../daemon/vm-removal.js';
@@ -35,6 +34,9 @@ import { DAEMON_LABEL } from '../launchd/plist.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
+import { statePaths } from '../config/paths.js';
+import { errorText } from '../core/errors.js';
+import { limitConcurrency } from '../core/limit.js';
 
 export interface TeardownOptions {
   config?: string;
@@ -53,16 +55,16 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   const label = hostLabel(hostName);
   const quiet = quietContext(ctx);
   const { tart, github } = buildAdapters(quiet, config, { needGuest: false, lenient: true });
-  const cacheClones = new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
+  const cacheClones = new CacheCloneDir(statePaths(config.host).cacheClones);
 
   const [tartSeen, githubSeen] = await Promise.allSettled([tart.list(), github.listRunners()]);
   const problems: string[] = [];
   let vms: TartVm[] = [];
   if (tartSeen.status === 'fulfilled') vms = tartSeen.value.filter((v) => parseVmName(hostName, v.name) !== undefined);
-  else problems.push(`tart could not be read, so no VM will be removed: ${message(tartSeen.reason)}`);
+  else problems.push(`tart could not be read, so no VM will be removed: ${errorText(tartSeen.reason)}`);
   let runners: Runner[] = [];
   if (githubSeen.status === 'fulfilled') runners = githubSeen.value.filter((r) => ownedByHost(r, hostName) && parseRunnerName(r.name) !== undefined);
-  else problems.push(`GitHub could not be read, so no runner will be removed: ${message(githubSeen.reason)}`);
+  else problems.push(`GitHub could not be read, so no runner will be removed: ${errorText(githubSeen.reason)}`);
   for (const p of problems) ctx.stderr.write(`! ${p}\n`);
 
   if (vms.length === 0 && runners.length === 0) {
@@ -90,14 +92,15 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
   }
 
   let failures = 0;
-  await eachLimited(vms, VM_CONCURRENCY, async (vm) => {
+  const limit = limitConcurrency(VM_CONCURRENCY);
+  await Promise.all(vms.map((vm) => limit(async () => {
     const result = await removeVm(tart, vm, cacheClones);
     if (result.ok) println(ctx.stdout, `removed VM ${vm.name}${result.note ? ` (${result.note})` : ''}`);
     else {
       failures++;
       ctx.stderr.write(`FAILED VM ${vm.name}: ${result.note}\n`);
     }
-  });
+  })));
   // One at a time: the GitHub adapter paces writes anyway, and the lines stay in order.
   for (const r of runners) {
     try {
@@ -110,7 +113,7 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
       }
     } catch (err) {
       failures++;
-      ctx.stderr.write(`FAILED runner ${r.name} (id ${r.id}): ${message(err)}\n`);
+      ctx.stderr.write(`FAILED runner ${r.name} (id ${r.id}): ${errorText(err)}\n`);
     }
   }
 
@@ -124,17 +127,9 @@ async function removeVm(tart: Tart, vm: TartVm, cacheClones: CacheCloneDir): Pro
   try {
     await stopAndDelete(tart, vm.name, { stop: vm.state !== 'stopped', cacheClones });
   } catch (err) {
-    return { ok: false, note: message(err) };
+    return { ok: false, note: errorText(err) };
   }
   return { ok: true, ...(vm.state !== 'stopped' ? { note: `stopped from ${vm.state}` } : {}) };
-}
-
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** One line from `input`; '' on end of input (which the caller reads as "no"). */
@@ -152,8 +147,4 @@ function ask(input: Readable, output: NodeJS.WritableStream, question: string): 
       if (!answered) resolve('');
     });
   });
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

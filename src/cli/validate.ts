@@ -18,6 +18,7 @@
  * - Progress ("checking …") goes to stderr, and only on a TTY: stdout stays the report.
  */
 import { ramCeilingMb } from '../config/types.js';
+import { isolationChecks, stateDirCheck } from './isolation-checks.js';
 import { expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { countChecks, formatCheck, summaryLine, writableDirCheck, type CheckResult } from './checks.js';
 import { loadForCommand } from './config.js';
@@ -49,12 +50,14 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     detail: `${ramCeilingMb(config.host)} MB for VMs (${config.host.total_ram_mb} MB total - ${config.host.reserved_ram_gb} GB reserved), at most ${config.host.max_vms} macOS VMs`,
   });
   for (const w of warnings) results.push({ status: 'warn', what: 'config', detail: w });
+  results.push(...isolationChecks(config, ctx.env));
 
   const secrets = expandSecretFilesTolerant(ctx.env);
   for (const p of secrets.problems) results.push({ status: 'fail', what: 'secret', detail: p.message, fix: secretFix(p.variable, p.message) });
 
   results.push(writableDirCheck('cache dir', config.host.cache_dir));
   results.push(writableDirCheck('log dir', config.host.log_dir));
+  results.push(stateDirCheck(config.host.state_dir));
 
   const platform = platformOf(ctx);
   if (platform !== 'darwin') {

@@ -8,7 +8,6 @@
  * - Credentials are checked here, up front: a missing token or SSH password is a usage error
  *   (exit 2) naming the variable, not a failure deep in the first tick.
  */
-import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { LogLevel, Logger } from '../core/logger.js';
 import type { Clock, DiskSpace, GitHub, Guest, Tart } from '../core/ports.js';
@@ -24,6 +23,21 @@ import { TartExecGuest } from '../adapters/tart-exec-guest.js';
 import { StatfsDiskSpace } from '../adapters/disk-space.js';
 import { SECRET_VALUE_VARS, expandSecretFiles } from '../secrets/secret-files.js';
 import { ExitError, isTTY, tartHomeOf, type CliContext } from './context.js';
+import { statePaths } from '../config/paths.js';
+import type { Remembered } from '../core/memory.js';
+import type { Observed, Plan } from '../core/model.js';
+import { plan } from '../core/plan.js';
+import type { CacheTool, MemoryStore } from '../core/ports.js';
+import { JsonStateFile } from '../adapters/state-file.js';
+import { CacheCloneDir } from '../adapters/cache-clone.js';
+import { ChildCacheTool } from '../adapters/cache-tool.js';
+import { RunLogs } from '../adapters/run-logs.js';
+import { HostMemory } from '../daemon/host-memory.js';
+import { WorldObserver } from '../daemon/observer.js';
+import { Creator } from '../daemon/creator.js';
+import { CacheKeeper } from '../daemon/cache-keeper.js';
+import { Reconciler } from '../daemon/reconciler.js';
+import { JobHistory } from '../daemon/history.js';
 
 export interface Adapters {
   github: GitHub;
@@ -59,8 +73,7 @@ export function buildTart(ctx: CliContext, logger: Logger): TartAdapter {
 /**
  * `lenient` (for `ls`): missing GitHub credentials give a GitHub port whose every call fails with
  * that message, so the rest of the view still works; otherwise they are a usage error.
- */
-/**
+ *
  * `sweepState`: `persist` (the daemon keeps its sweep's ETags in `<state_dir>/github-sweep.json`),
  * `read` (`ls --live`: starts from the daemon's, never writes it), or none (a cold sweep).
  */
@@ -90,7 +103,7 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     pollSeconds: config.host.poll_seconds,
     maxRequestsPerMinute: config.github.max_requests_per_minute,
     // Only the daemon writes the sweep's state; a second process writing would race it.
-    ...(opts.sweepState ? { sweepStateFile: join(config.host.state_dir, 'github-sweep.json'), sweepStateReadOnly: opts.sweepState === 'read' } : {}),
+    ...(opts.sweepState ? { sweepStateFile: statePaths(config.host).githubSweep, sweepStateReadOnly: opts.sweepState === 'read' } : {}),
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;
@@ -144,4 +157,51 @@ export function secretEnv(ctx: CliContext): NodeJS.ProcessEnv {
  */
 export function quietContext(ctx: CliContext): CliContext {
   return { ...ctx, env: { ...ctx.env, TART_FLEET_LOG_LEVEL: 'error' }, stdout: ctx.stderr };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon and the read-only observation: the one place they are put together.
+
+/** The adapters a tick works with (tests pass in-memory ports of the same shapes). */
+export type TickPorts = Pick<Adapters, 'github' | 'tart' | 'guest' | 'clock' | 'logger'> & { disk?: DiskSpace };
+
+export interface DaemonOverrides {
+  /** Default: the failure counts persisted in `<state_dir>/memory.json`. */
+  memory?: HostMemory;
+  /** Default: `tart-fleet cache prune` as a child process. */
+  cacheTool?: CacheTool;
+  /** Default: under `<state_dir>/cache-clones`. */
+  cacheClones?: CacheCloneDir;
+  /** Default: `<state_dir>/history.jsonl`. */
+  history?: JobHistory;
+}
+
+/** The daemon's tick with everything it owns: memory, observer, creator, cache keeper, clones, run logs. */
+export function buildDaemon(config: Config, ports: TickPorts, overrides: DaemonOverrides = {}): Reconciler {
+  const { clock, logger } = ports;
+  const paths = statePaths(config.host);
+  const memory = overrides.memory ?? new HostMemory(clock.now(), new JsonStateFile(paths.memory), logger);
+  const cacheClones = overrides.cacheClones ?? new CacheCloneDir(paths.cacheClones);
+  const caches = new CacheKeeper({ config, tool: overrides.cacheTool ?? new ChildCacheTool(), clock, logger: logger.child({ component: 'cache' }) });
+  const observer = new WorldObserver({ config, ...ports, caches: () => caches.snapshot() });
+  const creator = new Creator({ config, ...ports, memory, cacheClones });
+  const runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
+  const history = overrides.history ?? new JobHistory({ config, logger });
+  return new Reconciler({ config, ...ports, memory, observer, creator, caches, cacheClones, runLogs, history });
+}
+
+/**
+ * What `ls --live` and `run --dry-run` see: the world observed the daemon's way and the daemon's
+ * remembered failure counts, read from its state file and never written. No creator, no cache
+ * keeper: these commands cannot change anything.
+ */
+export function buildObservation(config: Config, ports: Omit<TickPorts, 'guest'>): () => Promise<{ world: Observed; memory: Remembered; plan: Plan }> {
+  const observer = new WorldObserver({ config, ...ports });
+  const saved = new JsonStateFile(statePaths(config.host).memory);
+  const readOnly: MemoryStore = { load: () => saved.load(), save: () => undefined };
+  return async () => {
+    const memory = new HostMemory(ports.clock.now(), readOnly, ports.logger).snapshot();
+    const world = await observer.observe();
+    return { world, memory, plan: plan(world, memory, config) };
+  };
 }

@@ -18,8 +18,11 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
+import { isolationProblems, lexicalProbe, problemLine } from './isolation.js';
+import { untrustedReach } from './untrusted-reach.js';
 import { ramCeilingMb, type Config, type Profile } from './types.js';
-import { loadSchema, ENV_SETTINGS, SECRET_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
+import { loadSchema, ENV_SETTINGS, NON_CONFIG_ENV_VARS, profileEnvSettings, type EnvSetting } from './schema.js';
+import { METRICS_FILE_NAME } from './paths.js';
 
 export interface LoadOptions {
   /** `--config` from the command line, if given. */
@@ -79,7 +82,7 @@ export function validateConfig(raw: unknown, source: string, opts: Omit<LoadOpti
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
 
   const config = buildConfig(doc, source, opts);
-  crossFieldChecks(config, envPaths, problems, warnings);
+  crossFieldChecks(config, opts.env, envPaths, problems, warnings);
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   return { config, warnings };
 }
@@ -119,7 +122,7 @@ function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.ProcessEnv,
   const envPaths = new Map<string, string>();
   const profiles = isObject(doc.profiles) ? (doc.profiles as Record<string, unknown>) : {};
   const settings = [...ENV_SETTINGS, ...Object.keys(profiles).flatMap((name) => profileEnvSettings(name))];
-  const known = new Set<string>([...settings.map((s) => s.variable), ...SECRET_ENV_VARS]);
+  const known = new Set<string>([...settings.map((s) => s.variable), ...NON_CONFIG_ENV_VARS]);
   for (const name of Object.keys(env)) {
     if (name.startsWith('TART_FLEET_') && !known.has(name)) {
       const hint = closestName(name, [...known]);
@@ -243,7 +246,7 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
     cache_dir: resolve(base, d.host.cache_dir),
     log_dir: logDir,
     state_dir: stateDir,
-    metrics_file: d.host.metrics_file ? resolve(base, d.host.metrics_file) : join(stateDir, 'tart-fleet.prom'),
+    metrics_file: d.host.metrics_file ? resolve(base, d.host.metrics_file) : join(stateDir, METRICS_FILE_NAME),
   };
   const profiles: Record<string, Profile> = {};
   for (const [name, p] of Object.entries(d.profiles)) {
@@ -262,6 +265,7 @@ function buildConfig(doc: Record<string, unknown>, source: string, opts: Pick<Lo
       network: p.network ?? (softnetByDefault ? 'softnet' : 'nat'),
       net_softnet_allow: allow,
       net_softnet_block: block,
+      net_softnet_allow_wide: p.net_softnet_allow_wide ?? false,
     };
   }
   return {
@@ -280,7 +284,7 @@ export function defaultRunnerName(hostname: string): string {
   return cleaned === '' ? 'mac' : cleaned;
 }
 
-function crossFieldChecks(config: Config, envPaths: Map<string, string>, problems: string[], warnings: string[]): void {
+function crossFieldChecks(config: Config, env: NodeJS.ProcessEnv, envPaths: Map<string, string>, problems: string[], warnings: string[]): void {
   const name = (pointer: string) => envPaths.get(pointer) ?? pointerToField(pointer);
   const ceiling = ramCeilingMb(config.host);
   const ceilingText = `${config.host.total_ram_mb} MB total - ${config.host.reserved_ram_gb} GB reserved`;
@@ -301,7 +305,11 @@ function crossFieldChecks(config: Config, envPaths: Map<string, string>, problem
       }
     }
   }
-  trustTierChecks(config, name, problems, warnings);
+  trustTierChecks(config, env, name, problems, warnings);
+  // Softnet lists parsed as softnet would; what the untrusted tier reaches and shares (untrusted-reach.ts).
+  const reach = untrustedReach(config, env, name);
+  problems.push(...reach.problems);
+  warnings.push(...reach.warnings);
   apiUrlChecks(config, name, problems);
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
@@ -327,6 +335,10 @@ function apiUrlChecks(config: Config, name: (pointer: string) => string, problem
   if (url.username !== '' || url.password !== '') {
     problems.push(`${name('/github/api_url')}: contains a user name or password (user:password@); remove it: tart-fleet authenticates with the GitHub App or token, and credentials in the URL would be logged`);
   }
+  // The org's runner-admin token rides on every request: plain http only where it never leaves the Mac.
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    problems.push(`${name('/github/api_url')}: is plain http:// to ${url.hostname}; the GitHub token would cross the network in clear text: use https:// (plain http is accepted for localhost / 127.0.0.1 / [::1] only)`);
+  }
 }
 
 /**
@@ -334,7 +346,7 @@ function apiUrlChecks(config: Config, name: (pointer: string) => string, problem
  * each tier owns. Sharing either between a trusted and an untrusted profile defeats the tiers, so
  * it is an error; unwise but self-contained untrusted settings are warnings.
  */
-function trustTierChecks(config: Config, name: (pointer: string) => string, problems: string[], warnings: string[]): void {
+function trustTierChecks(config: Config, env: NodeJS.ProcessEnv, name: (pointer: string) => string, problems: string[], warnings: string[]): void {
   const profiles = Object.values(config.profiles);
   const trusted = profiles.filter((p) => p.trust === 'trusted');
   for (const u of profiles.filter((p) => p.trust === 'untrusted')) {
@@ -343,10 +355,6 @@ function trustTierChecks(config: Config, name: (pointer: string) => string, prob
     if (sameGroup) {
       problems.push(`${field('runner_group_id')}: untrusted profile ${u.name} uses runner group ${u.runner_group_id}, like trusted profile ${sameGroup.name}; GitHub routes any job of a group to any of its runners, so give the untrusted tier a group of its own`);
     }
-    const sharesCache = u.cache !== 'none' && trusted.find((t) => t.cache !== 'none' && t.cache_dir === u.cache_dir);
-    if (sharesCache) {
-      problems.push(`${field('cache_dir')}: untrusted profile ${u.name} would see the cache dir of trusted profile ${sharesCache.name} (${u.cache_dir}); set profiles.${u.name}.cache_dir to a directory of its own, or cache: none`);
-    }
     if (u.cache === 'rw') {
       warnings.push(`${field('cache')}: rw lets one untrusted job plant files that later untrusted jobs run; ro, clone or none keep jobs apart`);
     }
@@ -354,6 +362,9 @@ function trustTierChecks(config: Config, name: (pointer: string) => string, prob
       warnings.push(`${field('network')}: nat lets a root job answer for its neighbour VM's address (ARP spoofing); softnet prevents it`);
     }
   }
+  // Cache dirs of different tiers, and the daemon's own paths, by resolved path (nested either way,
+  // letter case folded); validate and run repeat this on the real file system (isolation.ts).
+  problems.push(...isolationProblems(config, env, lexicalProbe, name).map(problemLine));
   for (const p of profiles) {
     // tart reads the last ':'-segment of --dir for options: a path ending in ",ro" or ",tag=x" would be misread.
     const last = p.cache_dir.split(':').pop() ?? '';
@@ -361,6 +372,12 @@ function trustTierChecks(config: Config, name: (pointer: string) => string, prob
       problems.push(`${name(`/profiles/${p.name}/cache_dir`)}: ${p.cache_dir} ends in a tart --dir option (",ro" or ",tag="); rename the directory`);
     }
   }
+}
+
+/** localhost, 127.0.0.0/8 and ::1: the only hosts plain http may reach. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function closestName(name: string, candidates: string[]): string | undefined {

@@ -1,26 +1,26 @@
 /**
- * The package itself: where it is installed (PACKAGE_ROOT: the schema, the bin script and
- * package.json are found from there) and its version, read from package.json in this one place
- * (`--version`, `ls`, the status snapshot, the metrics' build_info and the daemon's start line).
+ * This package on disk: where it is installed and which version it is. The one place that reads
+ * package.json, so `--version`, the status snapshot and the metrics can never disagree.
  *
  * ## Gotchas
- * - The root is two levels above this file, which holds from src/ (jest) and dist/ (the bin) alike.
- * - An unreadable package.json gives "unknown", never a crash: the version is shown, not relied on.
+ * - The root is two levels above this module, which holds from src/config/ (jest, ts-node) and
+ *   from dist/config/ (the bin) alike.
+ * - An unreadable package.json gives the version `unknown`, never a throw: a version is for people.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let version: string | undefined;
 
-/** package.json's `version` (read once), or "unknown". */
+/** The `version` of this package's package.json, read once. */
 export function packageVersion(): string {
   if (version === undefined) {
     try {
-      const v = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version;
-      version = typeof v === 'string' && v !== '' ? v : 'unknown';
+      const parsed = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+      version = typeof parsed.version === 'string' ? parsed.version : 'unknown';
     } catch {
       version = 'unknown';
     }

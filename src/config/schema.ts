@@ -11,9 +11,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './package.js';
 
-/** Moved to config/package.ts; re-exported here until its importers follow. */
-export { PACKAGE_ROOT };
-
 export type EnvKind = 'string' | 'integer' | 'number' | 'boolean' | 'auto-or-integer' | 'string-list';
 
 export interface EnvSetting {
@@ -24,8 +21,11 @@ export interface EnvSetting {
   kind: EnvKind;
 }
 
-/** Secrets and process settings read by main.ts, not by the config file. */
-export const SECRET_ENV_VARS = [
+/**
+ * Variables that are not config-file overrides (secrets, and process settings read by the commands):
+ * the env-override reader skips them. Which of them hold secrets is secrets/secret-files.ts's list.
+ */
+export const NON_CONFIG_ENV_VARS = [
   'TART_FLEET_CONFIG',
   'TART_FLEET_GITHUB_TOKEN',
   'TART_FLEET_GITHUB_TOKEN_FILE',

@@ -37,6 +37,12 @@ export interface Profile {
   network: Network;
   net_softnet_allow: string[];
   net_softnet_block: string[];
+  /**
+   * The operator's statement that an untrusted profile's allow list reaches non-global addresses
+   * (the LAN, the Mac, 0.0.0.0/0) on purpose; without it such a list is a config error
+   * (config/untrusted-reach.ts). Default false.
+   */
+  net_softnet_allow_wide: boolean;
 }
 
 export interface GitHubSettings {

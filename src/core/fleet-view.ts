@@ -13,12 +13,15 @@ import { ramCeilingMb, type Config } from '../config/types.js';
 import type { LedgerView, Observed, Plan, QueueEntry } from './model.js';
 import type { RequestBudgetStatus } from './ports.js';
 import { describeCauses, gaveUp, type Remembered } from './memory.js';
-import { claimKey, ownedByHost, parseRunnerName } from './names.js';
+import { claimKey, newestAttemptFirst, ownedByHost, parseClaimKey, parseRunnerName } from './names.js';
 
 export interface VmRow {
   name: string;
   profile: string;
+  /** What tart says (running, stopped, …). */
   state: string;
+  /** This Mac's creator still owns the VM (cloning, booting, starting the runner). */
+  creating: boolean;
   repo: string | null;
   job_id: number;
   age_s: number | null;
@@ -47,17 +50,16 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
   const gh = observed.github.ok ? observed.github.value : undefined;
   const ourRunners = (gh?.runners ?? []).filter((r) => ownedByHost(r, config.github.runner_name));
   const vms: VmRow[] = (observed.tart.ok ? observed.tart.value.ours : []).map((vm) => {
-    const runner = ourRunners
-      .filter((r) => {
-        const c = parseRunnerName(r.name);
-        return c !== undefined && claimKey(c) === claimKey(vm.claim);
-      })
-      .sort((a, b) => parseRunnerName(b.name)!.attempt - parseRunnerName(a.name)!.attempt)[0];
+    const runner = newestAttemptFirst(ourRunners.filter((r) => {
+      const c = parseRunnerName(r.name);
+      return c !== undefined && claimKey(c) === claimKey(vm.claim);
+    }))[0];
     const serving = gh?.jobs.find((j) => runner && j.runnerName === runner.name) ?? gh?.jobs.find((j) => j.id === vm.claim.jobId);
     return {
       name: vm.name,
       profile: vm.claim.profile,
-      state: memory.creating.has(claimKey(vm.claim)) ? `${vm.state} (creating)` : vm.state,
+      state: vm.state,
+      creating: memory.creating.has(claimKey(vm.claim)),
       repo: serving?.repo ?? null,
       job_id: serving?.id ?? vm.claim.jobId,
       age_s: vm.startedAt === undefined ? null : Math.max(0, Math.round((observed.now - vm.startedAt) / 1000)),
@@ -70,7 +72,7 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
   });
   const problems = [...plan.blocked];
   // plan() stops at the first side it cannot read (tart); the other side's failure must still show.
-  if (!observed.github.ok && !problems.some((p) => p.startsWith('GitHub could not be read'))) {
+  if (!observed.github.ok && !observed.tart.ok) {
     problems.push(`GitHub could not be read (${observed.github.error}): the queue is unknown`);
   }
   if (memory.admissionPausedUntil && observed.now < memory.admissionPausedUntil.until) problems.push(memory.admissionPausedUntil.reason);
@@ -83,9 +85,8 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
   }
   const give_ups = [...memory.failures].flatMap(([key, f]) => {
     if (!gaveUp(memory, key, config.vm.max_boot_attempts)) return [];
-    const profile = key.slice(0, key.lastIndexOf('-'));
-    const jobId = Number(key.slice(key.lastIndexOf('-') + 1));
-    return [{ profile, job_id: jobId, repo: f.repo ?? null, attempts: f.count, reason: describeCauses(f.causes), since_s: Math.max(0, Math.round((observed.now - f.lastAt) / 1000)) }];
+    const { profile, jobId } = parseClaimKey(key);
+    return [{ profile, job_id: jobId, repo: f.repo ?? null, attempts: f.causes.length, reason: describeCauses(f.causes), since_s: Math.max(0, Math.round((observed.now - f.lastAt) / 1000)) }];
   });
   return {
     runner_name: config.github.runner_name,

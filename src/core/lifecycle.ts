@@ -39,19 +39,33 @@ export type RunnerPhase = (typeof RUNNER_PHASES)[number];
 export const JOB_PHASES = ['unknown', 'queued', 'started', 'gone'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
+/**
+ * Why a decision was taken, as a code: metrics labels, filters and tests use this, never the
+ * sentence in `reason` (which is for people and may be reworded freely). The first group keeps
+ * everything; the second deletes something.
+ */
+export const DECISION_CAUSES = [
+  'nothing', 'github-unread', 'being-created', 'booting', 'waiting-for-job', 'running-job', 'runner-updating',
+  'no-vm', 'vm-stopped', 'job-done', 'runner-offline', 'ghost-demand', 'runner-unused', 'runner-lost', 'boot-failed', 'timeout',
+] as const;
+export type DecisionCause = (typeof DECISION_CAUSES)[number];
+
 export interface Decision {
   /** Stop (if running) and delete the VM. */
   deleteVm: boolean;
   deleteRunner: boolean;
+  cause: DecisionCause;
   reason: string;
   /** The VM goes before its job ran: counts toward the job's bounded give-up (core/memory.ts). */
   failure?: FailureCause;
 }
 
-const keep = (reason: string): Decision => ({ deleteVm: false, deleteRunner: false, reason });
-const vmOnly = (reason: string): Decision => ({ deleteVm: true, deleteRunner: false, reason });
-const runnerOnly = (reason: string): Decision => ({ deleteVm: false, deleteRunner: true, reason });
-const both = (reason: string): Decision => ({ deleteVm: true, deleteRunner: true, reason });
+const keep = (cause: DecisionCause, reason: string): Decision => ({ deleteVm: false, deleteRunner: false, cause, reason });
+const vmOnly = (cause: DecisionCause, reason: string): Decision => ({ deleteVm: true, deleteRunner: false, cause, reason });
+const runnerOnly = (cause: DecisionCause, reason: string): Decision => ({ deleteVm: false, deleteRunner: true, cause, reason });
+const both = (cause: DecisionCause, reason: string): Decision => ({ deleteVm: true, deleteRunner: true, cause, reason });
+/** Both go before the job ran: the cause is also one more failed attempt for the job. */
+const failed = (cause: DecisionCause & FailureCause, reason: string): Decision => ({ ...both(cause, reason), failure: cause });
 
 type Rule = (job: JobPhase) => Decision;
 
@@ -59,69 +73,69 @@ const ALWAYS = (d: Decision): Rule => () => d;
 
 /** An idle or registered runner whose job vanished, with nothing else of its profile queued. */
 const unlessGhost = (d: Decision): Rule => (job) =>
-  job === 'gone' ? both('its job is no longer queued and no other job of its profile waits (ghost demand)') : d;
+  job === 'gone' ? both('ghost-demand', 'its job is no longer queued and no other job of its profile waits (ghost demand)') : d;
 
 const RULES: Record<VmPhase, Record<RunnerPhase, Rule>> = {
   absent: {
-    unknown: ALWAYS(keep('GitHub not read this tick; nothing to do without a VM')),
-    absent: ALWAYS(keep('nothing exists for this claim')),
-    registered: (job) => runnerOnly(job === 'queued' ? 'claimed but no VM (left over from a crash); the job will be claimed again' : 'claimed but no VM, and its job no longer waits'),
-    idle: ALWAYS(runnerOnly('runner online with no VM behind it')),
-    'idle-expired': ALWAYS(runnerOnly('runner online with no VM behind it')),
-    busy: ALWAYS(runnerOnly('runner busy but its VM is gone')),
-    updating: ALWAYS(runnerOnly('runner offline and its VM is gone')),
-    lost: ALWAYS(runnerOnly('runner offline and its VM is gone')),
+    unknown: ALWAYS(keep('github-unread', 'GitHub not read this tick; nothing to do without a VM')),
+    absent: ALWAYS(keep('nothing', 'nothing exists for this claim')),
+    registered: (job) => runnerOnly('no-vm', job === 'queued' ? 'claimed but no VM (left over from a crash); the job will be claimed again' : 'claimed but no VM, and its job no longer waits'),
+    idle: ALWAYS(runnerOnly('no-vm', 'runner online with no VM behind it')),
+    'idle-expired': ALWAYS(runnerOnly('no-vm', 'runner online with no VM behind it')),
+    busy: ALWAYS(runnerOnly('no-vm', 'runner busy but its VM is gone')),
+    updating: ALWAYS(runnerOnly('no-vm', 'runner offline and its VM is gone')),
+    lost: ALWAYS(runnerOnly('no-vm', 'runner offline and its VM is gone')),
   },
   creating: {
-    unknown: ALWAYS(keep('being created')),
-    absent: ALWAYS(keep('being created')),
-    registered: ALWAYS(keep('being created')),
-    idle: ALWAYS(keep('being created')),
-    'idle-expired': ALWAYS(keep('being created')),
-    busy: ALWAYS(keep('being created')),
-    updating: ALWAYS(keep('being created')),
-    lost: ALWAYS(keep('being created')),
+    unknown: ALWAYS(keep('being-created', 'being created')),
+    absent: ALWAYS(keep('being-created', 'being created')),
+    registered: ALWAYS(keep('being-created', 'being created')),
+    idle: ALWAYS(keep('being-created', 'being created')),
+    'idle-expired': ALWAYS(keep('being-created', 'being created')),
+    busy: ALWAYS(keep('being-created', 'being created')),
+    updating: ALWAYS(keep('being-created', 'being created')),
+    lost: ALWAYS(keep('being-created', 'being created')),
   },
   stopped: {
-    unknown: ALWAYS(vmOnly('VM is stopped (guest powered off or never started)')),
-    absent: ALWAYS(vmOnly('VM is stopped and its runner is gone: job finished')),
-    registered: ALWAYS(both('VM is stopped and its runner never connected')),
-    idle: ALWAYS(both('VM is stopped but its runner still shows idle')),
-    'idle-expired': ALWAYS(both('VM is stopped but its runner still shows idle')),
+    unknown: ALWAYS(vmOnly('vm-stopped', 'VM is stopped (guest powered off or never started)')),
+    absent: ALWAYS(vmOnly('job-done', 'VM is stopped and its runner is gone: job finished')),
+    registered: ALWAYS(both('vm-stopped', 'VM is stopped and its runner never connected')),
+    idle: ALWAYS(both('vm-stopped', 'VM is stopped but its runner still shows idle')),
+    'idle-expired': ALWAYS(both('vm-stopped', 'VM is stopped but its runner still shows idle')),
     // Usually the job just ended (GitHub was read a moment before the guest powered off); else the VM died mid-job.
-    busy: ALWAYS(both('VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')),
-    updating: ALWAYS(both('VM is stopped and its runner is offline')),
-    lost: ALWAYS(both('VM is stopped and its runner is offline')),
+    busy: ALWAYS(both('job-done', 'VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')),
+    updating: ALWAYS(both('runner-offline', 'VM is stopped and its runner is offline')),
+    lost: ALWAYS(both('runner-offline', 'VM is stopped and its runner is offline')),
   },
   booting: {
-    unknown: ALWAYS(keep('booting; GitHub not read this tick')),
-    absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
-    registered: unlessGhost(keep('booting; waiting for the runner to connect')),
-    idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), failure: 'runner-unused' }),
-    busy: ALWAYS(keep('running a job')),
-    updating: ALWAYS(keep('runner restarting (self-update?); waiting for it to come back')),
-    lost: ALWAYS({ ...both('runner connected, then stayed offline without a job'), failure: 'runner-lost' }),
+    unknown: ALWAYS(keep('github-unread', 'booting; GitHub not read this tick')),
+    absent: ALWAYS(vmOnly('job-done', 'runner is gone: job finished or runner removed')),
+    registered: unlessGhost(keep('booting', 'booting; waiting for the runner to connect')),
+    idle: unlessGhost(keep('waiting-for-job', 'runner online, waiting for a job')),
+    'idle-expired': ALWAYS(failed('runner-unused', 'runner took no job within the registration timeout')),
+    busy: ALWAYS(keep('running-job', 'running a job')),
+    updating: ALWAYS(keep('runner-updating', 'runner restarting (self-update?); waiting for it to come back')),
+    lost: ALWAYS(failed('runner-lost', 'runner connected, then stayed offline without a job')),
   },
   running: {
-    unknown: ALWAYS(keep('running; GitHub not read this tick')),
-    absent: ALWAYS(vmOnly('runner is gone: job finished or runner removed')),
-    registered: ALWAYS({ ...both('runner never connected within the boot timeout'), failure: 'boot-failed' }),
-    idle: unlessGhost(keep('runner online, waiting for a job')),
-    'idle-expired': ALWAYS({ ...both('runner took no job within the registration timeout'), failure: 'runner-unused' }),
-    busy: ALWAYS(keep('running a job')),
-    updating: ALWAYS(keep('runner restarting (self-update?); waiting for it to come back')),
-    lost: ALWAYS({ ...both('runner connected, then stayed offline without a job'), failure: 'runner-lost' }),
+    unknown: ALWAYS(keep('github-unread', 'running; GitHub not read this tick')),
+    absent: ALWAYS(vmOnly('job-done', 'runner is gone: job finished or runner removed')),
+    registered: ALWAYS(failed('boot-failed', 'runner never connected within the boot timeout')),
+    idle: unlessGhost(keep('waiting-for-job', 'runner online, waiting for a job')),
+    'idle-expired': ALWAYS(failed('runner-unused', 'runner took no job within the registration timeout')),
+    busy: ALWAYS(keep('running-job', 'running a job')),
+    updating: ALWAYS(keep('runner-updating', 'runner restarting (self-update?); waiting for it to come back')),
+    lost: ALWAYS(failed('runner-lost', 'runner connected, then stayed offline without a job')),
   },
   overdue: {
-    unknown: ALWAYS(vmOnly("VM is past its profile's timeout")),
-    absent: ALWAYS(vmOnly("VM is past its profile's timeout")),
-    registered: ALWAYS(both("VM is past its profile's timeout")),
-    idle: ALWAYS(both("VM is past its profile's timeout")),
-    'idle-expired': ALWAYS(both("VM is past its profile's timeout")),
-    busy: ALWAYS(both("VM is past its profile's timeout; the job is cut off")),
-    updating: ALWAYS(both("VM is past its profile's timeout")),
-    lost: ALWAYS(both("VM is past its profile's timeout")),
+    unknown: ALWAYS(vmOnly('timeout', "VM is past its profile's timeout")),
+    absent: ALWAYS(vmOnly('timeout', "VM is past its profile's timeout")),
+    registered: ALWAYS(both('timeout', "VM is past its profile's timeout")),
+    idle: ALWAYS(both('timeout', "VM is past its profile's timeout")),
+    'idle-expired': ALWAYS(both('timeout', "VM is past its profile's timeout")),
+    busy: ALWAYS(both('timeout', "VM is past its profile's timeout; the job is cut off")),
+    updating: ALWAYS(both('timeout', "VM is past its profile's timeout")),
+    lost: ALWAYS(both('timeout', "VM is past its profile's timeout")),
   },
 };
 

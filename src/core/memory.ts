@@ -37,8 +37,7 @@ export interface Creating {
 export type FailureCause = 'boot-failed' | 'runner-unused' | 'runner-lost' | 'vz-limit';
 
 export interface FailedAttempts {
-  count: number;
-  /** One per failure, oldest first. */
+  /** One per failure, oldest first (their number is the count of failed attempts). */
   causes: FailureCause[];
   repo?: string;
   /** Epoch ms of the latest failure. */
@@ -65,10 +64,23 @@ export interface Remembered {
   admissionPausedUntil?: { until: number; reason: string };
 }
 
-/** Whether a job has used up its attempts on this host. */
+/**
+ * The give-up rule, decided here and nowhere else: a job whose VMs were removed `vm.max_boot_attempts`
+ * times before it ran is left alone by this Mac (the planner, the creator, `ls` and the log all ask).
+ */
+export function attemptsUsedUp(causes: readonly FailureCause[], maxAttempts: number): boolean {
+  return causes.length >= maxAttempts;
+}
+
+/** Whether the latest failure is the one that used the attempts up (the give-up is logged once). */
+export function lastFailureGaveUp(causes: readonly FailureCause[], maxAttempts: number): boolean {
+  return attemptsUsedUp(causes, maxAttempts) && !attemptsUsedUp(causes.slice(0, -1), maxAttempts);
+}
+
+/** A job's failed attempts when it has used them up on this host, else undefined. */
 export function gaveUp(memory: Remembered, key: string, maxAttempts: number): FailedAttempts | undefined {
   const f = memory.failures.get(key);
-  return f && f.count >= maxAttempts ? f : undefined;
+  return f && attemptsUsedUp(f.causes, maxAttempts) ? f : undefined;
 }
 
 const CAUSE_TEXT: Record<FailureCause, string> = {

@@ -12,6 +12,7 @@
 import type { Job, RequestBudgetStatus, Runner, SweepStats, VmState } from './ports.js';
 import type { Claim } from './names.js';
 import type { FailureCause } from './memory.js';
+import type { DecisionCause } from './lifecycle.js';
 
 /** One of this host's VMs (its name parsed as ours), with what `tart get` and its run log said. */
 export interface OurVm {
@@ -96,13 +97,15 @@ export type Action =
       vmName: string;
       claim: Claim;
       stop: boolean;
+      /** Why, as a code (metrics, filters); `reason` says it to people. */
+      cause: DecisionCause;
       reason: string;
       /** The VM goes before its job ran: one more failed attempt for the job. */
       failure?: FailureCause;
       /** Set when this VM's idle runner is deleted just before: keep the VM if that found it busy after all. */
       keepIfRunnerBusy?: number;
     }
-  | { kind: 'delete-runner'; runnerId: number; runnerName: string; reason: string }
+  | { kind: 'delete-runner'; runnerId: number; runnerName: string; cause: DecisionCause; reason: string }
   /** Prune a cache dir down to `maxBytes`, least recently used files first (no VM mounts it now). */
   | { kind: 'prune-cache'; dir: string; maxBytes: number; reason: string };
 

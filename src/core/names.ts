@@ -59,7 +59,7 @@ export function hostLabel(hostName: string): string {
   return `tf-host-${hostName}`;
 }
 
-/** Whether a runner belongs to the Mac named `runnerNameOfHost` (labels compare case-insensitively). */
+/** Whether a runner belongs to the Mac named `hostName` (labels compare case-insensitively). */
 export function ownedByHost(runner: { labels: string[] }, hostName: string): boolean {
   const label = hostLabel(hostName).toLowerCase();
   return runner.labels.some((l) => l.toLowerCase() === label);
@@ -68,4 +68,15 @@ export function ownedByHost(runner: { labels: string[] }, hostName: string): boo
 /** A claim's identity without the attempt: one job, one profile. */
 export function claimKey(c: Pick<Claim, 'profile' | 'jobId'>): string {
   return `${c.profile}-${c.jobId}`;
+}
+
+/** The inverse of claimKey (a profile name may itself contain '-'; the job id never does). */
+export function parseClaimKey(key: string): Pick<Claim, 'profile' | 'jobId'> {
+  const dash = key.lastIndexOf('-');
+  return { profile: key.slice(0, dash), jobId: Number(key.slice(dash + 1)) };
+}
+
+/** Runners of ours (names that parse), newest attempt first: a claim's current runner is the first. */
+export function newestAttemptFirst<R extends { name: string }>(runners: readonly R[]): R[] {
+  return [...runners].sort((a, b) => parseRunnerName(b.name)!.attempt - parseRunnerName(a.name)!.attempt);
 }

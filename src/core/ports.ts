@@ -8,6 +8,7 @@
  *   an empty list; the planner treats a failed observation as "unknown".
  * - Times are epoch milliseconds (numbers), never Date objects, so plans are easy to compare in tests.
  */
+import type { FailedAttempts } from './memory.js';
 
 // ---------------------------------------------------------------------------------------------
 // GitHub
@@ -218,6 +219,57 @@ export interface Guest {
 /** Free space on the volume that holds the VMs (`$TART_HOME`). */
 export interface DiskSpace {
   freeBytes(): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory that survives a restart
+
+/** Failure counts as stored: claimKey → counts, plus the job they are for. */
+export interface PersistedMemory {
+  version: 1;
+  failures: Record<string, FailedAttempts & { jobId: number }>;
+}
+
+/** Where failure counts survive a restart (adapters/state-file.ts writes a JSON file; daemon/host-memory.ts has a volatile one). */
+export interface MemoryStore {
+  load(): PersistedMemory | undefined;
+  save(state: PersistedMemory): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caches
+
+/** What `--json` prints: one object. */
+export interface CachePruneReport {
+  dir: string;
+  dry_run: boolean;
+  /** Allocated bytes in the cache dir before pruning (measured by the `--max-gb` walk), else null. */
+  bytes_before: number | null;
+  /** After pruning (or, dry, after what it would remove); null without `--max-gb`. */
+  bytes_after: number | null;
+  freed_bytes: number;
+  files_removed: number;
+  dirs_removed: number;
+  /** Entries that could not be removed (or were replaced while pruning, and kept). */
+  failed: number;
+}
+
+/** Measures and prunes a cache dir (adapters/cache-tool.ts runs `tart-fleet cache prune` as a child). */
+export interface CacheTool {
+  /** Allocated bytes of `dir` (0 if it does not exist). */
+  measure(dir: string): Promise<number>;
+  /** Prunes `dir`, least recently used first, to at most `maxBytes`. */
+  prune(dir: string, maxBytes: number): Promise<CachePruneReport>;
+}
+
+/** Per-job copies of a cache dir (adapters/cache-clone.ts). Keyed by the VM the copy is mounted into. */
+export interface CacheClones {
+  /** Makes a private copy of `source` for one job; returns its path (mount it read-write). */
+  make(source: string, vmName: string): Promise<string>;
+  /** Removes the copy made for the VM `vmName`, if any. */
+  removeFor(vmName: string): Promise<void>;
+  /** Deletes a copy `make` returned. Refuses anything else. */
+  remove(path: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
 import type { CacheObservation } from '../core/model.js';
 import type { Clock } from '../core/ports.js';
-import type { CacheTool } from '../adapters/cache-tool.js';
+import type { CacheTool } from '../core/ports.js';
 
 export interface CacheKeeperDeps {
   config: Config;

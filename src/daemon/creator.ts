@@ -24,7 +24,6 @@
  *   log redactor by the GitHub adapter the moment it arrives.
  * - If the runner command may have run (it was sent), the runner is never reused: a retry claims anew.
  */
-import { join } from 'node:path';
 import { imageOf, type Config, type Profile } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
 import { hostLabel, ownedByHost, vmName as vmNameOf, claimKey } from '../core/names.js';
@@ -32,8 +31,11 @@ import { stopAndDelete } from './vm-removal.js';
 import { runnerLabels } from '../core/match.js';
 import type { Action } from '../core/model.js';
 import { GuestError, TartError, type Clock, type GitHub, type Guest, type JitRunner, type RunnerLaunch, type RunOptions, type Tart } from '../core/ports.js';
+import type { CreationOutcome } from './report.js';
 import type { HostMemory } from './host-memory.js';
-import type { CacheClones } from '../adapters/cache-clone.js';
+import { attemptsUsedUp } from '../core/memory.js';
+import type { CacheClones } from '../core/ports.js';
+import { runLogFile } from '../config/paths.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
 
@@ -50,19 +52,11 @@ export interface CreatorDeps {
   cacheClones: CacheClones;
 }
 
-export type CreationOutcome =
-  | 'started'
-  | 'job-not-queued'
-  | 'claimed-elsewhere'
-  | 'gave-up'
-  | 'vz-limit'
-  | 'failed';
-
 export class Creator {
   constructor(private readonly deps: CreatorDeps) {}
 
   logFileFor(vmName: string): string {
-    return join(this.deps.config.host.log_dir, `${vmName}.log`);
+    return runLogFile(this.deps.config.host, vmName);
   }
 
   /** Registers the creation at once (so the next tick sees it), then carries it out. */
@@ -137,15 +131,17 @@ export class Creator {
       const result = await this.bootOnce(vmName, profile, jit, vmLog);
       if (result === 'started') return 'started';
       await this.removeVm(vmName, vmLog);
-      const failures = memory.attemptFailed(action.claim, result === 'vz-limit' ? 'vz-limit' : 'boot-failed', clock.now(), action.job.repo).count;
+      const failed = memory.attemptFailed(action.claim, result === 'vz-limit' ? 'vz-limit' : 'boot-failed', clock.now(), action.job.repo);
+      const failures = failed.causes.length;
+      const givenUp = attemptsUsedUp(failed.causes, config.vm.max_boot_attempts);
       if (result === 'vz-limit') {
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
         return 'vz-limit';
       }
-      if (result === 'runner-may-have-started' || failures >= config.vm.max_boot_attempts) {
+      if (result === 'runner-may-have-started' || givenUp) {
         // A runner that may have run is never reused; without a retry here the job is claimed anew next tick.
         await github.deleteRunner(jit.runner.id).catch(() => undefined);
-        if (failures >= config.vm.max_boot_attempts) {
+        if (givenUp) {
           vmLog.error('giving up on this job after repeated boot failures', { failures });
           return 'gave-up';
         }

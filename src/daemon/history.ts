@@ -19,12 +19,12 @@
  */
 import type { Config } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
-import { describeCauses, type Remembered } from '../core/memory.js';
+import { attemptsUsedUp, describeCauses, type Remembered } from '../core/memory.js';
 import type { Action, Observed } from '../core/model.js';
 import { claimKey, type Claim } from '../core/names.js';
 import type { Job } from '../core/ports.js';
 import { HistoryFile, type JobRecord } from '../adapters/history-file.js';
-import type { CreationOutcome } from './creator.js';
+import type { CreationOutcome } from './report.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
 type DeleteVmAction = Extract<Action, { kind: 'delete-vm' }>;
@@ -60,7 +60,7 @@ export class JobHistory {
     }
     this.pending.delete(key);
     if (outcome === 'claimed-elsewhere' || outcome === 'job-not-queued') return;
-    const reason = { 'gave-up': 'every boot attempt failed (vm.max_boot_attempts)', 'vz-limit': 'Virtualization.framework VM limit reached', failed: 'the creation failed; the job is claimed again' }[outcome];
+    const reason: string = { 'gave-up': 'every boot attempt failed (vm.max_boot_attempts)', 'vz-limit': 'Virtualization.framework VM limit reached', failed: 'the creation failed; the job is claimed again' }[outcome];
     this.write({
       ...this.about(claim, p, undefined, undefined, memory), ended_at: new Date(now).toISOString(), boot_s: null, duration_s: null,
       result: outcome, reason, give_up: outcome === 'gave-up' ? this.giveUp(key, memory) ?? reason : null,
@@ -105,8 +105,8 @@ export class JobHistory {
 
   private giveUp(key: string, memory: Remembered): string | undefined {
     const f = memory.failures.get(key);
-    if (!f || f.count < this.deps.config.vm.max_boot_attempts) return undefined;
-    return `gave up after ${f.count} failed attempts on this Mac (${describeCauses(f.causes)})`;
+    if (!f || !attemptsUsedUp(f.causes, this.deps.config.vm.max_boot_attempts)) return undefined;
+    return `gave up after ${f.causes.length} failed attempts on this Mac (${describeCauses(f.causes)})`;
   }
 
   private write(record: JobRecord): void {
@@ -123,11 +123,16 @@ function seconds(ms: number): number {
   return Math.max(0, Math.round(ms / 100) / 10);
 }
 
-/** The planner's failure cause, else its reason's words (core/lifecycle.ts) as one short result. */
+/** The decision's cause code (core/lifecycle.ts) as one short result; never read from the prose. */
 function resultOf(action: DeleteVmAction): string {
   if (action.failure) return action.failure;
-  if (/profile's timeout/.test(action.reason)) return 'timeout';
-  if (/job finished|job just ended/.test(action.reason)) return 'done';
-  if (/ghost demand/.test(action.reason)) return 'ghost-demand';
-  return 'removed';
+  switch (action.cause) {
+    case 'timeout':
+    case 'ghost-demand':
+      return action.cause;
+    case 'job-done':
+      return 'done';
+    default:
+      return 'removed';
+  }
 }

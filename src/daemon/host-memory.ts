@@ -22,20 +22,9 @@ import type { Logger } from '../core/logger.js';
 import type { Creating, FailedAttempts, FailureCause, Remembered } from '../core/memory.js';
 import type { Observed } from '../core/model.js';
 import { claimKey, parseRunnerName } from '../core/names.js';
+import type { MemoryStore, PersistedMemory } from '../core/ports.js';
 
-/** Failure counts as stored: claimKey → counts, plus the job they are for. */
-export interface PersistedMemory {
-  version: 1;
-  failures: Record<string, FailedAttempts & { jobId: number }>;
-}
-
-/** Where failure counts survive a restart (adapters/state-file.ts writes a JSON file). */
-export interface MemoryStore {
-  load(): PersistedMemory | undefined;
-  save(state: PersistedMemory): void;
-}
-
-/** A store that forgets at exit (tests, `ls --live`, dry runs). */
+/** A store that forgets at exit (tests; `ls --live` and dry runs read the daemon's file and never write it). */
 export class VolatileStore implements MemoryStore {
   private state: PersistedMemory | undefined;
   load(): PersistedMemory | undefined {
@@ -66,7 +55,10 @@ export class HostMemory {
     private readonly logger: Logger,
   ) {
     const loaded = safely(() => store.load(), logger, 'reading the saved failure counts failed; starting without them');
-    for (const [key, f] of Object.entries(loaded?.failures ?? {})) this.failures.set(key, f);
+    // Older files also stored a `count` beside the causes; the causes are the count.
+    for (const [key, f] of Object.entries(loaded?.failures ?? {})) {
+      this.failures.set(key, { jobId: f.jobId, causes: [...f.causes], lastAt: f.lastAt, ...(f.repo ? { repo: f.repo } : {}) });
+    }
   }
 
   snapshot(): Remembered {
@@ -104,13 +96,12 @@ export class HostMemory {
 
   // -- failures --------------------------------------------------------------------------------
 
-  /** A VM of this job was removed before the job ran. Returns the job's count after this one. */
+  /** A VM of this job was removed before the job ran. Returns the job's failed attempts, this one included. */
   attemptFailed(claim: { profile: string; jobId: number }, cause: FailureCause, now: number, repo?: string): FailedAttempts {
     const key = claimKey(claim);
     const before = this.failures.get(key);
     const next = {
       jobId: claim.jobId,
-      count: (before?.count ?? 0) + 1,
       causes: [...(before?.causes ?? []), cause],
       lastAt: now,
       ...(repo ?? before?.repo ? { repo: repo ?? before?.repo } : {}),

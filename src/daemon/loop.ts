@@ -10,10 +10,13 @@
  */
 import type { Clock } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
-import type { TickReport } from './reconciler.js';
+import type { TickReport } from './report.js';
 
-export interface LoopOptions {
-  tick: () => Promise<TickReport>;
+/** What the loop reads of a tick's report: whether it went well, and whether RAM was freed. */
+export type LoopReport = Pick<TickReport, 'ok' | 'deletedVms'>;
+
+export interface LoopOptions<R extends LoopReport = TickReport> {
+  tick: () => Promise<R>;
   pollSeconds: number;
   clock: Clock;
   logger: Logger;
@@ -24,7 +27,7 @@ export interface LoopOptions {
    * Called after each tick that returned a report, with the delay before the next tick (the status
    * snapshot uses it to tell a daemon backing off from one that is gone). Awaited; a throw is logged.
    */
-  onTick?: (report: TickReport, nextTickMs: number) => Promise<void> | void;
+  onTick?: (report: R, nextTickMs: number) => Promise<void> | void;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -36,11 +39,11 @@ export function nextDelayMs(pollSeconds: number, consecutiveFailures: number, de
   return Math.round(capped * (0.9 + 0.2 * random));
 }
 
-export async function runLoop(opts: LoopOptions): Promise<void> {
+export async function runLoop<R extends LoopReport>(opts: LoopOptions<R>): Promise<void> {
   const random = opts.random ?? Math.random;
   let failures = 0;
   while (!opts.signal.aborted) {
-    let report: TickReport | undefined;
+    let report: R | undefined;
     try {
       report = await opts.tick();
     } catch (err) {

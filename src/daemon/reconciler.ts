@@ -20,41 +20,42 @@
  * - `runningDetails` is an observation cache (tart get of a running VM cannot change), not memory
  *   the planner reasons with.
  */
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../core/logger.js';
-import type { Action, Observation, Observed, OurVm, Plan, ForeignVm, GitHubObservation, TartObservation } from '../core/model.js';
-import type { Remembered } from '../core/memory.js';
-import { parseVmName } from '../core/names.js';
+import type { Action, Observed } from '../core/model.js';
+import { lastFailureGaveUp, type Remembered } from '../core/memory.js';
 import { plan as makePlan } from '../core/plan.js';
-import type { DiskSpace, SweepStats, TartVmDetails, VmState } from '../core/ports.js';
-import { Creator, type CreationOutcome, type CreatorDeps } from './creator.js';
-import { HostMemory } from './host-memory.js';
-import { JsonStateFile } from '../adapters/state-file.js';
-import { CacheCloneDir } from '../adapters/cache-clone.js';
-import { RunLogs } from '../adapters/run-logs.js';
-import { ignoring, stopAndDelete } from './vm-removal.js';
-import { CacheKeeper } from './cache-keeper.js';
-import { ChildCacheTool, type CacheTool } from '../adapters/cache-tool.js';
-import { observeDraining } from '../adapters/admission-state.js';
-import { JobHistory } from './history.js';
-import type { JobRecord } from '../adapters/history-file.js';
+import type { CacheClones, Clock, GitHub, Tart } from '../core/ports.js';
+import { errorText } from '../core/errors.js';
+import type { RunLogs } from '../adapters/run-logs.js';
+import type { Creator } from './creator.js';
+import type { CreationEnded, CreationOutcome, TickFailure, TickReport } from './report.js';
+import type { HostMemory } from './host-memory.js';
+import type { WorldObserver } from './observer.js';
+import type { CacheKeeper } from './cache-keeper.js';
+import { stopAndDelete } from './vm-removal.js';
+import type { JobHistory } from './history.js';
 
-export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClones'> {
-  /** Default: persisted in `host.state_dir/memory.json`. */
-  memory?: HostMemory;
-  /** Default: under `host.state_dir/cache-clones`. */
-  cacheClones?: CacheCloneDir;
-  /** Free space where the VMs live; without it the disk floor is not checked. */
-  disk?: DiskSpace;
-  /** Measures and prunes cache dirs under host.cache_max_gb. Default: `tart-fleet cache prune` as a child process. */
-  cacheTool?: CacheTool;
-  /** Default: `host.state_dir/history.jsonl` (daemon/history.ts). */
-  history?: JobHistory;
-}
-
-/** The state file of the daemon's memory (failure counts and give-ups). */
-export function memoryFile(stateDir: string): string {
-  return join(stateDir, 'memory.json');
+/** Everything a tick works with, built by the composition root (cli/wiring.ts `buildDaemon`). */
+export interface ReconcilerDeps {
+  config: Config;
+  github: GitHub;
+  tart: Tart;
+  clock: Clock;
+  logger: Logger;
+  /** The one owner of what the daemon keeps between ticks. */
+  memory: HostMemory;
+  observer: WorldObserver;
+  /** Carries creations out in the background (claim → clone → boot → runner). */
+  creator: Creator;
+  /** Measures and prunes cache dirs under host.cache_max_gb, in the background. */
+  caches: CacheKeeper;
+  /** Per-job cache copies (`cache: clone`): listed to collect the ones whose VM is gone. */
+  cacheClones: CacheClones & { list(): Promise<string[]> };
+  runLogs: RunLogs;
+  /** The job history (`<state_dir>/history.jsonl`): what ran here, how long it waited and took. */
+  history: JobHistory;
 }
 
 /**
@@ -64,78 +65,23 @@ export function memoryFile(stateDir: string): string {
  */
 export const RUN_LOG_CHECK_EVERY_MS = 10 * 60_000;
 
-export interface TickReport {
-  tick: number;
-  /** False when an observation failed or an action failed. */
-  ok: boolean;
-  plan: Plan;
-  admitted: number;
-  deletedVms: number;
-  deletedRunners: number;
-  failures: string[];
-  github?: SweepStats;
-  durationMs: number;
-  /** What this tick observed and remembered: with `plan`, everything `ls` and the metrics show. */
-  world: Observed;
-  memory: Remembered;
-  /** Creations that ended since the previous tick's report, for the metrics. */
-  creationsEnded: CreationEnded[];
-  /** Jobs that ended on this Mac since the previous tick's report (the job history's new records). */
-  jobsEnded?: JobRecord[];
-}
-
-export interface CreationEnded {
-  profile: string;
-  /** `claimed-elsewhere` is a 409 on the claim: another Mac has the job. */
-  outcome: CreationOutcome;
-  /** From admission to the runner started (or to giving up). */
-  durationMs: number;
-}
-
 export class Reconciler {
   readonly memory: HostMemory;
-  private readonly cacheClones: CacheCloneDir;
-  private readonly runLogs: RunLogs;
-  private readonly caches: CacheKeeper;
   private readonly creations = new Set<Promise<CreationOutcome>>();
   private ended: CreationEnded[] = [];
-  private readonly creator: Creator;
-  private readonly history: JobHistory;
   private ticks = 0;
   /** When the run logs were last looked through (collectOldRunLogs); undefined before the first time. */
   private runLogsCheckedAt: number | undefined;
-  /** `tart get` answers for VMs that were running when read (see details()). */
-  private readonly runningDetails = new Map<string, TartVmDetails>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    const { config, clock, logger } = deps;
-    this.memory = deps.memory ?? new HostMemory(clock.now(), new JsonStateFile(memoryFile(config.host.state_dir)), logger);
-    this.cacheClones = deps.cacheClones ?? new CacheCloneDir(join(config.host.state_dir, 'cache-clones'));
-    this.runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
-    this.caches = new CacheKeeper({ config, tool: deps.cacheTool ?? new ChildCacheTool(), clock, logger: logger.child({ component: 'cache' }) });
-    this.creator = new Creator({ ...deps, memory: this.memory, cacheClones: this.cacheClones });
-    this.history = deps.history ?? new JobHistory({ config, logger });
+    this.memory = deps.memory;
   }
 
   /** Memory first (see the header), then the world. */
   async observe(): Promise<{ world: Observed; memory: Remembered }> {
     const memory = this.memory.snapshot();
-    const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
-    const githubBudget = this.deps.github.requestBudget?.();
-    const caches = this.caches.snapshot();
-    const draining = observeDraining(this.deps.config.host.state_dir);
-    const world: Observed = {
-      now: this.deps.clock.now(), tart, github,
-      ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
-      ...(githubBudget ? { githubBudget } : {}),
-      ...(caches.length > 0 ? { caches } : {}),
-      ...(draining ? { draining } : {}),
-    };
+    const world = await this.deps.observer.observe();
     return { world, memory };
-  }
-
-  plan(world: Observed, memory: Remembered): Plan {
-    return makePlan(world, memory, this.deps.config);
   }
 
   async tick(): Promise<TickReport> {
@@ -143,13 +89,13 @@ export class Reconciler {
     const tick = ++this.ticks;
     const log = this.deps.logger.child({ tick });
     // Only the daemon measures caches (in the background); `ls --live` and `--dry-run` observe what is known.
-    this.caches.startDue();
+    this.deps.caches.startDue();
     const { world: observed, memory } = await this.observe();
     this.memory.observed(observed);
-    const plan = this.plan(observed, memory);
-    const failures: string[] = [];
-    if (!observed.tart.ok) failures.push(`tart: ${observed.tart.error}`);
-    if (!observed.github.ok) failures.push(`github: ${observed.github.error}`);
+    const plan = makePlan(observed, memory, this.deps.config);
+    const failures: TickFailure[] = [];
+    if (!observed.tart.ok) failures.push({ source: 'tart', message: observed.tart.error });
+    if (!observed.github.ok) failures.push({ source: 'github', message: observed.github.error });
     for (const b of plan.blocked) log.warn(b);
 
     const report: TickReport = {
@@ -171,7 +117,7 @@ export class Reconciler {
     }
     report.ok = failures.length === 0;
     report.creationsEnded = this.ended.splice(0);
-    report.jobsEnded = this.history.takeEnded();
+    report.jobsEnded = this.deps.history.takeEnded();
     report.durationMs = this.deps.clock.now() - started;
     log.info('tick done', {
       ok: report.ok, actions: plan.actions.length, admitted: report.admitted, deleted_vms: report.deletedVms,
@@ -184,7 +130,7 @@ export class Reconciler {
   /** Waits until every creation, cache measurement and prune under way has finished (tests, `run --once`). */
   async drain(): Promise<void> {
     while (this.creations.size > 0) await Promise.allSettled([...this.creations]);
-    await this.caches.drain();
+    await this.deps.caches.drain();
   }
 
   /** `busyRunners`: runners whose deletion this tick found running a job (see keepIfRunnerBusy). */
@@ -195,12 +141,12 @@ export class Reconciler {
         case 'create': {
           log.info('admitting job', { vm: action.vmName, profile: action.claim.profile, repo: action.job.repo, job: action.job.id, reason: action.reason });
           const admittedAt = this.deps.clock.now();
-          this.history.admitted(action, admittedAt);
-          const p = this.creator.start(action);
+          this.deps.history.admitted(action, admittedAt);
+          const p = this.deps.creator.start(action);
           this.creations.add(p);
           void p.then((outcome) => {
             this.ended.push({ profile: action.claim.profile, outcome, durationMs: this.deps.clock.now() - admittedAt });
-            this.history.creationEnded(action.claim, outcome, this.deps.clock.now(), this.memory.snapshot());
+            this.deps.history.creationEnded(action.claim, outcome, this.deps.clock.now(), this.memory.snapshot());
           }).finally(() => this.creations.delete(p));
           report.admitted += 1;
           return;
@@ -211,16 +157,16 @@ export class Reconciler {
             return;
           }
           log.info(action.stop ? 'stopping and deleting VM' : 'deleting VM', { vm: action.vmName, profile: action.claim.profile, job: action.claim.jobId, reason: action.reason });
-          await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.cacheClones });
+          await stopAndDelete(tart, action.vmName, { stop: action.stop, cacheClones: this.deps.cacheClones });
           if (action.failure) this.countFailure(action, log);
-          this.history.vmDeleted(action, report.world, this.memory.snapshot(), this.deps.clock.now());
-          this.caches.vmGone(action.claim.profile);
+          this.deps.history.vmDeleted(action, report.world, this.memory.snapshot(), this.deps.clock.now());
+          this.deps.caches.vmGone(action.claim.profile);
           report.deletedVms += 1;
           return;
         }
         case 'prune-cache': {
           log.info('pruning cache', { dir: action.dir, max_bytes: action.maxBytes, reason: action.reason });
-          this.caches.prune(action.dir, action.maxBytes, log);
+          this.deps.caches.prune(action.dir, action.maxBytes, log);
           return;
         }
         case 'delete-runner': {
@@ -237,7 +183,7 @@ export class Reconciler {
       }
     } catch (err) {
       const message = `${action.kind} failed: ${(err as Error).message}`;
-      report.failures.push(message);
+      report.failures.push({ source: 'action', message });
       log.error(message, { reason: action.reason });
     }
   }
@@ -248,14 +194,14 @@ export class Reconciler {
    */
   private async collectOrphanClones(owners: ReadonlySet<string>, log: Logger, report: TickReport): Promise<void> {
     try {
-      for (const path of await this.cacheClones.list()) {
+      for (const path of await this.deps.cacheClones.list()) {
         const name = basename(path);
         if (owners.has(name)) continue;
         log.info('removing a cache copy whose VM is gone', { vm: name });
-        await this.cacheClones.remove(path);
+        await this.deps.cacheClones.remove(path);
       }
     } catch (err) {
-      report.failures.push(`cache copies: ${describe(err)}`);
+      report.failures.push({ source: 'cache-copies', message: errorText(err) });
     }
   }
 
@@ -268,92 +214,22 @@ export class Reconciler {
     const now = clock.now();
     if (this.runLogsCheckedAt !== undefined && now - this.runLogsCheckedAt < RUN_LOG_CHECK_EVERY_MS) return;
     try {
-      const removed = await this.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, now);
+      const removed = await this.deps.runLogs.removeStale(existing, config.host.vm_log_retention_hours * 3_600_000, now);
       this.runLogsCheckedAt = now;
       if (removed.length > 0) log.info('removed run logs of VMs gone for longer than host.vm_log_retention_hours', { vms: removed });
     } catch (err) {
-      report.failures.push(`run logs: ${describe(err)}`);
+      report.failures.push({ source: 'run-logs', message: errorText(err) });
     }
   }
 
   private countFailure(action: Extract<Action, { kind: 'delete-vm' }>, log: Logger): void {
     const { config, clock } = this.deps;
     const failed = this.memory.attemptFailed(action.claim, action.failure!, clock.now());
-    if (failed.count === config.vm.max_boot_attempts) {
+    if (lastFailureGaveUp(failed.causes, config.vm.max_boot_attempts)) {
       const profile = config.profiles[action.claim.profile];
       log.warn('leaving a job alone after repeated failed attempts (tart-fleet ls says why; see tart-fleet validate if runners got no job)', {
-        profile: action.claim.profile, job: action.claim.jobId, attempts: failed.count, causes: failed.causes, runnerGroupId: profile?.runner_group_id,
+        profile: action.claim.profile, job: action.claim.jobId, attempts: failed.causes.length, causes: failed.causes, runnerGroupId: profile?.runner_group_id,
       });
     }
   }
-
-  private async observeDisk(): Promise<number | undefined> {
-    if (!this.deps.disk) return undefined;
-    try {
-      return await this.deps.disk.freeBytes();
-    } catch (err) {
-      // Unknown free space does not stop the fleet: the floor protects against a known-full disk.
-      this.deps.logger.warn('free disk space could not be read', { error: describe(err) });
-      return undefined;
-    }
-  }
-
-  private async observeTart(): Promise<Observation<TartObservation>> {
-    const { tart, config } = this.deps;
-    try {
-      const listed = await tart.list();
-      const ours: OurVm[] = [];
-      const foreign: ForeignVm[] = [];
-      await Promise.all(
-        listed.map(async (vm) => gone(async () => {
-          const claim = parseVmName(config.github.runner_name, vm.name);
-          if (claim) {
-            const [details, startedAt] = await Promise.all([this.details(vm.name, vm.state), tart.startedAt(vm.name, join(config.host.log_dir, `${vm.name}.log`))]);
-            ours.push({ name: vm.name, claim, state: details.state, ramMb: details.ramMb, cpu: details.cpu, startedAt });
-          } else if (vm.state === 'running') {
-            const details = await this.details(vm.name, vm.state);
-            foreign.push({ name: vm.name, state: details.state, ramMb: details.ramMb, os: details.os });
-          }
-        })),
-      );
-      const running = new Set(listed.filter((vm) => vm.state === 'running').map((vm) => vm.name));
-      for (const name of this.runningDetails.keys()) if (!running.has(name)) this.runningDetails.delete(name);
-      ours.sort((a, b) => a.name.localeCompare(b.name));
-      return { ok: true, value: { ours, foreign } };
-    } catch (err) {
-      return { ok: false, error: describe(err) };
-    }
-  }
-
-  /**
-   * `tart get` of one VM. A running VM's CPU and memory cannot change until it stops, so its
-   * details are read once and kept while `tart list` shows it running: a tick then costs one
-   * `tart list` plus a `get` per VM that is not running, not one process per VM.
-   */
-  private async details(name: string, listedState: VmState): Promise<TartVmDetails> {
-    const kept = this.runningDetails.get(name);
-    if (listedState === 'running' && kept) return kept;
-    const details = await this.deps.tart.get(name);
-    if (details.state === 'running') this.runningDetails.set(name, details);
-    return details;
-  }
-
-  private async observeGitHub(): Promise<Observation<GitHubObservation>> {
-    const { github } = this.deps;
-    try {
-      const [demand, runners] = await Promise.all([github.listJobs(), github.listRunners()]);
-      return { ok: true, value: { jobs: demand.jobs, runners, stats: demand.stats } };
-    } catch (err) {
-      return { ok: false, error: describe(err) };
-    }
-  }
-}
-
-/** A VM deleted between `tart list` and `tart get` is simply gone; any other failure fails the observation. */
-async function gone(read: () => Promise<void>): Promise<void> {
-  await ignoring(read(), ['vm-missing']);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

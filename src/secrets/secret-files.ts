@@ -12,12 +12,18 @@
  * ## Gotchas
  * - The commands that use secret values read them through `secretEnv` (src/cli/wiring.ts), which
  *   calls `expandSecretFiles`; `launchd` sees the raw environment, because it writes the paths.
- *   The config loader lists both `_FILE` names in `SECRET_ENV_VARS`.
+ *   The config loader lists both `_FILE` names in `NON_CONFIG_ENV_VARS`.
  * - Never include a value in an error message: name the variable (and the file path) only.
  * - A secret file other users can read is refused, not warned about: the secret is already exposed
  *   on disk, and a daemon that starts anyway hides that. The fix (`chmod 600 <file>`) is in the error.
+ * - So is a symlink (whoever can change the link chooses what the daemon reads, and the mode checked
+ *   would be the target's) and a file another user owns (its owner can rewrite it, or loosen its
+ *   mode, at any time). The file is opened with O_NOFOLLOW and judged by fstat of the open
+ *   descriptor, so the checks and the read are of the same file (no check-then-swap race).
+ * - Every reader goes through `readSecretFile`: the `_FILE` secrets and the GitHub App key path
+ *   (github-auth.ts), at every start, not only at `launchd --install` (audit turn4-security N12).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 
 /** Secrets that may only travel inline in an interactive shell, never into a plist. */
 export const INLINE_SECRET_VARS = ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_SSH_PASSWORD'] as const;
@@ -52,14 +58,38 @@ export function looseModeMessage(variable: string, path: string, mode: number): 
   return `${variable}: ${path} can be read by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it: chmod 600 ${path}`;
 }
 
+/** The `code`s of refusals whose message already names the file, the problem and the fix. */
+export const REFUSAL_CODES: ReadonlySet<string> = new Set(['LOOSE_MODE', 'SYMLINK', 'WRONG_OWNER', 'NOT_A_FILE']);
+
 /**
- * The default reader: refuses a file with a loose mode (see Gotchas), else returns its text.
- * Errors carry the errno `code` (ENOENT, EACCES) or `code: 'LOOSE_MODE'`.
+ * The one reader of secret files: refuses a symlink, a file another user owns and a loose mode (see
+ * Gotchas), else returns its text. Errors carry the errno `code` (ENOENT, EACCES) or one of
+ * REFUSAL_CODES with a message that names the variable, the file and the fix.
  */
 export function readSecretFile(path: string, variable = 'secret file'): string {
-  const mode = statSync(path).mode;
-  if (isLooseMode(mode)) throw Object.assign(new Error(looseModeMessage(variable, path, mode)), { code: 'LOOSE_MODE' });
-  return readFileSync(path, 'utf8');
+  const refuse = (code: string, message: string) => Object.assign(new Error(message), { code });
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (err) {
+    // open(2) with O_NOFOLLOW: ELOOP when the last component is a symlink (Linux and macOS alike).
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw refuse('SYMLINK', `${variable}: ${path} is a symbolic link; refusing to follow it (whoever can change the link chooses what is read): point ${variable} at the file itself`);
+    }
+    throw err;
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw refuse('NOT_A_FILE', `${variable}: ${path} is not a regular file; point ${variable} at the file holding the secret`);
+    const me = process.getuid?.();
+    if (me !== undefined && s.uid !== me) {
+      throw refuse('WRONG_OWNER', `${variable}: ${path} is owned by uid ${s.uid}, not by the daemon's user (uid ${me}); refusing to use it: chown "$(id -un)" ${path} && chmod 600 ${path}`);
+    }
+    if (isLooseMode(s.mode)) throw refuse('LOOSE_MODE', looseModeMessage(variable, path, s.mode));
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** PEM text rather than a path: a path never spans lines or carries a BEGIN marker. */
@@ -90,7 +120,7 @@ export function readSecret(
     text = reader(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    if (code === 'LOOSE_MODE') throw new Error((err as Error).message, { cause: err });
+    if (REFUSAL_CODES.has(code)) throw new Error((err as Error).message, { cause: err });
     throw new Error(`${fileVar}: cannot read ${file} (${code})`, { cause: err });
   }
   const value = text.replace(/\r?\n$/, '');

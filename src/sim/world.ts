@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { PACKAGE_ROOT } from '../config/schema.js';
+import { PACKAGE_ROOT } from '../config/package.js';
 import { FakeGitHub } from './github/server.js';
 import { DAEMON_NODE_FLAGS } from '../launchd/plist.js';
 import { installFakeTart, createGoldenImage } from './tart/install.js';

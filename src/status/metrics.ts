@@ -25,9 +25,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import type { StatusSnapshot } from './snapshot.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import type { DecisionCause } from '../core/lifecycle.js';
 import { TickHealth } from './health.js';
 
 const P = 'tart_fleet_';
@@ -139,7 +140,7 @@ export class FleetMetrics {
       m.vms.reset();
       m.jobsRunning.reset();
       for (const vm of s.vms) {
-        m.vms.inc({ state: vm.state.replace(/ \(creating\)$/, '') });
+        m.vms.inc({ state: vm.state });
         if (vm.runner_status === 'busy') m.jobsRunning.inc({ profile: vm.profile });
       }
     } else {
@@ -160,8 +161,8 @@ export class FleetMetrics {
       if (c.outcome === 'started') m.bootSeconds.observe({ profile: c.profile }, c.durationMs / 1000);
     }
     for (const a of report.plan.actions) {
-      if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: a.failure ? a.failure.replace('-', '_') : reasonKind(a.reason) });
-      if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: reasonKind(a.reason) });
+      if (a.kind === 'delete-vm') m.deletionsPlanned.inc({ what: 'vm', reason: causeLabel(a.cause) });
+      if (a.kind === 'delete-runner') m.deletionsPlanned.inc({ what: 'runner', reason: causeLabel(a.cause) });
     }
     for (const j of report.jobsEnded ?? []) {
       m.jobsEnded.inc({ profile: j.profile, result: j.result });
@@ -190,30 +191,30 @@ export class FleetMetrics {
   }
 }
 
-/** A deletion's reason (lifecycle.ts wording) → a short, bounded label value. */
-const REASON_KINDS: Array<[RegExp, string]> = [
-  [/profile's timeout/, 'timeout'],
-  [/registration timeout/, 'runner_unused'],
-  [/boot timeout/, 'boot_failed'],
-  [/ghost demand/, 'ghost_demand'],
-  [/job finished|runner is gone|just ended/, 'job_done'],
-  [/no VM|VM is gone/, 'no_vm'],
-  [/offline/, 'runner_offline'],
-  [/stopped/, 'vm_stopped'],
-];
-
-export function reasonKind(reason: string): string {
-  for (const [re, kind] of REASON_KINDS) if (re.test(reason)) return kind;
-  return 'other';
+/** A decision's cause code (core/lifecycle.ts) as a label value: bounded, and never read from the prose. */
+export function causeLabel(cause: DecisionCause): string {
+  return cause.replace(/-/g, '_');
 }
 
 export async function writeMetricsFile(file: string, metrics: FleetMetrics): Promise<void> {
   writeFileAtomic(file, await metrics.text());
 }
 
-/** Serves GET /metrics and GET /healthz (health.ts) on 127.0.0.1:`port` only (never another address). Resolves once listening. */
+/**
+ * Serves GET /metrics and GET /healthz (health.ts) on 127.0.0.1:`port` only (never another address). Resolves once listening.
+ * Answers only requests whose Host is 127.0.0.1:`port` or localhost:`port`: a web page in a browser
+ * on this Mac can point a name it controls at 127.0.0.1 (DNS rebinding) and read the answer as its
+ * own origin; its requests then carry that name as Host (audit turn4-security N8).
+ */
 export async function serveMetrics(port: number, metrics: FleetMetrics): Promise<Server> {
+  // The port really bound (port 0 picks one), known once listening.
+  let bound = port;
   const server = createServer((req, res) => {
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host !== `127.0.0.1:${bound}` && host !== `localhost:${bound}`) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end(`only for Host 127.0.0.1:${bound} or localhost:${bound}\n`);
+      return;
+    }
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/healthz') {
       const h = metrics.health.check(Date.now());
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${h.line}\n`);
@@ -232,6 +233,7 @@ export async function serveMetrics(port: number, metrics: FleetMetrics): Promise
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
+      bound = (server.address() as { port: number }).port;
       resolve();
     });
   });

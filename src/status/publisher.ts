@@ -15,8 +15,8 @@
  *   asked: its creator is already waiting on `tart ip --wait`, and a boot (~20–30 s on a Mac) would
  *   otherwise cost a failing `tart ip` process every tick, ~13 a job in the demo's 1 s ticks.
  * - Everything written passes the secret redactor, although it should hold no secret at all.
- * - A give-up's `since` is when this process first saw it: a restart starts the clock again (and
- *   the daemon itself tries such jobs again after a restart).
+ * - A give-up's `since_s` counts from its last failed attempt, which is persisted with the failure
+ *   counts (daemon/host-memory.ts): a restart neither resets it nor tries the job again.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -27,7 +27,7 @@ import type { Remembered } from '../core/memory.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock, Tart } from '../core/ports.js';
 import type { Secrets } from '../secrets/redact.js';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import { buildSnapshot, writeSnapshot, type StatusSnapshot } from './snapshot.js';
 import { FleetMetrics, serveMetrics, writeMetricsFile } from './metrics.js';
 
@@ -49,8 +49,9 @@ export class StatusPublisher {
 
   async start(): Promise<void> {
     const { host } = this.deps.config;
-    mkdirSync(host.state_dir, { recursive: true, mode: 0o755 });
-    mkdirSync(dirname(host.metrics_file), { recursive: true, mode: 0o755 });
+    // run.ts has made and checked state_dir (ensurePrivateDir); a metrics dir of its own is made 0700.
+    mkdirSync(host.state_dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(host.metrics_file), { recursive: true, mode: 0o700 });
     if (host.metrics_port !== undefined) {
       try {
         this.server = await serveMetrics(host.metrics_port, this.metrics);

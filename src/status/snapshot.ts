@@ -7,7 +7,8 @@
  * `poll_seconds`, `last_tick` (ok, failures, degraded), `github` budget and `give_ups`.
  *
  * ## Gotchas
- * - Written atomically (temp file + rename) with mode 0644: readers never see half a document.
+ * - Written atomically (temp file + rename) with mode 0600 (private repositories are named in it):
+ *   readers never see half a document; `ls` must run as the daemon's user (or root).
  *   It holds names, ids, numbers and error messages; the messages are run through the redactor too.
  * - Staleness is judged by the reader (`snapshotHealth`): a snapshot cannot say that its writer died.
  *   `stale_after` accounts for the loop's backoff after failed ticks and for slow ticks (at least
@@ -16,15 +17,14 @@
  * - `give_ups` comes from the daemon's memory (host-memory.ts): persisted, so it survives restarts.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import { packageVersion } from '../config/package.js';
 import { fleetView, withConfigLedger, type LsView } from '../core/fleet-view.js';
-import type { TickReport } from '../daemon/reconciler.js';
+import type { TickReport } from '../daemon/report.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import { statePaths } from '../config/paths.js';
 import { admissionView, type AdmissionView } from './admission-view.js';
 
-export const SNAPSHOT_FILE = 'status.json';
 
 export interface StatusSnapshot extends Omit<LsView, 'github'>, AdmissionView {
   schema: 1;
@@ -41,6 +41,8 @@ export interface StatusSnapshot extends Omit<LsView, 'github'>, AdmissionView {
     ok: boolean;
     /** Everything that went wrong in the tick: failed observations and failed actions. */
     failures: string[];
+    /** The failures that are not an unread source (those are `degraded`): failed actions and housekeeping. */
+    action_failures: string[];
     /** What could not be read at all (GitHub or tart): nothing was decided on that side. */
     degraded: string[];
     duration_ms: number;
@@ -98,7 +100,8 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
     poll_seconds: poll,
     last_tick: {
       ok: report.ok,
-      failures: [...report.failures],
+      failures: report.failures.map((f) => `${f.source}: ${f.message}`),
+      action_failures: report.failures.filter((f) => f.source !== 'tart' && f.source !== 'github').map((f) => `${f.source}: ${f.message}`),
       degraded,
       duration_ms: report.durationMs,
       admitted: report.admitted,
@@ -121,7 +124,7 @@ export function buildSnapshot(input: SnapshotInput): StatusSnapshot {
 }
 
 export function snapshotPath(stateDir: string): string {
-  return join(stateDir, SNAPSHOT_FILE);
+  return statePaths({ state_dir: stateDir }).status;
 }
 
 export function writeSnapshot(stateDir: string, snapshot: StatusSnapshot): void {

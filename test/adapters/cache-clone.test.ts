@@ -90,10 +90,10 @@ describe('CacheCloneDir', () => {
     expect(existsSync(join(again, 'top.txt'))).toBe(true);
   });
 
-  test('a job key that is not a plain name is refused before anything is written', async () => {
+  test('a VM name that is not a plain name is refused before anything is written', async () => {
     const clones = new CacheCloneDir(root);
     for (const key of ['', '..', '../x', 'a/b', '.hidden', 'x'.repeat(200)]) {
-      await expect(clones.make(source, key)).rejects.toThrow(/job key/);
+      await expect(clones.make(source, key)).rejects.toThrow(/VM name/);
     }
     expect(existsSync(root)).toBe(false);
   });

@@ -6,7 +6,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 
 const run = promisify(execFile);
 const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
-import type { CachePruneReport } from '../../src/adapters/cache-tool.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
+import type { CachePruneReport } from '../../src/core/ports.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 const DAY = 86_400;

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { jest } from '@jest/globals';
 import type { Command } from 'commander';
 import { buildProgram, main } from '../../src/main.js';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { FakeGitHub } from '../../src/sim/github/server.js';
 

@@ -13,14 +13,14 @@ function snap(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     written_at: new Date(T0).toISOString(), observed_at: new Date(T0 - 500).toISOString(), stale_after: new Date(T0 + 45_000).toISOString(),
     ledger: { used_mb: 0, ceiling_mb: 12288, vms: 0, max_vms: 2, foreign_mb: 0 },
     vms: [], queue: [], creating: [], problems: [], github: null, github_budget: null,
-    last_tick: { ok: true, failures: [], degraded: [], duration_ms: 10, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
+    last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 10, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
     last_ok_tick_at: new Date(T0).toISOString(), give_ups: [],
     admission: 'draining', draining_since: new Date(DRAINED).toISOString(), draining_note: 'drained at …',
     ...over,
   };
 }
 
-const vm = { name: 'tf-mac-a-coder-9', profile: 'coder', state: 'running', repo: 'acme/app', job_id: 9, age_s: 50, ram_mb: 2048, cpu: 2, ip: null, runner: 'tf-coder-9', runner_status: 'busy' };
+const vm = { name: 'tf-mac-a-coder-9', profile: 'coder', state: 'running', repo: 'acme/app', job_id: 9, age_s: 50, ram_mb: 2048, cpu: 2, ip: null, runner: 'tf-coder-9', runner_status: 'busy', creating: false };
 
 test('idle: a fresh snapshot that saw the drain, no VM, no creation', () => {
   expect(drainProgress(snap(), DRAINED, T0, alive, '/s')).toEqual({ kind: 'idle' });

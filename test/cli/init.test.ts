@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { initCommand, runnerNameFrom } from '../../src/cli/init.js';
 import type { CliContext } from '../../src/cli/context.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { createLogger, textLine } from '../../src/adapters/logger.js';
 import { buildLogger } from '../../src/cli/wiring.js';

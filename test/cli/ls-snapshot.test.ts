@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld, SEED_PROFILES } from '../../src/sim/world.js';
 import { waitFor, ourVms } from '../e2e/helpers.js';
 import { parsePrometheusText } from '../status/prom-text.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { parse as parsePlist } from 'plist';
-import { PACKAGE_ROOT } from '../../src/config/schema.js';
+import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 
 jest.setTimeout(120_000);

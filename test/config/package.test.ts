@@ -34,7 +34,7 @@ test("ls says when the daemon runs another version than the one installed (an up
       written_at: new Date(now).toISOString(), observed_at: new Date(now).toISOString(), stale_after: new Date(now + 60_000).toISOString(),
       ledger: { used_mb: 0, ceiling_mb: 12288, vms: 0, max_vms: 2, foreign_mb: 0 }, vms: [], queue: [], creating: [], problems: [],
       github: null, github_budget: null, give_ups: [], last_ok_tick_at: null,
-      last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
+      last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 1, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
       admission: 'open', draining_since: null, draining_note: null,
     });
     const stdout = new PassThrough();

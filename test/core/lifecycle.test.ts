@@ -71,3 +71,13 @@ test('a busy runner in a live VM is never touched, whatever the job shows', () =
     expect(decide(vm, 'busy', job)).toMatchObject({ deleteVm: false, deleteRunner: false });
   }
 });
+
+test('every decision carries a cause code that agrees with what it does: keeps keep, deletions delete, a failed attempt is its own cause', () => {
+  const keeps = new Set(['nothing', 'github-unread', 'being-created', 'booting', 'waiting-for-job', 'running-job', 'runner-updating']);
+  for (const job of JOB_PHASES) for (const vm of VM_PHASES) for (const runner of RUNNER_PHASES) {
+    const d = decide(vm, runner, job);
+    const where = `${job}/${vm}/${runner}: ${d.cause}`;
+    expect(`${where} ${keeps.has(d.cause) ? 'keeps' : 'deletes'}`).toBe(`${where} ${d.deleteVm || d.deleteRunner ? 'deletes' : 'keeps'}`);
+    if (d.failure) expect(d.cause).toBe(d.failure);
+  }
+});

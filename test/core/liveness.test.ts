@@ -1,7 +1,7 @@
 // Liveness in the planner: every job is served (another Mac's dead claim does not starve it) and
 // every VM is bounded (by its profile's timeout in every phase, even without a readable start time).
 import type { Action } from '../../src/core/model.js';
-import { RUNNER_RESTART_GRACE_MS } from '../../src/core/plan.js';
+import { RUNNER_RESTART_GRACE_MS } from '../../src/core/plan-context.js';
 import { creating, job, NOW, observed, plan, runner, seedConfig, vm } from './world.js';
 
 const kinds = (actions: Action[]) => actions.map((a) => (a.kind === 'create' ? `create ${a.vmName}` : a.kind === 'delete-vm' ? `delete-vm ${a.vmName}${a.stop ? ' (stop)' : ''}` : a.kind === 'delete-runner' ? `delete-runner ${a.runnerName}` : `prune-cache ${a.dir}`));

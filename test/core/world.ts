@@ -88,7 +88,7 @@ export function observed(parts: SceneParts = {}): Scene {
     memory: {
       processStartedAt: parts.processStartedAt ?? NOW - 3_600_000,
       creating: new Map((parts.creating ?? []).map((c) => [`${c.claim.profile}-${c.claim.jobId}`, c])),
-      failures: new Map((parts.failures ?? []).map(([key, causes]) => [key, { count: causes.length, causes, lastAt: NOW - 60_000 }])),
+      failures: new Map((parts.failures ?? []).map(([key, causes]) => [key, { causes, lastAt: NOW - 60_000 }])),
       runnerFirstSeen: new Map(parts.runnerFirstSeen ?? []),
       runnerLastOnline: new Map(parts.runnerLastOnline ?? []),
       vmFirstSeen: new Map(parts.vmFirstSeen ?? []),

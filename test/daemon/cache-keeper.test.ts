@@ -2,7 +2,7 @@
 // gone (not every tick, not for a VM that could not write to it), and hourly; and since when it has
 // been over the cap.
 import { CacheKeeper } from '../../src/daemon/cache-keeper.js';
-import type { CacheTool } from '../../src/adapters/cache-tool.js';
+import type { CacheTool } from '../../src/core/ports.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import type { Clock } from '../../src/core/ports.js';
 import { NOW, seedConfig } from '../core/world.js';

@@ -62,7 +62,7 @@ describe('what the daemon records', () => {
     history.creationEnded(a.claim, 'started', NOW + 25_000, memory());
     expect(file.read()).toEqual([]);
     const world = observed({ vms: [vm('coder', j.id, { state: 'stopped' })] });
-    history.vmDeleted({ kind: 'delete-vm', vmName: a.vmName, claim: a.claim, stop: false, reason: 'VM is stopped and its runner is gone: job finished' }, world, memory(), NOW + 125_000);
+    history.vmDeleted({ kind: 'delete-vm', vmName: a.vmName, claim: a.claim, stop: false, cause: 'job-done', reason: 'VM is stopped and its runner is gone: job finished' }, world, memory(), NOW + 125_000);
     expect(file.read()).toEqual([{
       ended_at: new Date(NOW + 125_000).toISOString(), profile: 'coder', job_id: j.id, repo: 'acme/app', workflow: 'CI', job: 'build', vm: a.vmName,
       queue_wait_s: 12, boot_s: 25, duration_s: 100, result: 'done', reason: 'VM is stopped and its runner is gone: job finished', give_up: null,
@@ -85,7 +85,7 @@ describe('what the daemon records', () => {
     expect(file.read()[0]).toMatchObject({ job_id: failing.id, repo: 'acme/flaky', result: 'gave-up', boot_s: null, duration_s: null, give_up: 'gave up after 3 failed attempts on this Mac (3× boot failed)' });
 
     const adopted = vm('coder', 4242, { startedAt: NOW - 600_000 });
-    history.vmDeleted({ kind: 'delete-vm', vmName: adopted.name, claim: adopted.claim, stop: true, reason: "VM is past its profile's timeout; the job is cut off" }, observed({ vms: [adopted] }), memory(), NOW);
+    history.vmDeleted({ kind: 'delete-vm', vmName: adopted.name, claim: adopted.claim, stop: true, cause: 'timeout', reason: "VM is past its profile's timeout; the job is cut off" }, observed({ vms: [adopted] }), memory(), NOW);
     expect(file.read()[1]).toMatchObject({ job_id: 4242, repo: null, queue_wait_s: null, boot_s: null, duration_s: 600, result: 'timeout' });
   });
 

@@ -1,6 +1,5 @@
 import { nextDelayMs, runLoop } from '../../src/daemon/loop.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import type { TickReport } from '../../src/daemon/reconciler.js';
 
 describe('nextDelayMs', () => {
   test('a healthy tick waits poll_seconds, jittered by ±10 %', () => {
@@ -23,7 +22,7 @@ test('runLoop finishes the tick in flight when aborted, then returns', async () 
   const stop = new AbortController();
   const sleeps: number[] = [];
   let ticks = 0;
-  const report = (ok: boolean) => ({ ok, deletedVms: 0 }) as TickReport;
+  const report = (ok: boolean) => ({ ok, deletedVms: 0 });
   await runLoop({
     tick: async () => {
       ticks += 1;
@@ -49,7 +48,7 @@ test('onTick gets every report with the delay before the next tick, also for the
     tick: async () => {
       ticks += 1;
       if (ticks === 3) stop.abort();
-      return { ok: ticks !== 2, deletedVms: 0, tick: ticks } as TickReport;
+      return { ok: ticks !== 2, deletedVms: 0, tick: ticks };
     },
     onTick: (report, next) => {
       seen.push([report.tick, next]);

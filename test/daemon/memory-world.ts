@@ -229,7 +229,7 @@ export class Session {
   guest(): Guest {
     const w = this.world;
     return {
-      launchRunner: (ip, jit) => this.call('startRunner', () => {
+      launchRunner: (ip, jit) => this.call('launchRunner', () => {
         const vm = w.vmByIp(ip);
         const runner = [...w.runners.values()].find((r) => r.jit === jit);
         if (!vm || !runner) throw new Error('guest unreachable');

@@ -1,30 +1,44 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reconciler, RUN_LOG_CHECK_EVERY_MS } from '../../src/daemon/reconciler.js';
+import { RUN_LOG_CHECK_EVERY_MS } from '../../src/daemon/reconciler.js';
+import { buildDaemon } from '../../src/cli/wiring.js';
+import { plan } from '../../src/core/plan.js';
 import { memoryLogger } from '../../src/core/logger.js';
-import { HostMemory, VolatileStore, type MemoryStore } from '../../src/daemon/host-memory.js';
+import { HostMemory, VolatileStore } from '../../src/daemon/host-memory.js';
+import type { MemoryStore } from '../../src/core/ports.js';
 import { MemoryWorld, type Session } from './memory-world.js';
 import { seedConfig } from '../core/world.js';
 
 const stateDirs: string[] = [];
 afterAll(() => stateDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function daemon(world: MemoryWorld, host = 'mac-a', session: Session = world.session(host), store: MemoryStore = new VolatileStore(), logDir?: string) {
+interface DaemonOptions {
+  /** This Mac's name (github.runner_name). Default mac-a. */
+  host?: string;
+  /** Where its failure counts persist; pass the same store to a second daemon to play a restart. */
+  store?: MemoryStore;
+  logDir?: string;
+}
+
+/** One Mac's daemon on the in-memory world, put together the way `tart-fleet run` does it. */
+function daemon(world: MemoryWorld, opts: DaemonOptions = {}) {
+  const host = opts.host ?? 'mac-a';
+  const session: Session = world.session(host);
   const seed = seedConfig();
   // Its own state dir: the daemon writes its job history there (daemon/history.ts).
   const stateDir = mkdtempSync(join(tmpdir(), 'tf-reconciler-state-'));
   stateDirs.push(stateDir);
-  const config = { ...seed, github: { ...seed.github, runner_name: host }, host: { ...seed.host, state_dir: stateDir, ...(logDir ? { log_dir: logDir } : {}) } };
+  const config = { ...seed, github: { ...seed.github, runner_name: host }, host: { ...seed.host, state_dir: stateDir, ...(opts.logDir ? { log_dir: opts.logDir } : {}) } };
   const logger = memoryLogger();
-  const memory = new HostMemory(world.now, store, logger);
-  const reconciler = new Reconciler({ config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger, memory });
-  return { reconciler, session, logger };
+  const memory = new HostMemory(world.now, opts.store ?? new VolatileStore(), logger);
+  const reconciler = buildDaemon(config, { github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger }, { memory });
+  return { reconciler, session, logger, config };
 }
 
 async function planNow(d: ReturnType<typeof daemon>) {
   const { world, memory } = await d.reconciler.observe();
-  return d.reconciler.plan(world, memory);
+  return plan(world, memory, d.config);
 }
 
 /** Ticks (and lets creations finish) until `done()` or the step budget runs out; time moves 30 s a step. */
@@ -92,8 +106,8 @@ test('a job GitHub never routes to our runners gets max_boot_attempts VMs at mos
   const stuck = world.queue('coder', 120);
   world.unroutable.add(stuck.id);
   const store = new VolatileStore();
-  const d = daemon(world, 'mac-a', world.session('mac-a'), store);
-  const failures = () => d.reconciler.memory.snapshot().failures.get(`coder-${stuck.id}`)?.count ?? 0;
+  const d = daemon(world, { store });
+  const failures = () => d.reconciler.memory.snapshot().failures.get(`coder-${stuck.id}`)?.causes.length ?? 0;
   await settle(world, [d], () => failures() >= 3, 90);
   await settle(world, [d], () => false, 30); // 15 more simulated minutes
   expect(admissions(d, stuck.id)).toBe(3);
@@ -104,7 +118,7 @@ test('a job GitHub never routes to our runners gets max_boot_attempts VMs at mos
 
   // A restart remembers the give-up (the store outlives the process): no new VM for that job.
   d.session.crash();
-  const again = daemon(world, 'mac-a', world.session('mac-a'), store);
+  const again = daemon(world, { store });
   await settle(world, [again], () => false, 10);
   expect(admissions(again, stuck.id)).toBe(0);
   expect((await planNow(again)).queue.find((q) => q.job_id === stuck.id)?.reason).toMatch(/^gave up after 3 failed attempts/);
@@ -152,7 +166,7 @@ test('an idle runner that takes a job just as it is being reaped keeps its VM, w
 });
 
 describe('a crash between any two creation steps heals on the next start', () => {
-  const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'startRunner'];
+  const steps = ['getJob', 'createJitRunner', 'clone', 'set', 'run', 'ip', 'launchRunner'];
   test.each(steps)('crash right after %s', async (step) => {
     const world = new MemoryWorld();
     const job = world.queue('coder');
@@ -183,8 +197,8 @@ describe('a crash between any two creation steps heals on the next start', () =>
 test('two daemons on one org create exactly as many VMs as there were jobs', async () => {
   const world = new MemoryWorld();
   const jobs = [1, 2, 3, 4, 5, 6].map((i) => world.queue('coder', 100 - i));
-  const a = daemon(world, 'mac-a');
-  const b = daemon(world, 'mac-b');
+  const a = daemon(world, { host: 'mac-a' });
+  const b = daemon(world, { host: 'mac-b' });
   const clones = () => [a, b].reduce((n, d) => n + d.session.calls.filter((c) => c === 'clone').length, 0);
   for (let i = 0; i < 20 && jobs.some((j) => world.jobs.get(j.id)?.status !== 'completed'); i++) {
     await Promise.all([a.reconciler.tick(), b.reconciler.tick()]);
@@ -219,7 +233,7 @@ test('run logs past their retention are looked for every 10 minutes, not every t
   const logDir = mkdtempSync(join(tmpdir(), 'tf-reconciler-logs-'));
   try {
     const world = new MemoryWorld();
-    const d = daemon(world, 'mac-a', undefined, undefined, logDir);
+    const d = daemon(world, { logDir });
     // The world's clock is in 2027: a log written now is months past any retention.
     const staleLog = (jobId: number) => {
       const path = join(logDir, `tf-mac-a-coder-${jobId}.log`);

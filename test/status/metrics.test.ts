@@ -1,9 +1,11 @@
 // The metrics module against a strict Prometheus text parser: the parser itself is checked first
 // (it must reject what Prometheus rejects, or its passes would prove nothing).
 import { get } from 'node:http';
-import { FleetMetrics, reasonKind, serveMetrics } from '../../src/status/metrics.js';
+import { FleetMetrics, serveMetrics } from '../../src/status/metrics.js';
+import { decide, JOB_PHASES, RUNNER_PHASES, VM_PHASES } from '../../src/core/lifecycle.js';
+import type { Action } from '../../src/core/model.js';
 import type { StatusSnapshot } from '../../src/status/snapshot.js';
-import type { TickReport } from '../../src/daemon/reconciler.js';
+import type { TickReport } from '../../src/daemon/report.js';
 import { parsePrometheusText } from './prom-text.js';
 
 describe('the strict parser', () => {
@@ -35,8 +37,8 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     written_at: '2026-01-01T00:00:10.000Z', observed_at: '2026-01-01T00:00:09.000Z', stale_after: '2026-01-01T00:01:00.000Z',
     ledger: { used_mb: 10240, ceiling_mb: 12288, vms: 2, max_vms: 2, foreign_mb: 0 },
     vms: [
-      { name: 'tf-mac-a-coder-1', profile: 'coder', state: 'running', repo: 'o/a', job_id: 1, age_s: 5, ram_mb: 2048, cpu: 2, ip: null, runner: 'tf-coder-1', runner_status: 'busy' },
-      { name: 'tf-mac-a-developer-2', profile: 'developer', state: 'running (creating)', repo: 'o/a', job_id: 2, age_s: 1, ram_mb: 8192, cpu: 6, ip: null, runner: null, runner_status: null },
+      { name: 'tf-mac-a-coder-1', profile: 'coder', state: 'running', creating: false, repo: 'o/a', job_id: 1, age_s: 5, ram_mb: 2048, cpu: 2, ip: null, runner: 'tf-coder-1', runner_status: 'busy' },
+      { name: 'tf-mac-a-developer-2', profile: 'developer', state: 'running', creating: true, repo: 'o/a', job_id: 2, age_s: 1, ram_mb: 8192, cpu: 6, ip: null, runner: null, runner_status: null },
     ],
     queue: [
       { repo: 'o/a', job_id: 3, name: 'j', profile: 'marketer', labels: [], waiting_s: 40, reason: 'needs 5120 MB, 2048 MB free' },
@@ -47,7 +49,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     problems: [],
     github: { requests: 7, not_modified: 5, rate_limit_remaining: 4990, rate_limit_reset: null, coldest_repo_age_s: 0, repositories: 3, unswept_repositories: 0 },
     github_budget: { per_minute: 300, last_minute: 42, backoff_until: null, backoff_reason: null, backoffs: 0 },
-    last_tick: { ok: true, failures: [], degraded: [], duration_ms: 1500, admitted: 1, deleted_vms: 1, deleted_runners: 0 },
+    last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 1500, admitted: 1, deleted_vms: 1, deleted_runners: 0 },
     last_ok_tick_at: '2026-01-01T00:00:10.000Z',
     give_ups: [{ profile: 'coder', job_id: 5, repo: 'o/c', attempts: 3, reason: '3× boot failed', since_s: 60 }],
     admission: 'open', draining_since: null, draining_note: null,
@@ -57,7 +59,7 @@ function snapshot(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
 
 const report = (over: Partial<TickReport> = {}): TickReport => ({
   tick: 1, ok: true, admitted: 1, deletedVms: 1, deletedRunners: 0, failures: [], durationMs: 1500, creationsEnded: [],
-  plan: { actions: [{ kind: 'delete-vm', vmName: 'tf-mac-a-coder-9', claim: { profile: 'coder', jobId: 9, attempt: 0 }, stop: false, reason: 'VM is stopped and its runner is gone: job finished' }], ledger: undefined, queue: [], blocked: [] },
+  plan: { actions: [{ kind: 'delete-vm', vmName: 'tf-mac-a-coder-9', claim: { profile: 'coder', jobId: 9, attempt: 0 }, stop: false, cause: 'job-done', reason: 'VM is stopped and its runner is gone: job finished' }], ledger: undefined, queue: [], blocked: [] },
   ...over,
 } as TickReport);
 
@@ -132,12 +134,26 @@ test('tart unreadable: RAM and macOS slots are NaN, not 0', async () => {
   expect(p.value('tart_fleet_last_tick_ok')).toBe(0);
 });
 
-test('deletion reasons map to a few bounded kinds', () => {
-  expect(reasonKind("VM is past its profile's timeout; the job is cut off")).toBe('timeout');
-  expect(reasonKind('VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')).toBe('job_done');
-  expect(reasonKind('runner offline and its VM is gone')).toBe('no_vm');
-  expect(reasonKind('its job is no longer queued and no other job of its profile waits (ghost demand)')).toBe('ghost_demand');
-  expect(reasonKind('something new')).toBe('other');
+test("a deletion is labelled by its decision's cause code: rewording a rule of the lifecycle table changes no label", async () => {
+  const labels = async (reword: (reason: string) => string) => {
+    const actions: Action[] = [];
+    for (const vm of VM_PHASES) for (const runner of RUNNER_PHASES) for (const job of JOB_PHASES) {
+      const d = decide(vm, runner, job);
+      const reason = reword(d.reason);
+      if (d.deleteVm) actions.push({ kind: 'delete-vm', vmName: 'tf-mac-a-coder-9', claim: { profile: 'coder', jobId: 9, attempt: 0 }, stop: true, cause: d.cause, reason });
+      if (d.deleteRunner) actions.push({ kind: 'delete-runner', runnerId: 1, runnerName: 'tf-coder-9', cause: d.cause, reason });
+    }
+    const m = new FleetMetrics();
+    m.record(snapshot(), report({ plan: { actions, ledger: undefined, queue: [], blocked: [] } }));
+    const p = parsePrometheusText(await m.text());
+    return p.samples.filter((x) => x.name === 'tart_fleet_deletions_planned_total').map((x) => `${x.labels.what}:${x.labels.reason}=${x.value}`).sort();
+  };
+  const asWritten = await labels((r) => r);
+  expect(await labels(() => 'a sentence nobody wrote before')).toEqual(asWritten);
+  expect(await labels((r) => r.toUpperCase())).toEqual(asWritten);
+  // Bounded, and each one a cause of the table (no catch-all `other`).
+  const reasons = new Set(asWritten.map((l) => l.split(/[:=]/)[1]!));
+  expect([...reasons].sort()).toEqual(['boot_failed', 'ghost_demand', 'job_done', 'no_vm', 'runner_lost', 'runner_offline', 'runner_unused', 'timeout', 'vm_stopped']);
 });
 
 test('served on 127.0.0.1 only: GET /metrics answers the text, anything else 404', async () => {

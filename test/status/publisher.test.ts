@@ -9,7 +9,7 @@ import type { Observed, QueueEntry } from '../../src/core/model.js';
 import type { Remembered } from '../../src/core/memory.js';
 import type { Tart } from '../../src/core/ports.js';
 import { Secrets } from '../../src/secrets/redact.js';
-import type { TickReport } from '../../src/daemon/reconciler.js';
+import type { TickReport } from '../../src/daemon/report.js';
 import { StatusPublisher } from '../../src/status/publisher.js';
 import { readSnapshot } from '../../src/status/snapshot.js';
 import { parsePrometheusText } from './prom-text.js';
@@ -39,19 +39,19 @@ function memory(): Remembered {
   const none = new Map();
   return {
     processStartedAt: 0, creating: none, runnerFirstSeen: none, runnerLastOnline: none, vmFirstSeen: none,
-    failures: new Map([['coder-9', { count: 3, causes: ['boot-failed', 'boot-failed', 'runner-lost'], repo: 'o/a', lastAt: Date.parse('2026-01-01T00:00:00Z') - 60_000 }]]),
+    failures: new Map([['coder-9', { causes: ['boot-failed', 'boot-failed', 'runner-lost'], repo: 'o/a', lastAt: Date.parse('2026-01-01T00:00:00Z') - 60_000 }]]),
   };
 }
 function report(tick: number): TickReport {
   return { tick, ok: true, admitted: 0, deletedVms: 0, deletedRunners: 0, failures: [], durationMs: 20, github: stats, plan: { actions: [], ledger: { used_mb: 2048, ceiling_mb: 12288, vms: 1, max_vms: 2, foreign_mb: 0 }, queue: [gaveUp], blocked: [] }, world: observed(), memory: memory(), creationsEnded: tick === 1 ? [{ profile: 'coder', outcome: 'started', durationMs: 42_000 }, { profile: 'coder', outcome: 'claimed-elsewhere', durationMs: 900 }] : [] };
 }
 
-test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir), redacted, IPs asked once per running VM, give-ups from memory', async () => {
+test('each tick writes the snapshot and the metrics (0600, in a 0700 state dir), redacted, IPs asked once per running VM, give-ups from memory', async () => {
   const secrets = new Secrets();
   secrets.add(TOKEN);
   const publisher = new StatusPublisher({ config, tart, clock: { now: () => now, sleep: async () => undefined }, logger: memoryLogger(), secrets });
   await publisher.start();
-  expect(statSync(config.host.state_dir).mode & 0o777).toBe(0o755);
+  expect(statSync(config.host.state_dir).mode & 0o777).toBe(0o700);
   expect(config.host.state_dir).toBe(join(dir, 'state'));
 
   await publisher.publish(report(1), 15_000);
@@ -68,8 +68,8 @@ test('each tick writes the snapshot and the metrics (0644, in a 0755 state dir),
   expect(Date.parse(s.stale_after) - now).toBe(45_000);
   const file = readFileSync(join(config.host.state_dir, 'status.json'), 'utf8');
   expect(file).not.toContain(TOKEN);
-  expect(statSync(join(config.host.state_dir, 'status.json')).mode & 0o777).toBe(0o644);
-  expect(statSync(config.host.metrics_file).mode & 0o777).toBe(0o644);
+  expect(statSync(join(config.host.state_dir, 'status.json')).mode & 0o777).toBe(0o600);
+  expect(statSync(config.host.metrics_file).mode & 0o777).toBe(0o600);
   const p = parsePrometheusText(readFileSync(config.host.metrics_file, 'utf8'));
   expect(p.value('tart_fleet_github_requests_total')).toBe(6);
   expect(p.value('tart_fleet_give_ups')).toBe(1);

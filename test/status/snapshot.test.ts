@@ -16,17 +16,17 @@ function snap(over: Partial<StatusSnapshot> = {}): StatusSnapshot {
     vms: [], queue: [], creating: [], problems: [],
     github: { requests: 1, not_modified: 1, rate_limit_remaining: 4999, rate_limit_reset: null, coldest_repo_age_s: 0, repositories: 1, unswept_repositories: 0 },
     github_budget: null,
-    last_tick: { ok: true, failures: [], degraded: [], duration_ms: 10, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
+    last_tick: { ok: true, failures: [], action_failures: [], degraded: [], duration_ms: 10, admitted: 0, deleted_vms: 0, deleted_runners: 0 },
     last_ok_tick_at: new Date(T0).toISOString(), give_ups: [],
     admission: 'open', draining_since: null, draining_note: null,
     ...over,
   };
 }
 
-test('written atomically with mode 0644, no temp file left, read back unchanged', () => {
+test('written atomically with mode 0600 (private repositories are named in it), no temp file left, read back unchanged', () => {
   writeSnapshot(dir, snap());
   writeSnapshot(dir, snap({ tick: 8 }));
-  expect(statSync(snapshotPath(dir)).mode & 0o777).toBe(0o644);
+  expect(statSync(snapshotPath(dir)).mode & 0o777).toBe(0o600);
   expect(readdirSync(dir)).toEqual(['status.json']);
   expect(readSnapshot(dir)).toEqual(snap({ tick: 8 }));
 });

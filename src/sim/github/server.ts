@@ -158,6 +158,7 @@ export class FakeGitHub {
   private primaryStatus: 403 | 429 = 403;
   private failNextFault: Fault | undefined;
   private outage = false;
+  private linkOrigin: string | undefined;
   private secondary: { remaining: number; retryAfterSeconds: number; status: 403 | 429 } | undefined;
   private readonly counts = new Map<string, number>();
   private readonly tokenCounts = new Map<string, number>();
@@ -315,6 +316,17 @@ export class FakeGitHub {
   /** The next `count` API requests answer `status` (default 502). */
   failNext(count: number, status = 502): void {
     this.failNextFault = count > 0 ? { status, remaining: count } : undefined;
+  }
+
+  /**
+   * Pagination links point at `origin` (e.g. another local server) instead of this server, until
+   * cleared with undefined. RFC 8288 lets a `Link` target be any URI, and GitHub's docs tell clients to
+   * follow the links as given (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api);
+   * a reverse proxy in front of GHES that writes its internal host into `Link` does exactly this
+   * (audit turn4-security N3). A client that follows them verbatim sends its token there.
+   */
+  setLinkOrigin(origin: string | undefined): void {
+    this.linkOrigin = origin;
   }
 
   /** While on, every API request answers 502. */
@@ -597,6 +609,13 @@ export class FakeGitHub {
       'x-github-api-version-selected': '2022-11-28',
       ...reply.headers,
     };
+    if (this.linkOrigin && headers.link) {
+      const origin = this.linkOrigin;
+      headers.link = headers.link.replace(/<([^>]+)>/g, (_m, target: string) => {
+        const u = new URL(target);
+        return `<${origin}${u.pathname}${u.search}>`;
+      });
+    }
     let payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     let status = reply.status;
     if (method === 'GET' && status === 200 && !reply.noEtag) {

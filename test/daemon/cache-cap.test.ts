@@ -4,11 +4,12 @@
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reconciler, type TickReport } from '../../src/daemon/reconciler.js';
+import { buildDaemon } from '../../src/cli/wiring.js';
+import type { TickReport } from '../../src/daemon/report.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { HostMemory, VolatileStore } from '../../src/daemon/host-memory.js';
-import { MemoryWorld } from '../daemon/memory-world.js';
-import { seedConfig } from './world.js';
+import { MemoryWorld } from './memory-world.js';
+import { seedConfig } from '../core/world.js';
 
 const FILES = 10;
 const CAP_GB = 0.0005; // 500 kB; the cache holds 1 MB
@@ -36,10 +37,11 @@ function capScene() {
   const config = seedConfig({ host: { cache_max_gb: CAP_GB, cache_dir: cache, log_dir: join(dir, 'logs'), state_dir: join(dir, 'state') } });
   const session = world.session('mac-a');
   const logger = memoryLogger();
-  const reconciler = new Reconciler({
-    config, github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger,
-    memory: new HostMemory(world.now, new VolatileStore(), logger),
-  });
+  const reconciler = buildDaemon(
+    config,
+    { github: session.github(), tart: session.tart(), guest: session.guest(), clock: session.clock(), logger },
+    { memory: new HostMemory(world.now, new VolatileStore(), logger) },
+  );
   return { world, logger, reconciler };
 }
 
