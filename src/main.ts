@@ -93,7 +93,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('ls')
-    .description("the fleet at a glance from the daemon's status snapshot (no GitHub request): VMs, RAM ledger, queued jobs with why each waits; exit 3 stale, 4 degraded")
+    .description("the fleet at a glance from the daemon's status snapshot (no GitHub request): VMs, RAM ledger, queued jobs with why each waits, drain state; exit 3 stale, 4 degraded; --history: jobs that ended here; --fleet: every Mac of the org")
     .addOption(configOption())
     .option('--json', 'print one JSON object (for machines)')
     .option('--live', "observe GitHub and tart directly instead of reading the daemon's status snapshot")
@@ -161,11 +161,13 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('logs')
-    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log (secrets redacted)')
+    .description('list the per-VM run logs in host.log_dir (size, age), or print one VM\'s log or the daemon\'s (secrets redacted); --follow to keep printing')
     .argument('[vm]', 'a VM name, or any unique part of one (a job id)')
     .addOption(configOption())
     .option('--json', 'list as one JSON object (for machines)')
-    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean }) => {
+    .option('-f, --follow', 'keep printing lines as they are added (redacted), until Ctrl-C; follows the daemon log across rotation')
+    .option('--daemon-log [path]', "the daemon's own log instead of a VM's (default: the LaunchDaemon's /Library/Logs/tart-fleet/tart-fleet.log)")
+    .action(async (vm: string | undefined, opts: { config?: string; json?: boolean; follow?: boolean; daemonLog?: boolean | string }) => {
       const { logsCommand } = await import('./cli/logs.js');
       setExit(await logsCommand(ctx, vm, opts));
     });

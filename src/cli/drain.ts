@@ -41,7 +41,11 @@ export async function drainCommand(ctx: CliContext, opts: DrainOptions): Promise
   const state = startDraining(stateDir, Date.now(), ctx.env.USER ?? ctx.env.LOGNAME ?? safeUser());
   if (state.mode !== 'draining') throw new Error(`${admissionPath(stateDir)}: written, but it does not read back as draining`);
   println(ctx.stdout, `${config.github.runner_name} is draining (${state.note}): the daemon claims no new job from its next tick; jobs running now finish. \`tart-fleet resume\` ends it.`);
-  if (!opts.wait) return 0;
+  if (!opts.wait) {
+    const progress = drainProgress(safeSnapshot(stateDir), state.since ?? Date.now(), Date.now(), pidAlive, stateDir);
+    if (progress.kind === 'unknown' && progress.final) println(ctx.stdout, `note: ${progress.line}`);
+    return 0;
+  }
   return waitUntilIdle(ctx, stateDir, state.since ?? Date.now(), config.host.poll_seconds, opts.signal);
 }
 
@@ -124,6 +128,14 @@ async function waitUntilIdle(ctx: CliContext, stateDir: string, drainedAt: numbe
 function safeUser(): string | undefined {
   try {
     return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeSnapshot(stateDir: string): StatusSnapshot | undefined {
+  try {
+    return readSnapshot(stateDir);
   } catch {
     return undefined;
   }

@@ -2,6 +2,8 @@
  * `tart-fleet logs [vm]`: the per-VM run logs in `host.log_dir` (`<vm>.log`: what `tart run` wrote
  * while that VM lived). Without an argument it lists them, newest first, with size and age; with one
  * it prints that VM's log. The argument may be a full VM name or any unique part of one (a job id).
+ * `--daemon-log [path]` prints the daemon's own log (the LaunchDaemon's tart-fleet.log by default);
+ * `--follow` keeps printing what is added, until Ctrl-C or a closed pipe (cli/follow.ts).
  *
  * ## Gotchas
  * - Printed text goes through the redactor: the secrets of this environment and anything shaped like
@@ -9,8 +11,10 @@
  * - Logs outlive their VMs (a finished job's VM is gone, its log stays): that is what they are for.
  * - Reads only; creates nothing (a missing log_dir is "no VM logs yet").
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { daemonLogFile } from '../launchd/plist.js';
+import { followFile } from './follow.js';
 import { Secrets } from '../secrets/redact.js';
 import { SECRET_VALUE_VARS, expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { loadForCommand } from './config.js';
@@ -20,6 +24,12 @@ import { runLogVm } from '../config/paths.js';
 export interface LogsOptions {
   config?: string;
   json?: boolean;
+  /** Keep printing what is added to the log until Ctrl-C (cli/follow.ts). */
+  follow?: boolean;
+  /** The daemon's own log instead of a VM's: true for the LaunchDaemon's default file, or a path. */
+  daemonLog?: boolean | string;
+  /** For tests: stop `--follow` without a process signal. */
+  signal?: AbortSignal;
 }
 
 interface VmLog {
@@ -30,6 +40,13 @@ interface VmLog {
 }
 
 export async function logsCommand(ctx: CliContext, vm: string | undefined, opts: LogsOptions, now: () => number = Date.now): Promise<number> {
+  if (opts.daemonLog !== undefined && opts.daemonLog !== false) {
+    if (vm !== undefined) throw new ExitError(2, ['--daemon-log: prints the daemon\'s own log; give no VM with it']);
+    const file = typeof opts.daemonLog === 'string' ? resolve(ctx.cwd, opts.daemonLog) : daemonLogFile();
+    if (!existsSync(file)) throw new ExitError(1, [`no daemon log at ${file} (the LaunchDaemon writes it; pass --daemon-log PATH for a \`run --log-file\` elsewhere)`]);
+    return printLog(ctx, file, opts);
+  }
+  if (opts.follow && vm === undefined) throw new ExitError(2, ['--follow: name a VM (or any unique part of its name), or give --daemon-log']);
   const { config } = loadForCommand(ctx, opts.config);
   const dir = config.host.log_dir;
   const logs = vmLogs(dir);
@@ -54,10 +71,29 @@ export async function logsCommand(ctx: CliContext, vm: string | undefined, opts:
   if (matches.length > 1) {
     throw new ExitError(2, [`${JSON.stringify(vm)} matches ${matches.length} logs: ${matches.map((l) => l.vm).join(', ')}; give more of the name`]);
   }
+  return printLog(ctx, matches[0]!.path, opts);
+}
+
+/** Prints one log, redacted; with `--follow`, then what is added to it until Ctrl-C or a closed pipe. */
+async function printLog(ctx: CliContext, file: string, opts: LogsOptions): Promise<number> {
   const secrets = new Secrets();
   const { env } = expandSecretFilesTolerant(ctx.env);
   for (const name of SECRET_VALUE_VARS) secrets.add(env[name]);
-  ctx.stdout.write(secrets.redactText(readFileSync(matches[0]!.path, 'utf8')));
+  const redact = (text: string) => secrets.redactText(text);
+  if (!opts.follow) {
+    ctx.stdout.write(redact(readFileSync(file, 'utf8')));
+    return 0;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  opts.signal?.addEventListener('abort', onSignal, { once: true });
+  try {
+    await followFile(file, ctx.stdout, redact, stop.signal);
+  } finally {
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
+  }
+  // Stopped by the user, or the reader went away: both are how a follow ends.
   return 0;
 }
 

@@ -147,7 +147,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...admissionLines(snapshot), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
+      stdout: [header, ...admissionLines(snapshot), ...versionSkew(snapshot.version), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,
@@ -175,4 +175,10 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
     if (opts.json) return { stdout: [JSON.stringify(view, null, 2)], stderr: view.problems, code, pollSeconds };
     return { stdout: [`tart-fleet on ${view.runner_name} (live), version ${view.version}`, ...admissionLines(view), ...renderLsTables(view, ctx.stdout.columns)], stderr: [], code, pollSeconds };
   };
+}
+
+/** After an upgrade without a restart, the daemon still runs the old code: say so. */
+function versionSkew(daemonVersion: string | undefined): string[] {
+  const installed = packageVersion();
+  return daemonVersion && daemonVersion !== installed ? [`! the daemon runs version ${daemonVersion}, ${installed} is installed: restart it to run the new one`] : [];
 }

@@ -54,7 +54,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   }
 
   const reconciler = buildDaemon(config, adapters);
-  logger.info('tart-fleet starting', { version: packageVersion(), org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir });
+  logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir, version: packageVersion() });
   const publisher = new StatusPublisher({ config, ...adapters });
   await publisher.start();
   const publish = async (report: TickReport, nextTickMs: number) => {
