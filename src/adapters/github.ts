@@ -48,6 +48,7 @@ import { type ConditionalGet, EtagCache, type RateSnapshot, type SendGet, Tracke
 import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
 import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
+import { githubFetch } from './github-transport.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
@@ -172,11 +173,15 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     this.log = opts.logger.child({ component: 'github' });
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.limit = limitConcurrency(opts.concurrency ?? 8);
+    // One transport for every call (proxy, private CA, compression, size cap, deadline): the token
+    // exchange and the calls below that name no fetch of their own included.
+    const transport = githubFetch(this.timeoutMs);
     this.tokens = createTokenSource({
       auth: opts.auth,
       apiUrl: this.apiUrl,
       secrets: opts.secrets,
       now: this.now,
+      fetch: transport,
       debug: (msg) => this.log.debug(String(msg)),
     });
 
@@ -200,6 +205,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     this.octokit = new ThrottledOctokit({
       baseUrl: this.apiUrl,
       userAgent: 'tart-fleet',
+      request: { fetch: transport },
       // plugin-request-log reports every request (info) and every failure (error), expected 404/409
       // included; we log outcomes ourselves, so those stay at debug. Plugin warnings stay warnings.
       log: {

@@ -22,6 +22,7 @@ import { expandSecretFilesTolerant } from '../secrets/secret-files.js';
 import { countChecks, formatCheck, summaryLine, writableDirCheck, type CheckResult } from './checks.js';
 import { loadForCommand } from './config.js';
 import { isTTY, platformOf, println, type CliContext } from './context.js';
+import { networkChecks } from './network-checks.js';
 
 /** One attempt per GitHub request, at most this long: a doctor should answer in seconds. */
 export const GITHUB_PROBE_MS = 10_000;
@@ -68,6 +69,7 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     let env = secrets.env;
     // Without credentials no check talks to GitHub (the "no GitHub credentials" line says so).
     const hasCredentials = GITHUB_CREDENTIAL_VARS.some((v) => (env[v] ?? '').trim() !== '');
+    results.push(...networkChecks(env, config.github.api_url));
     const unreachable = hasCredentials ? await githubUnreachable(config.github.api_url) : undefined;
     if (unreachable) {
       results.push({ status: 'fail', what: 'github', detail: `${config.github.api_url}: ${unreachable}; token and runner group not checked`, fix: networkFix(unreachable) ?? 'check the network and github.api_url' });
@@ -93,16 +95,19 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
 
 const GITHUB_CREDENTIAL_VARS = ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_ID', 'TART_FLEET_GITHUB_APP_INSTALLATION_ID', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY'];
 
-/** Undefined when `apiUrl` answers anything (any HTTP status) within GITHUB_PROBE_MS; else why not. */
+/**
+ * Undefined when `apiUrl` answers anything (any HTTP status) within GITHUB_PROBE_MS; else why not.
+ * Through the daemon's own transport, so the proxy and CA settings it will use are the ones tried.
+ */
 async function githubUnreachable(apiUrl: string): Promise<string | undefined> {
+  const { githubFetch } = await import('../adapters/github-transport.js');
   try {
-    const res = await fetch(apiUrl, { signal: AbortSignal.timeout(GITHUB_PROBE_MS), redirect: 'manual' });
-    await res.body?.cancel();
+    await githubFetch(GITHUB_PROBE_MS)(apiUrl);
     return undefined;
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)`;
-    return `cannot connect (${e.cause?.code ?? e.cause?.message ?? e.message})`;
+    const e = err as Error & { code?: string };
+    if (/timeout/i.test(e.message)) return `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)`;
+    return `cannot connect (${e.code ?? e.message})`;
   }
 }
 
@@ -137,12 +142,12 @@ function withHints(r: CheckResult): CheckResult {
 /** A network-level failure named for what it is, with where to look. */
 function networkFix(detail: string): string | undefined {
   if (/timeout|timed out|aborted|ETIMEDOUT/i.test(detail)) {
-    return `GitHub did not answer in ${GITHUB_PROBE_MS / 1000} s: check the network, a proxy (HTTPS_PROXY) and github.api_url`;
+    return `GitHub did not answer in ${GITHUB_PROBE_MS / 1000} s: check the network, the proxy (HTTPS_PROXY, NO_PROXY) and github.api_url`;
   }
-  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(detail)) return 'the API host name does not resolve: check DNS, a proxy (HTTPS_PROXY) and github.api_url';
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(detail)) return 'the API host name does not resolve: check DNS, or set HTTPS_PROXY if this network reaches GitHub only through a proxy, and github.api_url';
   if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|fetch failed|socket|bad port/i.test(detail)) {
-    return 'cannot reach the GitHub API: check the network, a proxy (HTTPS_PROXY) and github.api_url';
+    return 'cannot reach the GitHub API: check the network, the proxy (HTTPS_PROXY, NO_PROXY) and github.api_url';
   }
-  if (/certificate|TLS|SSL/i.test(detail)) return 'the TLS handshake failed: check a TLS-intercepting proxy (NODE_EXTRA_CA_CERTS) and github.api_url';
+  if (/certificate|TLS|SSL/i.test(detail)) return 'the TLS handshake failed: a private CA (GitHub Enterprise Server, a TLS-inspecting proxy) must be in the PEM file NODE_EXTRA_CA_CERTS names (Node 20 does not read the macOS keychain); check github.api_url';
   return undefined;
 }
