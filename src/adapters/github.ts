@@ -260,6 +260,10 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       try {
         return await request(options);
       } catch (err) {
+        // A bare 429 (no secondary-limit text, remaining not 0): plugin-throttling lets it through
+        // and plugin-retry does not retry it, so the back-off is ours to set (github-budget.ts).
+        const limit = statusOf(err) === 429 ? backoffFor(err, this.now()) : undefined;
+        if (limit) this.budget.backOff(limit.until, limit.reason);
         if (statusOf(err) !== 401 || this.tokens.kind !== 'app') throw err;
         this.dropTokenAfter401();
         options.headers.authorization = `token ${await this.tokens.token()}`;

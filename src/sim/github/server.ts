@@ -137,6 +137,7 @@ export interface JobRecord {
 interface Fault {
   status: number;
   remaining: number;
+  headers?: Record<string, string>;
 }
 
 const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
@@ -312,9 +313,14 @@ export class FakeGitHub {
 
   // Faults ------------------------------------------------------------------------------------
 
-  /** The next `count` API requests answer `status` (default 502). */
-  failNext(count: number, status = 502): void {
-    this.failNextFault = count > 0 ? { status, remaining: count } : undefined;
+  /**
+   * The next `count` API requests answer `status` (default 502), with `headers` if given. A 429 is
+   * a bare "Too Many Requests" (no secondary-limit text, rate headers untouched): what GitHub's
+   * load balancers or a proxy in between may send (RFC 6585 §4; GitHub's docs allow 429 for any
+   * rate limit: "Rate limits for the REST API", secondary limits).
+   */
+  failNext(count: number, status = 502, headers?: Record<string, string>): void {
+    this.failNextFault = count > 0 ? { status, remaining: count, ...(headers ? { headers } : {}) } : undefined;
   }
 
   /** While on, every API request answers 502. */
@@ -519,7 +525,8 @@ export class FakeGitHub {
     if (this.failNextFault) {
       const f = this.failNextFault;
       if (--f.remaining <= 0) this.failNextFault = undefined;
-      return send(errorReply(f.status, f.status === 502 ? 'Server Error' : 'Internal Server Error'), false);
+      const message = f.status === 502 ? 'Server Error' : f.status === 429 ? 'Too Many Requests' : 'Internal Server Error';
+      return send({ ...errorReply(f.status, message), ...(f.headers ? { headers: f.headers } : {}) }, false);
     }
     if (this.secondary) {
       const s = this.secondary;
