@@ -4,6 +4,7 @@
 // TLS case runs the built transport (dist/) in a child process, because Node reads
 // NODE_EXTRA_CA_CERTS only at process start.
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -15,6 +16,10 @@ import { Octokit } from '@octokit/core';
 import { createProxy } from 'proxy';
 import { PACKAGE_ROOT } from '../../src/config/schema.js';
 import { githubFetch, MAX_BODY_BYTES } from '../../src/adapters/github-transport.js';
+import { GitHubAdapter } from '../../src/adapters/github.js';
+import { memoryLogger } from '../../src/core/logger.js';
+import { Secrets } from '../../src/secrets/redact.js';
+import { FakeGitHub } from '../../src/sim/github/server.js';
 import { makePrivateCa } from '../net/private-ca.js';
 import { startConnectProxy } from '../net/connect-proxy.js';
 
@@ -120,6 +125,25 @@ describe('HTTP_PROXY / http_proxy and NO_PROXY, read per request', () => {
     const before = proxied.length;
     expect((await octokit().request('GET /via-proxy')).data).toEqual(JSON.parse(BODY));
     expect(proxied.slice(before)).toEqual([`${base}/via-proxy`]);
+  });
+
+  test('a GitHub App: the token exchange goes through the same proxy as every other call (it used the global fetch, which ignores HTTP_PROXY)', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const fake = new FakeGitHub({ org: 'acme', app: { appId: 1234, installationId: 99, publicKey } });
+    const api = await fake.start();
+    try {
+      process.env.HTTP_PROXY = proxyUrl;
+      delete process.env.NO_PROXY;
+      delete process.env.no_proxy;
+      const before = proxied.length;
+      const adapter = new GitHubAdapter({ apiUrl: api, org: 'acme', auth: { kind: 'app', appId: 1234, installationId: 99, privateKey }, repositories: [], logger: memoryLogger(), secrets: new Secrets() });
+      await adapter.listRunners();
+      const through = proxied.slice(before);
+      expect(through).toContain(`${api}/app/installations/99/access_tokens`);
+      expect(through).toContain(`${api}/orgs/acme/actions/runners?per_page=100`);
+    } finally {
+      await fake.stop();
+    }
   });
 
   test('NO_PROXY naming the host: the request goes direct', async () => {
