@@ -185,14 +185,15 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('launchd')
-    .description('print the LaunchDaemon plist that runs `tart-fleet run`; --install writes it, --uninstall removes it, --status shows it (macOS)')
+    .description('print the launchd plist that runs `tart-fleet run`: a LaunchAgent in your GUI session (default), or --mode daemon; --install writes and loads it, --uninstall removes it, --status shows it (macOS)')
     .addOption(configOption())
-    .option('--install', 'write the plist to /Library/LaunchDaemons and print the launchctl commands (macOS only)')
-    .option('--uninstall', 'unload the daemon (launchctl bootout) and remove its plist (macOS only)')
-    .option('--status', 'is the plist installed, is the daemon loaded and running (exit 0 running, 3 not)')
-    .option('--user <name>', 'the user owning ~/.tart (UserName in the plist; must exist); default: the current user')
-    .option('--log-dir <dir>', "where the daemon writes its log, rotated by size (default /Library/Logs/tart-fleet)")
-    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string; logDir?: string }) => {
+    .option('--mode <mode>', 'agent: a LaunchAgent in this user\'s GUI session (~/Library/LaunchAgents, gui/<uid>; boots macOS 15+ guests); daemon: a LaunchDaemon (Linux or macOS <= 14 guests only)', 'agent')
+    .option('--install', 'agent: write ~/Library/LaunchAgents/dev.tart-fleet.agent.plist and bootstrap it (as the CI user, no sudo); daemon: write /Library/LaunchDaemons and print the launchctl commands (macOS only)')
+    .option('--uninstall', 'unload it (launchctl bootout) and remove its plist (macOS only)')
+    .option('--status', 'is the plist installed, is it loaded and running (exit 0 running, 3 not)')
+    .option('--user <name>', 'the user owning ~/.tart (daemon: UserName in the plist; agent: must be you); default: the current user')
+    .option('--log-dir <dir>', 'where the daemon writes its log, rotated by size (default ~/Library/Logs/tart-fleet for the agent, /Library/Logs/tart-fleet for the daemon)')
+    .action(async (opts: { config?: string; install?: boolean; uninstall?: boolean; status?: boolean; user?: string; logDir?: string; mode?: 'agent' | 'daemon' }) => {
       const { launchdCommand } = await import('./cli/launchd.js');
       setExit(await launchdCommand(ctx, opts));
     });

@@ -24,6 +24,10 @@ import { REFUSAL_CODES, readSecretFile } from '../secrets/secret-files.js';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { Secrets } from '../secrets/redact.js';
+import { githubFetch } from './github-transport.js';
+
+/** The token exchange's deadline when the caller gives no transport of its own. */
+const TOKEN_EXCHANGE_TIMEOUT_MS = 30_000;
 
 export type GitHubAuth =
   | { kind: 'token'; token: string }
@@ -134,7 +138,9 @@ export function createTokenSource(opts: {
     userAgent: 'tart-fleet',
     // @octokit/rest logs every failed request to console.error by default; keep it in our logger.
     log: { debug, info: debug, warn: debug, error: debug },
-    ...(opts.fetch ? { request: { fetch: opts.fetch } } : {}),
+    // Through our transport (proxy, private CA, deadline), never the global fetch (undici ignores
+    // HTTPS_PROXY on the Node versions we run: github-transport.ts).
+    request: { fetch: opts.fetch ?? githubFetch(TOKEN_EXCHANGE_TIMEOUT_MS) },
   });
   const appAuth = createAppAuth({
     appId: auth.appId,

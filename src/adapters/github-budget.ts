@@ -20,8 +20,9 @@ import type { RequestBudgetStatus } from '../core/ports.js';
 /**
  * The back-off a rate-limit answer asks for (facts §7, GitHub's documented order): `retry-after` if
  * present; else, with `x-ratelimit-remaining: 0`, until `x-ratelimit-reset`; else, for a secondary
- * limit, a minute. Undefined for any other answer. Used for the reads, which go through a client
- * without plugin-throttling (github.ts).
+ * limit or any other 429, a minute. Undefined for any other answer. Used for the reads, which go
+ * through a client without plugin-throttling, and for a 429 on a write, which plugin-throttling
+ * ignores unless it carries one of its two signs (github.ts).
  */
 export function backoffFor(err: unknown, now: number): { until: number; reason: string } | undefined {
   const e = err as { status?: number; message?: string; response?: { headers?: Record<string, string | undefined> } } | null;
@@ -29,8 +30,10 @@ export function backoffFor(err: unknown, now: number): { until: number; reason: 
   const headers = e.response?.headers ?? {};
   const secondary = /\bsecondary rate\b/i.test(e.message ?? '');
   const exhausted = headers['x-ratelimit-remaining'] === '0';
-  if (!secondary && !exhausted) return undefined; // a 403 for lack of access is an answer, not a limit
-  const reason = secondary ? 'secondary rate limit' : 'primary rate limit exhausted';
+  // A 403 for lack of access is an answer, not a limit; a 429 is always "slow down" (RFC 6585 §4),
+  // whoever sent it (GitHub, its load balancer, a proxy) and whatever its text.
+  if (!secondary && !exhausted && e.status !== 429) return undefined;
+  const reason = secondary ? 'secondary rate limit' : exhausted ? 'primary rate limit exhausted' : 'too many requests (429)';
   const retryAfter = Number(headers['retry-after']);
   if (Number.isFinite(retryAfter) && retryAfter > 0) return { until: now + retryAfter * 1000, reason };
   const reset = Number(headers['x-ratelimit-reset']);

@@ -50,6 +50,7 @@ import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
 import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
 import { apiOrigin, assertApiOrigin } from './github-origin.js';
+import { githubFetch } from './github-transport.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 import { errorText } from '../core/errors.js';
@@ -164,11 +165,15 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     this.log = opts.logger.child({ component: 'github' });
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.limit = limitConcurrency(opts.concurrency ?? 8);
+    // One transport for every call (proxy, private CA, compression, size cap, deadline): the token
+    // exchange and the calls below that name no fetch of their own included.
+    const transport = githubFetch(this.timeoutMs);
     this.tokens = createTokenSource({
       auth: opts.auth,
       apiUrl: this.apiUrl,
       secrets: opts.secrets,
       now: this.now,
+      fetch: transport,
       debug: (msg) => this.log.debug(String(msg)),
     });
 
@@ -192,6 +197,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     this.octokit = new ThrottledOctokit({
       baseUrl: this.apiUrl,
       userAgent: 'tart-fleet',
+      request: { fetch: transport },
       // plugin-request-log reports every request (info) and every failure (error), expected 404/409
       // included; we log outcomes ourselves, so those stay at debug. Plugin warnings stay warnings.
       log: {
@@ -250,6 +256,10 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       } catch (caught) {
         // A web page instead of the API's JSON is judged as GitHub unreadable (github-answer.ts).
         const err = asGitHubAnswer(caught);
+        // A bare 429 (no secondary-limit text, remaining not 0): plugin-throttling lets it through
+        // and plugin-retry does not retry it, so the back-off is ours to set (github-budget.ts).
+        const limit = statusOf(err) === 429 ? backoffFor(err, this.now()) : undefined;
+        if (limit) this.budget.backOff(limit.until, limit.reason);
         if (statusOf(err) !== 401 || this.tokens.kind !== 'app') throw err;
         this.dropTokenAfter401();
         options.headers.authorization = `token ${await this.tokens.token()}`;

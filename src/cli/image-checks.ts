@@ -51,7 +51,18 @@ export function imageFitChecks(tartHome: string, config: Config): CheckResult[] 
       }
     }
     if (problems.length > 0) {
-      results.push({ status: 'fail', what, detail: `${problems.join('; ')}: tart set would refuse it (LessThanMinimalResourcesError) and every ${profile.name} job would fail to boot` });
+      const minMb = cfg.memorySizeMin !== undefined ? Math.ceil(cfg.memorySizeMin / MIB) : undefined;
+      const raise = [
+        ...(minMb !== undefined && profile.ram_mb < minMb ? [`ram_mb to ${minMb}`] : []),
+        ...(cfg.cpuCountMin !== undefined && profile.cpu < cfg.cpuCountMin ? [`cpu to ${cfg.cpuCountMin}`] : []),
+      ].join(' and ');
+      results.push({
+        status: 'fail',
+        what,
+        detail: `${problems.join('; ')}: tart set would refuse it (LessThanMinimalResourcesError) and every ${profile.name} job would fail to boot`,
+        // tart enforces these minimums for macOS guests only (VMConfig.swift): a Linux image takes the profile as it is.
+        fix: `a macOS guest needs its image's minimums; to keep this size, give the profile a Linux image (os: linux, image: <a Linux golden image>), or raise ${raise}`,
+      });
       continue;
     }
     if (imageOs !== undefined && imageOs !== profile.os) {

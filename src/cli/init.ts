@@ -36,7 +36,9 @@ const RUNNER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const PROFILES = [
   { name: 'developer', ram: 8192, cpu: 6, timeout: 60, why: 'full builds and tests' },
-  { name: 'coder', ram: 2048, cpu: 2, timeout: 60, why: 'small jobs: lint, scripts' },
+  // 4096 MB: every macOS image's minimum (tart refuses less: VMConfig.swift memorySizeMin, facts
+  // sheet §3); 2048 MB fits only a Linux image, which init does not assume (audit turn4-fidelity N1).
+  { name: 'coder', ram: 4096, cpu: 2, timeout: 60, why: 'small jobs: lint, scripts (a macOS guest\'s minimum; 2048 fits a Linux image)' },
   { name: 'marketer', ram: 5120, cpu: 4, timeout: 30, why: 'media and site builds' },
 ];
 
@@ -165,6 +167,10 @@ export function renderPipeline(p: { org: string; runnerName: string; image: stri
     `  image: ${p.image}${' '.repeat(Math.max(1, 22 - p.image.length))}# golden image cloned per job (${imageNote})`,
     '',
     '# A job whose runs-on is [self-hosted, <profile>] gets a fresh VM of that profile, destroyed after.',
+    '# A macOS guest needs at least its image\'s minimums (every current macOS image: ram_mb >= 4096,',
+    '# cpu >= 2; `tart-fleet validate` checks it). A smaller profile needs a Linux image:',
+    '# add `os: linux, image: <your Linux golden image>` to it.',
+    ...(fitting.length === 0 && ceiling < 4096 ? [`# coder is cut to the ${ceiling} MB ceiling, below a macOS guest's 4096 MB: it boots only a Linux image (add os: linux, image: …).`] : []),
     ...(fitting.length < PROFILES.length ? [`# Left out, larger than the ${ceiling} MB ceiling: ${PROFILES.filter((x) => !fitting.includes(x)).map((x) => `${x.name} (${x.ram} MB)`).join(', ')}.`] : []),
     'profiles:',
     ...profiles.map((x) => `  ${`${x.name}:`.padEnd(width + 1)}{ ram_mb: ${x.ram}, cpu: ${x.cpu}, timeout_minutes: ${x.timeout} }   # ${x.why}`),
@@ -187,7 +193,8 @@ function nextSteps(target: string, image: string, found: Detected): string[] {
   steps.push(
     `  ${n++}. check everything: tart-fleet validate --config ${target}`,
     `  ${n++}. boot one VM end to end, without GitHub: tart-fleet selftest --config ${target}`,
-    `  ${n}. run it at boot: sudo -E tart-fleet launchd --install --config ${target} --user "$USER"`,
+    `  ${n}. run it in this user's login session, at every login: tart-fleet launchd --install --config ${target}`,
+    '     (as this user, no sudo: a LaunchAgent; it needs automatic login, FileVault off, sleep off: docs/install-macos.md)',
   );
   return steps;
 }

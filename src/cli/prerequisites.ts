@@ -92,6 +92,8 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   }
 
   results.push(...(await macChecks()));
+  // The launchd install against the images, and what the LaunchAgent mode needs of this Mac.
+  if (platform() === 'darwin') results.push(...(await (await import('./launchd-mode-checks.js')).launchdHostChecks(config)));
   return results;
 }
 

@@ -25,6 +25,7 @@ import { countChecks, formatCheck, summaryLine, writableDirCheck, type CheckResu
 import { loadForCommand } from './config.js';
 import { isTTY, platformOf, println, type CliContext } from './context.js';
 import { API_URL_FIX, notLikeGitHubApi } from './github-diagnosis.js';
+import { networkChecks } from './network-checks.js';
 
 /** One attempt per GitHub request, at most this long: a doctor should answer in seconds. */
 export const GITHUB_PROBE_MS = 10_000;
@@ -73,6 +74,7 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
     let env = secrets.env;
     // Without credentials no check talks to GitHub (the "no GitHub credentials" line says so).
     const hasCredentials = GITHUB_CREDENTIAL_VARS.some((v) => (env[v] ?? '').trim() !== '');
+    results.push(...networkChecks(env, config.github.api_url));
     const answer = hasCredentials ? await probeApiUrl(config.github.api_url) : {};
     const unreachable = answer.unreachable ?? answer.notGitHub;
     if (unreachable) {
@@ -101,19 +103,20 @@ export async function validateCommand(ctx: CliContext, opts: ValidateOptions): P
 const GITHUB_CREDENTIAL_VARS = ['TART_FLEET_GITHUB_TOKEN', 'GITHUB_TOKEN', 'TART_FLEET_GITHUB_APP_ID', 'TART_FLEET_GITHUB_APP_INSTALLATION_ID', 'TART_FLEET_GITHUB_APP_PRIVATE_KEY'];
 
 /**
- * One unauthenticated GET of `apiUrl` within GITHUB_PROBE_MS: `unreachable` when nothing answers,
+ * One unauthenticated GET of `apiUrl` within GITHUB_PROBE_MS, through the daemon's own transport
+ * (so the proxy and CA settings it will use are the ones tried): `unreachable` when nothing answers,
  * `notGitHub` when the answer is not the API's JSON (a web page); empty when it looks like GitHub.
  */
 async function probeApiUrl(apiUrl: string): Promise<{ unreachable?: string; notGitHub?: string }> {
+  const { githubFetch } = await import('../adapters/github-transport.js');
   try {
-    const res = await fetch(apiUrl, { signal: AbortSignal.timeout(GITHUB_PROBE_MS), redirect: 'manual' });
-    await res.body?.cancel();
+    const res = await githubFetch(GITHUB_PROBE_MS)(apiUrl);
     const notGitHub = notLikeGitHubApi(res.status, res.headers.get('content-type'));
     return notGitHub ? { notGitHub } : {};
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { unreachable: `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)` };
-    return { unreachable: `cannot connect (${e.cause?.code ?? e.cause?.message ?? e.message})` };
+    const e = err as Error & { code?: string };
+    if (/timeout/i.test(e.message)) return { unreachable: `no answer within ${GITHUB_PROBE_MS / 1000} s (timeout)` };
+    return { unreachable: `cannot connect (${e.code ?? e.message})` };
   }
 }
 
@@ -148,12 +151,12 @@ function withHints(r: CheckResult): CheckResult {
 /** A network-level failure named for what it is, with where to look. */
 function networkFix(detail: string): string | undefined {
   if (/timeout|timed out|aborted|ETIMEDOUT/i.test(detail)) {
-    return `GitHub did not answer in ${GITHUB_PROBE_MS / 1000} s: check the network, a proxy (HTTPS_PROXY) and github.api_url`;
+    return `GitHub did not answer in ${GITHUB_PROBE_MS / 1000} s: check the network, the proxy (HTTPS_PROXY, NO_PROXY) and github.api_url`;
   }
-  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(detail)) return 'the API host name does not resolve: check DNS, a proxy (HTTPS_PROXY) and github.api_url';
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(detail)) return 'the API host name does not resolve: check DNS, or set HTTPS_PROXY if this network reaches GitHub only through a proxy, and github.api_url';
   if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|fetch failed|socket|bad port/i.test(detail)) {
-    return 'cannot reach the GitHub API: check the network, a proxy (HTTPS_PROXY) and github.api_url';
+    return 'cannot reach the GitHub API: check the network, the proxy (HTTPS_PROXY, NO_PROXY) and github.api_url';
   }
-  if (/certificate|TLS|SSL/i.test(detail)) return 'the TLS handshake failed: check a TLS-intercepting proxy (NODE_EXTRA_CA_CERTS) and github.api_url';
+  if (/certificate|TLS|SSL/i.test(detail)) return 'the TLS handshake failed: a private CA (GitHub Enterprise Server, a TLS-inspecting proxy) must be in the PEM file NODE_EXTRA_CA_CERTS names (Node 20 does not read the macOS keychain); check github.api_url';
   return undefined;
 }

@@ -1,6 +1,19 @@
 /**
- * Renders the LaunchDaemon plist that runs `tart-fleet run` on a Mac. Pure: every input (node path,
- * bin path, user, environment) is passed in, so the committed example in launchd/ is reproducible.
+ * Renders the launchd plist that runs `tart-fleet run` on a Mac, in one of two modes. Pure: every
+ * input (node path, bin path, user, environment) is passed in, so the committed examples in
+ * launchd/ are reproducible.
+ *
+ * - `agent` (the default install): a LaunchAgent in `~/Library/LaunchAgents`, bootstrapped into
+ *   the user's GUI domain `gui/<uid>`, `LimitLoadToSessionType` Aqua. Virtualization.framework
+ *   starts a macOS 15+ guest only for a user with an unlocked login keychain (tart FAQ, "Headless
+ *   machines"; tart #921, #1132), which a GUI login (automatic login on a fleet Mac) gives and a
+ *   LaunchDaemon does not. What working Tart fleets ship (Bun's darwin-ci: a LaunchAgent in the
+ *   auto-login user's session, `LimitLoadToSessionType` Aqua, `ProcessType` Interactive; GitLab
+ *   Runner's docs: a user LaunchAgent with automatic login). No `UserName`: a per-user agent runs
+ *   as its owner. A logout tears the agent down; a screen lock does not (tart #1075).
+ * - `daemon`: the LaunchDaemon in /Library/LaunchDaemons with `UserName`, kept for hosts that run
+ *   only Linux or macOS ≤ 14 guests (no login session, so no keychain: `validate` FAILs it with a
+ *   macOS 15+ image).
  *
  * ## Gotchas
  * - `ProgramArguments` starts with the absolute `node` and the absolute bin script, never `npx`:
@@ -31,6 +44,9 @@ import { build, type PlistValue } from 'plist';
 import { APP_KEY_VAR, FILE_VAR_FOR, INLINE_SECRET_VARS, looksLikePem } from '../secrets/secret-files.js';
 
 export const DAEMON_LABEL = 'dev.tart-fleet.daemon';
+/** The LaunchAgent's label (the default install). */
+export const AGENT_LABEL = 'dev.tart-fleet.agent';
+export type LaunchdMode = 'agent' | 'daemon';
 /** Node flags of the daemon, in the plist and in the simulated world (see the header). */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--no-memory-reducer'];
 export const DEFAULT_LOG_DIR = '/Library/Logs/tart-fleet';
@@ -39,8 +55,15 @@ export const LAUNCH_DAEMONS_DIR = '/Library/LaunchDaemons';
 export const DEFAULT_PATH = '/opt/homebrew/bin:/opt/homebrew/sbin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin';
 
 export interface DaemonSpec {
-  /** launchd label; also the plist's file name. Default DAEMON_LABEL. */
+  /** `agent` (a LaunchAgent in the user's GUI session) or `daemon` (a LaunchDaemon). Default `daemon`. */
+  mode?: LaunchdMode;
+  /** launchd label; also the plist's file name. Default AGENT_LABEL or DAEMON_LABEL by mode. */
   label?: string;
+  /**
+   * Start node with `--use-system-ca` (trust the macOS keychain's CAs too): only a node that has
+   * the flag (22.15 / 23.8 and later; the caller asks `process.allowedNodeEnvironmentFlags`).
+   */
+  useSystemCa?: boolean;
   /** Absolute path of the node executable (process.execPath of the installing shell). */
   nodePath: string;
   /** Absolute path of this package's bin/tart-fleet.js. */
@@ -63,8 +86,9 @@ export interface DaemonSpec {
 
 /** The plist as an object, keys in the order they are written. */
 export function daemonPlistObject(spec: DaemonSpec): Record<string, PlistValue> {
-  const label = spec.label ?? DAEMON_LABEL;
-  const logDir = spec.logDir ?? DEFAULT_LOG_DIR;
+  const agent = spec.mode === 'agent';
+  const label = spec.label ?? (agent ? AGENT_LABEL : DAEMON_LABEL);
+  const logDir = spec.logDir ?? (agent ? agentLogDir(spec.homeDir) : DEFAULT_LOG_DIR);
   for (const [what, path] of [
     ['nodePath', spec.nodePath],
     ['binPath', spec.binPath],
@@ -101,20 +125,35 @@ export function daemonPlistObject(spec: DaemonSpec): Record<string, PlistValue> 
   };
   for (const key of Object.keys(merged).sort()) environment[key] = merged[key]!;
 
+  const nodeFlags = [...DAEMON_NODE_FLAGS, ...(spec.useSystemCa ? ['--use-system-ca'] : [])];
   return {
     Label: label,
-    ProgramArguments: [spec.nodePath, ...DAEMON_NODE_FLAGS, spec.binPath, 'run', '--config', spec.configPath, '--log-file', daemonLogFile(logDir)],
-    UserName: spec.userName,
+    ProgramArguments: [spec.nodePath, ...nodeFlags, spec.binPath, 'run', '--config', spec.configPath, '--log-file', daemonLogFile(logDir)],
+    // A per-user agent runs as the user whose domain it is loaded into; UserName is for daemons.
+    ...(agent ? {} : { UserName: spec.userName }),
     WorkingDirectory: posix.dirname(spec.configPath),
     EnvironmentVariables: environment,
     RunAtLoad: true,
     KeepAlive: true,
+    // Aqua: only in a GUI login session (launchd.plist(5)), where the login keychain is unlocked.
+    ...(agent ? { LimitLoadToSessionType: 'Aqua' } : {}),
     ThrottleInterval: spec.throttleIntervalSeconds ?? 30,
     ExitTimeOut: spec.exitTimeoutSeconds ?? 120,
-    ProcessType: 'Standard',
+    // Interactive for the agent, as Bun's fleet: no background throttling of a process that boots VMs.
+    ProcessType: agent ? 'Interactive' : 'Standard',
     StandardOutPath: '/dev/null',
     StandardErrorPath: posix.join(logDir, 'tart-fleet.err.log'),
   };
+}
+
+/** The agent's log directory: the user's own, so installing needs no sudo. */
+export function agentLogDir(homeDir: string): string {
+  return posix.join(homeDir, 'Library', 'Logs', 'tart-fleet');
+}
+
+/** Where a user's LaunchAgents live (loaded by launchd at that user's login). */
+export function launchAgentsDir(homeDir: string): string {
+  return posix.join(homeDir, 'Library', 'LaunchAgents');
 }
 
 /** The daemon's own log file in a log directory (rotated as tart-fleet1.log, tart-fleet2.log, …). */
@@ -147,11 +186,34 @@ function pathWith(dir: string, path: string): string {
 }
 
 /**
+ * The fixed inputs of the committed agent example, launchd/dev.tart-fleet.agent.plist: the same
+ * install as EXAMPLE_SPEC, as the default LaunchAgent, behind an office proxy with a private CA.
+ */
+export const EXAMPLE_AGENT_SPEC: DaemonSpec = {
+  mode: 'agent',
+  nodePath: '/opt/homebrew/bin/node',
+  binPath: '/opt/homebrew/lib/node_modules/tart-fleet/bin/tart-fleet.js',
+  configPath: '/Users/ci/tart-fleet/pipeline.yml',
+  userName: 'ci',
+  homeDir: '/Users/ci',
+  environment: {
+    HTTPS_PROXY: 'http://proxy.example.com:3128',
+    NODE_EXTRA_CA_CERTS: '/Users/ci/.tart-fleet/company-ca.pem',
+    NO_PROXY: 'localhost,127.0.0.1',
+    TART_FLEET_GITHUB_APP_ID: '123456',
+    TART_FLEET_GITHUB_APP_INSTALLATION_ID: '7654321',
+    TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/Users/ci/.tart-fleet/app.pem',
+    TART_FLEET_SSH_PASSWORD_FILE: '/Users/ci/.tart-fleet/ssh-password',
+  },
+};
+
+/**
  * The fixed inputs of the committed example, launchd/dev.tart-fleet.daemon.plist: an npm-global
  * install under Homebrew's node, user `ci`, GitHub App auth and the SSH password by file.
  * test/launchd checks the file equals renderDaemonPlist(EXAMPLE_SPEC).
  */
 export const EXAMPLE_SPEC: DaemonSpec = {
+  mode: 'daemon',
   nodePath: '/opt/homebrew/bin/node',
   binPath: '/opt/homebrew/lib/node_modules/tart-fleet/bin/tart-fleet.js',
   configPath: '/Users/ci/tart-fleet/pipeline.yml',

@@ -10,9 +10,10 @@
  * temp dir. `destroy()` is safe to call twice and after failures.
  *
  * The simulated Mac holds two golden images: `workhorse` (macOS: Apple's minimums of 2 CPUs and
- * 4 GiB, as on a real Mac) and `workhorse-linux` (a Linux guest). The seed's `coder` profile (2048 MB)
- * is below any macOS image's minimum, so here it runs the Linux image (`os: linux`); a macOS coder
- * needs ram_mb >= 4096 (pipeline.yml says so).
+ * 4 GiB, as on a real Mac) and `workhorse-linux` (a Linux guest, for tests that bring Linux
+ * profiles). The config is the shipped pipeline.yml (its profiles unchanged: all three on the macOS
+ * image, coder at the macOS minimum of 4096 MB), with the world's org, runner_name, clock and
+ * directories laid over it.
  *
  * Softnet: the Mac has softnet installed setuid root (`TART_SIM_SOFTNET=setuid`, as the real-Mac guide
  * sets it up) only when the config uses Softnet (`vm.net_softnet*` or a profile with
@@ -30,7 +31,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../config/package.js';
 import { FakeGitHub } from './github/server.js';
 import { DAEMON_NODE_FLAGS } from '../launchd/plist.js';
@@ -59,12 +60,16 @@ export interface SimWorldOptions {
 /** The Linux golden image of the simulated Mac. */
 export const LINUX_IMAGE = 'workhorse-linux';
 
-/** The seed's profiles; coder's 2048 MB fits a Linux guest only (macOS images need 4096 MB). */
-export const SEED_PROFILES = {
-  developer: { ram_mb: 8192, cpu: 6, timeout_minutes: 60 },
-  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: LINUX_IMAGE },
-  marketer: { ram_mb: 5120, cpu: 4, timeout_minutes: 30 },
+/** The shipped pipeline.yml, parsed: the simulated Mac runs its profiles as they are. */
+const SHIPPED = parse(readFileSync(join(PACKAGE_ROOT, 'pipeline.yml'), 'utf8')) as {
+  github?: Record<string, unknown>;
+  host?: Record<string, unknown>;
+  vm?: Record<string, unknown>;
+  profiles: Record<string, { ram_mb: number; cpu: number; timeout_minutes: number } & Record<string, unknown>>;
 };
+
+/** The shipped profiles (developer, coder, marketer), unchanged: all three boot the macOS image. */
+export const SEED_PROFILES = SHIPPED.profiles;
 
 /** True when the config would start a VM with Softnet. */
 function usesSoftnet(config: SimWorldOptions['config']): boolean {
@@ -143,11 +148,14 @@ export class SimWorld {
       writeFileSync(
         configPath,
         stringify({
-          github: { org: github.org, runner_name: opts.runnerName },
+          // The shipped pipeline.yml, with what names this world (org, runner_name) and its clock
+          // and directories on top; its profiles unchanged unless a test brings its own.
+          ...SHIPPED,
+          github: { ...SHIPPED.github, org: github.org, runner_name: opts.runnerName },
           // min_free_disk_gb 0: the simulated Mac's disk is this machine's temp dir, whose free space
           // says nothing about a Mac (the disk floor is tested in the planner's tests).
-          host: { reserved_ram_gb: opts.reservedGb, poll_seconds: opts.pollSeconds ?? 1, cache_dir: join(dir, 'cache'), log_dir: join(dir, 'vm-logs'), min_free_disk_gb: 0, ...options.config?.host },
-          vm: { boot_timeout_seconds: 60, registration_timeout_seconds: 60, ...options.config?.vm },
+          host: { ...SHIPPED.host, reserved_ram_gb: opts.reservedGb, poll_seconds: opts.pollSeconds ?? 1, cache_dir: join(dir, 'cache'), log_dir: join(dir, 'vm-logs'), min_free_disk_gb: 0, ...options.config?.host },
+          vm: { ...SHIPPED.vm, boot_timeout_seconds: 60, registration_timeout_seconds: 60, ...options.config?.vm },
           profiles: options.config?.profiles ?? SEED_PROFILES,
         }),
       );

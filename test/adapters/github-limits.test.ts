@@ -82,6 +82,37 @@ test('secondary rate limit without retry-after: backs off for plugin-throttling\
   expect(until - t).toBeLessThanOrEqual(60_000);
 });
 
+// A 429 with neither the secondary-limit text nor `x-ratelimit-remaining: 0` (a load balancer's or a
+// proxy's): neither plugin-throttling (it acts on those two signs only) nor plugin-retry (429 is in
+// doNotRetry) backs off for it, so the adapter must, or the next tick asks again at once.
+test.each([
+  { what: 'with retry-after 30', headers: { 'retry-after': '30' }, seconds: 30 },
+  { what: 'without retry-after: a minute', headers: undefined, seconds: 60 },
+])('a bare 429 on a read, $what: the call fails and the whole adapter backs off', async ({ headers, seconds }) => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now });
+  await world();
+  h.fake.failNext(1, 429, headers);
+  await expect(h.adapter.listRunners()).rejects.toMatchObject({ status: 429 });
+  expect(h.adapter.requestBudget()).toMatchObject({ backoffUntil: t + seconds * 1000, backoffReason: 'too many requests (429)' });
+  const sent = h.fake.totalRequests;
+  await expect(h.adapter.listJobs()).rejects.toBeInstanceOf(GitHubBackoffError);
+  expect(h.fake.totalRequests).toBe(sent);
+});
+
+test('a bare 429 on a write (a claim): the claim fails, not retried, and the adapter backs off', async () => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => t;
+  h = await harness({ now }, { now });
+  await world();
+  h.fake.failNext(1, 429, { 'retry-after': '45' });
+  await expect(h.adapter.createJitRunner({ name: 'tf-coder-1', labels: MAC, runnerGroupId: 1 })).rejects.toMatchObject({ status: 429 });
+  expect(h.fake.requestCount('POST /orgs/{org}/actions/runners/generate-jitconfig')).toBe(1);
+  expect(h.adapter.requestBudget()).toMatchObject({ backoffUntil: t + 45_000, backoffReason: 'too many requests (429)' });
+  await expect(h.adapter.listRunners()).rejects.toBeInstanceOf(GitHubBackoffError);
+});
+
 test('5xx is retried (1, 4, 9 × the base, as plugin-retry would) and the sweep succeeds', async () => {
   h = await harness();
   await world();

@@ -103,7 +103,7 @@ describe('against the simulated world', () => {
     const { code, stdout } = await inWorld(['validate']);
     expect(stdout).toMatch(/^ok {3}tart: version 2\.32\.1/m);
     expect(stdout).toMatch(/^ok {3}golden image: workhorse exists/m);
-    expect(stdout).toMatch(/^ok {3}profile coder: 2 CPU \/ 2048 MB fits workhorse-linux \(linux\)$/m);
+    expect(stdout).toMatch(/^ok {3}profile coder: 2 CPU \/ 4096 MB fits workhorse \(macos\)$/m);
     expect(stdout).toMatch(/^ok {3}github runners:/m);
     expect(stdout).toMatch(/^ok {3}github token: classic PAT with admin:org and repo \(scopes: admin:org, repo\)$/m);
     expect(stdout).toMatch(/^ok {3}runner group: "Default" \(id 1\): visibility all, the org's default group$/m);
@@ -137,9 +137,9 @@ describe('against the simulated world', () => {
     expect(once.code).toBe(0);
     expect(world.github.job(id).status).toBe('in_progress');
     const ls = JSON.parse((await inWorld(['ls', '--live', '--json'])).stdout);
-    expect(ls.vms).toEqual([expect.objectContaining({ name: `tf-sim-mac-coder-${id}`, profile: 'coder', state: 'running', job_id: id, repo: 'sim-org/app', ram_mb: 2048, cpu: 2 })]);
+    expect(ls.vms).toEqual([expect.objectContaining({ name: `tf-sim-mac-coder-${id}`, profile: 'coder', state: 'running', job_id: id, repo: 'sim-org/app', ram_mb: 4096, cpu: 2 })]);
     expect(ls.vms[0].ip).toMatch(/^127\./);
-    expect(ls.ledger).toEqual(expect.objectContaining({ used_mb: 2048, ceiling_mb: 12288, vms: 0, max_vms: 2 })); // a Linux coder: not a macOS slot
+    expect(ls.ledger).toEqual(expect.objectContaining({ used_mb: 4096, ceiling_mb: 12288, vms: 1, max_vms: 2 })); // the shipped coder: a macOS guest, one of two slots
   });
 
   describe('validate: the token may create runners, and the runner group takes the jobs', () => {

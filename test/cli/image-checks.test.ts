@@ -26,7 +26,7 @@ test('a profile below a macOS image minimum fails, naming the profile, the image
   createGoldenImage(home, 'golden', { cpu: 4, ramMb: 8192, os: 'darwin', cpuCountMin: 4, memoryMinMb: 4096 });
   const results = imageFitChecks(home, configWith({ tiny: { ram_mb: 2048, cpu: 2, timeout_minutes: 10 }, big: { ram_mb: 8192, cpu: 4, timeout_minutes: 10 } }));
   expect(results).toEqual([
-    { status: 'fail', what: 'profile tiny', detail: expect.stringMatching(/cpu 2 is below golden's minimum of 4; ram_mb 2048 is below golden's minimum of 4096 MB: .*LessThanMinimalResourcesError/) },
+    { status: 'fail', what: 'profile tiny', detail: expect.stringMatching(/cpu 2 is below golden's minimum of 4; ram_mb 2048 is below golden's minimum of 4096 MB: .*LessThanMinimalResourcesError/), fix: expect.stringMatching(/give the profile a Linux image \(os: linux, image: <a Linux golden image>\), or raise ram_mb to 4096 and cpu to 4$/) },
     { status: 'ok', what: 'profile big', detail: '4 CPU / 8192 MB fits golden (macos)' },
   ]);
 });
@@ -80,7 +80,7 @@ test('a config.json without "os" is a macOS image, as tart decodes it: its minim
   delete cfg.os;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
   const results = imageFitChecks(home, configWith({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 10 } }, 'old'));
-  expect(results).toEqual([{ status: 'fail', what: 'profile coder', detail: expect.stringMatching(/ram_mb 2048 is below old's minimum of 4096 MB/) }]);
+  expect(results).toEqual([{ status: 'fail', what: 'profile coder', detail: expect.stringMatching(/ram_mb 2048 is below old's minimum of 4096 MB/), fix: expect.stringMatching(/raise ram_mb to 4096$/) }]);
 });
 
 test("the fake's macOS images carry the real minimums: the seed's 2048 MB coder does not fit, 4096 MB does", () => {

@@ -10,6 +10,7 @@ import { jest } from '@jest/globals';
 import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { initCommand, runnerNameFrom } from '../../src/cli/init.js';
 import type { CliContext } from '../../src/cli/context.js';
+import { SimWorld } from '../../src/sim/world.js';
 
 jest.setTimeout(60_000);
 const execFileP = promisify(execFile);
@@ -132,3 +133,54 @@ test('runnerNameFrom: the short host name in runner_name form', () => {
   expect(runnerNameFrom("Jane's MacBook Pro")).toBe('jane-s-macbook-pro');
   expect(runnerNameFrom('___')).toBe('mac-1');
 });
+
+describe('on the simulated Mac (a macOS golden image with Apple minimums, the fake GitHub)', () => {
+  let world: SimWorld;
+  beforeAll(async () => {
+    world = await SimWorld.create();
+  });
+  afterAll(async () => {
+    await world.destroy();
+  });
+
+  test('init, then a full validate (tart, the images, GitHub, guest SSH) passes: every profile it writes boots the macOS image', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-init-'));
+    const env = world.daemonEnv();
+    const init = await cli(dir, ['init', '--org', world.github.org, '--runner-name', 'sim-mac', '--image', 'workhorse'], env);
+    expect(init.code).toBe(0);
+    const validate = await cli(dir, ['validate'], env);
+    expect(validate.stdout).toMatch(/^ok {3}golden image: workhorse exists/m);
+    for (const profile of ['developer', 'coder', 'marketer']) {
+      expect(validate.stdout).toMatch(new RegExp(`^ok {3}profile ${profile}: \\d CPU / \\d+ MB fits workhorse \\(macos\\)$`, 'm'));
+    }
+    expect(validate.stdout).toMatch(/^ok {3}github token: /m);
+    expect(validate.stdout).not.toMatch(/^FAIL/m);
+    expect(validate.code).toBe(0);
+  });
+
+  test("the seed's own file (coder 2048 MB, no image) still loads; validate FAILs its coder on the macOS image and says it needs a Linux image or 4096 MB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tf-seed-'));
+    writeFileSync(join(dir, 'pipeline.yml'), SEED_FILE.replace('your-org', world.github.org));
+    const configOnly = await cli(dir, ['validate', '--config-only'], world.daemonEnv());
+    expect(configOnly.stdout).toMatch(/^ok {3}config: .*3 profile\(s\) \(developer 8192 MB.*coder 2048 MB/m);
+    expect(configOnly.code).toBe(0);
+    const full = await cli(dir, ['validate'], world.daemonEnv());
+    expect(full.stdout).toMatch(/^FAIL profile coder: ram_mb 2048 is below workhorse's minimum of 4096 MB.*— fix: .*os: linux, image: <a Linux golden image>.*or raise ram_mb to 4096/m);
+    expect(full.stdout).toMatch(/^ok {3}profile developer: /m);
+    expect(full.code).toBe(1);
+  });
+});
+
+/** The seed's own pipeline.yml, as the project began (commit a12622d): coder 2048 MB on the default image. */
+const SEED_FILE = `github:
+  org: your-org
+  runner_name: mac-mini-a
+
+host:
+  reserved_ram_gb: 4
+
+profiles:
+  developer: { ram_mb: 8192, cpu: 6, timeout_minutes: 60 }
+  coder:     { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }
+  marketer:  { ram_mb: 5120, cpu: 4, timeout_minutes: 30 }
+`;

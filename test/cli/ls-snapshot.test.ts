@@ -103,8 +103,8 @@ test('ls --live with GitHub unreadable says so and exits 4, never "(no queued jo
 describe('with the daemon running', () => {
   const ids: Record<string, number> = {};
   beforeAll(async () => {
-    // Long jobs, so the world holds still while it is compared: developer + coder run (10240 of
-    // 12288 MB), marketer waits for RAM, the gpu job matches no profile.
+    // Long jobs, so the world holds still while it is compared: developer + coder run (all 12288 MB,
+    // both macOS slots), marketer waits for RAM, the gpu job matches no profile.
     ids.developer = world.queue('developer', { durationS: 4000 });
     ids.coder2 = world.queue('coder', { durationS: 4000 });
     ids.marketer = world.queue('marketer', { durationS: 4000 });
@@ -163,11 +163,11 @@ describe('with the daemon running', () => {
     const p = parsePrometheusText(metricsText());
     const running = world.github.jobs().filter((j) => j.status === 'in_progress');
     const profileOf = (labels: string[]) => labels.find((l) => l !== 'self-hosted')!;
-    const ram = running.reduce((a, j) => a + SEED_PROFILES[profileOf(j.labels) as keyof typeof SEED_PROFILES].ram_mb, 0);
-    expect(ram).toBe(8192 + 2048);
+    const ram = running.reduce((a, j) => a + SEED_PROFILES[profileOf(j.labels)]!.ram_mb, 0);
+    expect(ram).toBe(8192 + 4096);
     expect(p.value('tart_fleet_ram_used_bytes')).toBe(ram * 1024 * 1024);
     expect(p.value('tart_fleet_ram_ceiling_bytes')).toBe((16 - 4) * 1024 * 1024 * 1024);
-    expect(p.value('tart_fleet_macos_vms')).toBe(1); // the developer; the simulated world's coder is a Linux guest
+    expect(p.value('tart_fleet_macos_vms')).toBe(2); // developer and coder: the shipped profiles are macOS guests
     expect(p.value('tart_fleet_macos_vms_max')).toBe(2);
     expect(p.value('tart_fleet_vms', { state: 'running' })).toBe((await world.tartList()).filter((v) => v.State === 'running').length);
     expect(p.value('tart_fleet_jobs_running', { profile: 'developer' })).toBe(1);

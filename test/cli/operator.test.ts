@@ -232,10 +232,10 @@ test('disk --json splits our VMs, other VMs and golden images, and reports cache
   expect(d.runner_name).toBe('sim-mac');
   expect(d.tart_home).toBe(world.tartHome);
   const kinds = Object.fromEntries(d.vms.map((v: { name: string; kind: string }) => [v.name, v.kind]));
-  expect(kinds).toEqual(expect.objectContaining({ 'tf-sim-mac-developer-77': 'ours', workhorse: 'golden', 'workhorse-linux': 'golden', 'my-own-vm': 'other', 'tf-other-mac-coder-1': 'other', 'tf-sim-mac-not_a_claim': 'other' }));
+  expect(kinds).toEqual(expect.objectContaining({ 'tf-sim-mac-developer-77': 'ours', workhorse: 'golden', 'workhorse-linux': 'other', 'my-own-vm': 'other', 'tf-other-mac-coder-1': 'other', 'tf-sim-mac-not_a_claim': 'other' }));
   expect(d.ours.count).toBe(1);
-  expect(d.golden.count).toBe(2); // workhorse, and workhorse-linux for the seed's Linux coder
-  expect(d.other.count).toBe(3);
+  expect(d.golden.count).toBe(1); // workhorse; no profile of the shipped config clones workhorse-linux
+  expect(d.other.count).toBe(4);
   for (const g of [d.ours, d.golden, d.other]) expect(g.apparent_bytes).toBeGreaterThan(0);
   expect(d.oci_cache).toEqual({ path: join(world.tartHome, 'cache', 'OCIs'), exists: true, bytes: expect.any(Number) });
   expect(d.oci_cache.bytes).toBeGreaterThanOrEqual(50_000);

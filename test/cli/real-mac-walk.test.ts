@@ -1,5 +1,5 @@
 // Walks the README's real-Mac steps as far as Linux allows, against the simulated world:
-// secrets in 0600 files → `validate` → `selftest` → `launchd` renders the plist → the daemon started exactly as
+// secrets in 0600 files → `validate` → `selftest` → `launchd` renders the (LaunchAgent) plist → the daemon started exactly as
 // that plist says (ProgramArguments + EnvironmentVariables) runs a job and stops cleanly on SIGTERM.
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -41,13 +41,17 @@ test('secret files → validate → selftest → launchd plist → the daemon as
   expect(selftest.stdout + selftest.stderr).not.toContain(world.sshPassword);
 
   const logDir = join(world.dir, 'daemon-logs');
+  // The default install: a LaunchAgent for the CI user's GUI session (printed; --install runs as that user).
   const rendered = await execFileP(process.execPath, [BIN, 'launchd', '--config', world.configPath, '--user', 'ci', '--log-dir', logDir], { env: shell });
   expect(rendered.stdout + rendered.stderr).not.toContain(world.token);
   expect(rendered.stdout + rendered.stderr).not.toContain(world.sshPassword);
-  const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName: string; StandardOutPath: string };
-  expect(daemon.UserName).toBe('ci');
+  const daemon = parsePlist(rendered.stdout) as { ProgramArguments: string[]; EnvironmentVariables: Record<string, string>; WorkingDirectory: string; UserName?: string; StandardOutPath: string; LimitLoadToSessionType: string };
+  expect(daemon.UserName).toBeUndefined();
+  expect(daemon.LimitLoadToSessionType).toBe('Aqua');
   const logFile = join(logDir, 'tart-fleet.log');
-  expect(daemon.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', '--no-memory-reducer', BIN, 'run', '--config', world.configPath, '--log-file', logFile]);
+  // --use-system-ca only where this node has it (Node 20 has not).
+  const systemCa = process.allowedNodeEnvironmentFlags.has('--use-system-ca') ? ['--use-system-ca'] : [];
+  expect(daemon.ProgramArguments).toEqual([process.execPath, '--max-semi-space-size=2', '--no-memory-reducer', ...systemCa, BIN, 'run', '--config', world.configPath, '--log-file', logFile]);
   expect(daemon.StandardOutPath).toBe('/dev/null');
   expect(daemon.EnvironmentVariables).toMatchObject({ TART_FLEET_GITHUB_TOKEN_FILE: tokenFile, TART_FLEET_SSH_PASSWORD_FILE: passwordFile, TART_FLEET_CONFIG: world.configPath });
 

@@ -44,7 +44,7 @@ const ourVms = async () => (await world.tartList()).map((v) => v.Name).filter((n
 test('passes in the simulated world: clone, boot, ssh; checks the guest cannot run are unknown; the clone is gone after', async () => {
   const requestsBefore = world.github.requestCount();
   const { code, stdout } = await selftest();
-  expect(stdout).toMatch(/^ok {3}clone: workhorse-linux → tf-sim-mac-selftest-\d+ \(2 CPU, 2048 MB, profile coder\)$/m);
+  expect(stdout).toMatch(/^ok {3}clone: workhorse → tf-sim-mac-selftest-\d+ \(2 CPU, 4096 MB, profile coder\)$/m);
   expect(stdout).toMatch(/^ok {3}boot: tf-sim-mac-selftest-\d+ has IP 127\.\d+\.\d+\.\d+ after/m);
   expect(stdout).toMatch(/^ok {3}ssh: admin@127\./m);
   // The simulated guest knows only the runner command: these proved nothing, and say so.

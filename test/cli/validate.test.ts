@@ -108,7 +108,7 @@ test('the tart install advice is printed once, and not being on macOS is said', 
 test('GitHub unreachable: the github FAIL says where to look', async () => {
   const port = await closedPort();
   const { code, stdout } = await cli(freshClone(), ['validate'], { TART_FLEET_GITHUB_TOKEN: 'ghp_x', TART_FLEET_GITHUB_API_URL: `http://127.0.0.1:${port}` });
-  expect(stdout).toMatch(/^FAIL github: .* — fix: cannot reach the GitHub API: check the network, a proxy \(HTTPS_PROXY\) and github\.api_url$/m);
+  expect(stdout).toMatch(/^FAIL github: .* — fix: cannot reach the GitHub API: check the network, the proxy \(HTTPS_PROXY, NO_PROXY\) and github\.api_url$/m);
   expect(code).toBe(1);
 });
 
@@ -119,7 +119,7 @@ test('GitHub accepting connections but never answering: validate ends, the FAIL 
   const { port } = server.address() as { port: number };
   try {
     const { code, stdout } = await cli(freshClone(), ['validate'], { TART_FLEET_GITHUB_TOKEN: 'ghp_x', TART_FLEET_GITHUB_API_URL: `http://127.0.0.1:${port}` });
-    expect(stdout).toMatch(/^FAIL github: http:\/\/127\.0\.0\.1:\d+: no answer within 10 s \(timeout\); token and runner group not checked — fix: GitHub did not answer in 10 s: check the network, a proxy \(HTTPS_PROXY\) and github\.api_url$/m);
+    expect(stdout).toMatch(/^FAIL github: http:\/\/127\.0\.0\.1:\d+: no answer within 10 s \(timeout\); token and runner group not checked — fix: GitHub did not answer in 10 s: check the network, the proxy \(HTTPS_PROXY, NO_PROXY\) and github\.api_url$/m);
     expect(stdout).not.toMatch(/no GitHub credentials/);
     expect(stdout).toMatch(/^FAIL guest ssh:/m); // the checks after GitHub still ran
     expect(code).toBe(1);

@@ -20,7 +20,7 @@ function load(path: string, env: NodeJS.ProcessEnv = {}) {
 
 
 describe('loadConfig', () => {
-  test("the repository's example pipeline.yml (the seed's own) loads unchanged", () => {
+  test("the repository's example pipeline.yml loads unchanged", () => {
     const example = write('seed.yml', readFileSync(new URL('../../pipeline.yml', import.meta.url), 'utf8'));
     const { config } = load(example);
     expect(config.github).toEqual({
@@ -33,7 +33,7 @@ describe('loadConfig', () => {
     }
     expect(config.host).toMatchObject({ state_dir: join(dir, 'state'), metrics_file: join(dir, 'state', 'tart-fleet.prom'), min_free_disk_gb: 20 });
     expect(config.profiles.developer).toMatchObject({ ram_mb: 8192, cpu: 6, timeout_minutes: 60, os: 'macos', labels: [] });
-    expect(config.profiles.coder).toMatchObject({ ram_mb: 2048, cpu: 2, timeout_minutes: 60 });
+    expect(config.profiles.coder).toMatchObject({ ram_mb: 4096, cpu: 2, timeout_minutes: 60 }); // a macOS guest's minimum
     expect(config.profiles.marketer).toMatchObject({ ram_mb: 5120, cpu: 4, timeout_minutes: 30 });
     expect(config.host).toMatchObject({ reserved_ram_gb: 4, total_ram_mb: 16384, max_vms: 2, poll_seconds: 15 });
     expect(ramCeilingMb(config.host)).toBe(12288);

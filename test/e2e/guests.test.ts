@@ -29,8 +29,7 @@ test("a job that outlives its profile's timeout: the VM is stopped and deleted, 
 test('two daemons with different runner_name on one org: every job runs exactly once, one VM per job', async () => {
   const a = await newWorld({ speed: 40, runnerName: 'mac-a' });
   const b = await newWorld({ speed: 40, runnerName: 'mac-b', github: { server: a.github, apiUrl: a.apiUrl, token: a.token } });
-  // macOS guests (two per Mac): six jobs need both Macs. (The simulated coder is a Linux guest, and
-  // six of those fit one Mac's RAM, so one Mac could rightly take them all.)
+  // macOS guests (two per Mac): six jobs need both Macs.
   const ids = [1, 2, 3, 4, 5, 6].map(() => a.queue('marketer', { durationS: 20 }));
   a.startDaemon();
   b.startDaemon();

@@ -38,11 +38,16 @@ function capture() {
 }
 
 /** A fake launchctl: `print` answers from `loaded`, `bootout` unloads; every call is recorded. */
-function fakeLaunchctl(state: { loaded: boolean; calls: string[][]; printed?: string }) {
+function fakeLaunchctl(state: { loaded: boolean; calls: string[][]; printed?: string; bootstrapFails?: boolean }) {
   return (args: string[]): CommandResult => {
     state.calls.push(args);
     if (args[0] === 'print') {
       return state.loaded ? { code: 0, stdout: state.printed ?? '\tstate = running\n\tpid = 4242\n\tlast exit code = 0\n', stderr: '' } : { code: 113, stdout: '', stderr: 'Could not find service' };
+    }
+    if (args[0] === 'bootstrap') {
+      if (state.bootstrapFails) return { code: 5, stdout: '', stderr: 'Bootstrap failed: 5: Input/output error' };
+      state.loaded = true;
+      return { code: 0, stdout: '', stderr: '' };
     }
     if (args[0] === 'bootout') {
       if (!state.loaded) return { code: 3, stdout: '', stderr: 'No such process' };
@@ -58,7 +63,7 @@ function world(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = 'darwin') {
   const err = capture();
   const ctx: CliContext = { env, cwd: dir, stdout: out.stream, stderr: err.stream, hostname: 'mini-a.local', totalMemBytes: 16 * 1024 ** 3, platform };
   const daemonsDir = mkdtempSync(join(tmpdir(), 'tf-daemons-'));
-  const launchd = { loaded: false, calls: [] as string[][] } as { loaded: boolean; calls: string[][]; printed?: string };
+  const launchd = { loaded: false, calls: [] as string[][] } as { loaded: boolean; calls: string[][]; printed?: string; bootstrapFails?: boolean };
   const deps: LaunchdDeps = {
     ...defaultDeps(),
     execPath: '/opt/homebrew/bin/node',
@@ -67,8 +72,17 @@ function world(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = 'darwin') {
     launchDaemonsDir: daemonsDir,
     userExists: (name) => name === 'ci',
     launchctl: fakeLaunchctl(launchd),
+    nodeHasSystemCa: false,
   };
   return { ctx, deps, out, err, daemonsDir, launchd };
+}
+
+/** The CI user `ci` (uid 501) at its own shell, home in a temp dir: where the agent installs. */
+function userWorld(env: NodeJS.ProcessEnv) {
+  const w = world({ USER: 'ci', ...env });
+  const home = mkdtempSync(join(tmpdir(), 'tf-home-'));
+  const deps: LaunchdDeps = { ...w.deps, currentUser: { username: 'ci', homedir: home }, uid: 501 };
+  return { ...w, deps, home, agentPlist: join(home, 'Library', 'LaunchAgents', 'dev.tart-fleet.agent.plist') };
 }
 
 function exitErrorOf(fn: () => unknown): ExitError {
@@ -81,10 +95,10 @@ function exitErrorOf(fn: () => unknown): ExitError {
   throw new Error('expected an ExitError');
 }
 
-describe('tart-fleet launchd', () => {
+describe('tart-fleet launchd --mode daemon (the LaunchDaemon)', () => {
   test('prints a plist that runs node + the bin script with the absolute config, as SUDO_USER', () => {
     const { ctx, deps, out } = world({ ...APP_ENV, SUDO_USER: 'ci', USER: 'root', TART_FLEET_SSH_PASSWORD_FILE: 'ssh-password', TART_FLEET_HOST_MAX_VMS: '1', UNRELATED: 'x' });
-    expect(runLaunchd(ctx, { config: 'pipeline.yml' }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', config: 'pipeline.yml' }, deps)).toBe(0);
     const p = parse(out.text()) as Record<string, unknown>;
     const args = p.ProgramArguments as string[];
     expect(args[0]).toBe('/opt/homebrew/bin/node');
@@ -108,19 +122,19 @@ describe('tart-fleet launchd', () => {
 
   test('a secret file other users can read is refused (exit 2), naming the file and chmod 600', () => {
     const { ctx, deps, out, daemonsDir } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: loosePath });
-    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true }, deps));
+    const e = exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true }, deps));
     expect(e.code).toBe(2);
     expect(e.lines).toEqual([`TART_FLEET_SSH_PASSWORD_FILE: ${loosePath} can be read by other users (mode 0644); refusing to use it: chmod 600 ${loosePath}`]);
     expect(out.text()).toBe('');
     expect(existsSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toBe(false);
     // Printing refuses too: a plist naming that file would start a daemon with an exposed secret.
-    expect(exitErrorOf(() => runLaunchd(ctx, { config: configPath }, deps)).code).toBe(2);
+    expect(exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath }, deps)).code).toBe(2);
   });
 
   test('never copies a secret value; warns naming each variable and its _FILE replacement', () => {
     const env = { ...APP_ENV, USER: 'ci', TART_FLEET_GITHUB_TOKEN: 'ghp_TOPSECRET111', GITHUB_TOKEN: 'ghp_TOPSECRET222', TART_FLEET_SSH_PASSWORD: 'hunter2-secret' };
     const { ctx, deps, out, err } = world(env);
-    expect(runLaunchd(ctx, { config: configPath }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', config: configPath }, deps)).toBe(0);
     for (const secret of ['ghp_TOPSECRET111', 'ghp_TOPSECRET222', 'hunter2-secret']) {
       expect(out.text()).not.toContain(secret);
       expect(err.text()).not.toContain(secret);
@@ -133,7 +147,7 @@ describe('tart-fleet launchd', () => {
   test('a PEM key given inline is not copied, and without file credentials --install refuses', () => {
     const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretbits\n-----END RSA PRIVATE KEY-----';
     const { ctx, deps, out, daemonsDir } = world({ USER: 'ci', TART_FLEET_GITHUB_APP_ID: '42', TART_FLEET_GITHUB_APP_INSTALLATION_ID: '99', TART_FLEET_GITHUB_APP_PRIVATE_KEY: pem });
-    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true }, deps));
+    const e = exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true }, deps));
     expect(e.code).toBe(2);
     expect(e.lines.join('\n')).toMatch(/TART_FLEET_GITHUB_APP_PRIVATE_KEY holds the key itself/);
     expect(e.lines.join('\n')).toMatch(/no GitHub credentials/);
@@ -145,7 +159,7 @@ describe('tart-fleet launchd', () => {
   test('--install, --uninstall and --status refuse off macOS (exit 2) and write nothing', () => {
     for (const flag of ['install', 'uninstall', 'status'] as const) {
       const { ctx, deps, out, daemonsDir, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath }, 'linux');
-      const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, [flag]: true }, deps));
+      const e = exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath, [flag]: true }, deps));
       expect(e.code).toBe(2);
       expect(e.lines[0]).toMatch(new RegExp(`^launchd --${flag}: not a Mac \\(linux\\)`));
       expect(out.text()).toBe('');
@@ -156,7 +170,7 @@ describe('tart-fleet launchd', () => {
 
   test('--install refuses a --user that does not exist', () => {
     const { ctx, deps, daemonsDir } = world({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
-    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true, user: 'nobody-here' }, deps));
+    const e = exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true, user: 'nobody-here' }, deps));
     expect(e.code).toBe(2);
     expect(e.lines[0]).toMatch(/^--user: there is no user "nobody-here" on this Mac/);
     expect(existsSync(join(daemonsDir, 'dev.tart-fleet.daemon.plist'))).toBe(false);
@@ -164,11 +178,11 @@ describe('tart-fleet launchd', () => {
 
   test('--uninstall boots the daemon out and removes the plist, saying each; again, it says there was nothing', () => {
     const { ctx, deps, out, daemonsDir, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
-    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true }, deps)).toBe(0);
     launchd.loaded = true;
     const target = join(daemonsDir, 'dev.tart-fleet.daemon.plist');
     const before = out.text().length;
-    expect(runLaunchd(ctx, { uninstall: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', uninstall: true }, deps)).toBe(0);
     const said = out.text().slice(before);
     expect(launchd.calls).toContainEqual(['bootout', 'system/dev.tart-fleet.daemon']);
     expect(launchd.loaded).toBe(false);
@@ -176,22 +190,22 @@ describe('tart-fleet launchd', () => {
     expect(said).toContain('unloaded system/dev.tart-fleet.daemon (launchctl bootout)');
     expect(said).toContain(`removed ${target}`);
     const again = out.text().length;
-    expect(runLaunchd(ctx, { uninstall: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', uninstall: true }, deps)).toBe(0);
     expect(out.text().slice(again)).toMatch(/was not loaded[\s\S]*was not installed/);
   });
 
   test('--status: installed and running exits 0 with state and pid; not loaded exits 3', () => {
     const { ctx, deps, out, launchd } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
-    expect(runLaunchd(ctx, { status: true }, deps)).toBe(3);
+    expect(runLaunchd(ctx, { mode: 'daemon', status: true }, deps)).toBe(3);
     expect(out.text()).toMatch(/plist: +not installed/);
     expect(out.text()).toMatch(/service: not loaded/);
-    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true }, deps)).toBe(0);
     launchd.loaded = true;
     const from = out.text().length;
-    expect(runLaunchd(ctx, { status: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', status: true }, deps)).toBe(0);
     expect(out.text().slice(from)).toMatch(/plist: +installed[\s\S]*service: loaded \(system\/dev\.tart-fleet\.daemon\), state running, pid 4242, last exit code 0/);
     launchd.printed = '\tstate = not running\n\tlast exit code = 2\n';
-    expect(runLaunchd(ctx, { status: true }, deps)).toBe(3);
+    expect(runLaunchd(ctx, { mode: 'daemon', status: true }, deps)).toBe(3);
   });
 
   test('the plist mode: 0644 for paths only, 0600 if a secret value were in it', () => {
@@ -202,7 +216,7 @@ describe('tart-fleet launchd', () => {
 
   test('--install writes the plist with mode 0644 and prints the launchctl commands', () => {
     const { ctx, deps, out, daemonsDir } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
-    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    expect(runLaunchd(ctx, { mode: 'daemon', config: configPath, install: true }, deps)).toBe(0);
     const target = join(daemonsDir, 'dev.tart-fleet.daemon.plist');
     expect(statSync(target).mode & 0o777).toBe(0o644);
     expect((parse(readFileSync(target, 'utf8')) as Record<string, unknown>).UserName).toBe('ci');
@@ -217,15 +231,15 @@ describe('tart-fleet launchd', () => {
 
   test('refuses root as the daemon user and names that are not account names', () => {
     const { ctx, deps } = world({ ...APP_ENV, USER: 'root' });
-    expect(exitErrorOf(() => runLaunchd(ctx, { config: configPath }, deps)).lines[0]).toMatch(/not root/);
-    expect(exitErrorOf(() => runLaunchd(ctx, { config: configPath, user: 'a&b' }, deps)).lines[0]).toMatch(/not a macOS account name/);
+    expect(exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath }, deps)).lines[0]).toMatch(/not root/);
+    expect(exitErrorOf(() => runLaunchd(ctx, { mode: 'daemon', config: configPath, user: 'a&b' }, deps)).lines[0]).toMatch(/not a macOS account name/);
   });
 
   test('a broken config is a ConfigError (exit 2), as for every command', () => {
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'github: {}\nprofiles: {}\n');
     const { ctx, deps } = world({ ...APP_ENV, USER: 'ci' });
-    expect(() => runLaunchd(ctx, { config: bad }, deps)).toThrow(ConfigError);
+    expect(() => runLaunchd(ctx, { mode: 'daemon', config: bad }, deps)).toThrow(ConfigError);
   });
 
   test('through main() on Linux: `launchd --install` exits 2 and creates no /Library/LaunchDaemons', async () => {
@@ -238,9 +252,93 @@ describe('tart-fleet launchd', () => {
 
   test('through main(): `tart-fleet launchd --user ci` prints the plist, exit 0', async () => {
     const { ctx, out } = world({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
-    expect(await main(['launchd', '--config', configPath, '--user', 'ci'], ctx)).toBe(0);
+    expect(await main(['launchd', '--mode', 'daemon', '--config', configPath, '--user', 'ci'], ctx)).toBe(0);
     const p = parse(out.text()) as Record<string, unknown>;
     expect((p.ProgramArguments as string[])[0]).toBe(process.execPath);
     expect(p.UserName).toBe('ci');
+  });
+});
+
+describe("tart-fleet launchd (the default: a LaunchAgent in the user's GUI session)", () => {
+  const OFFICE = { HTTPS_PROXY: 'http://proxy.corp.example:3128', no_proxy: 'localhost,.corp.example', NODE_EXTRA_CA_CERTS: keyPath };
+
+  test('prints an agent plist: no UserName, Aqua only, KeepAlive, RunAtLoad, logs under ~/Library/Logs; the proxy and CA variables are carried', () => {
+    const { ctx, deps, out, home } = userWorld({ ...APP_ENV, ...OFFICE, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { config: configPath }, deps)).toBe(0);
+    const p = parse(out.text()) as Record<string, unknown>;
+    expect(p).toEqual(expect.objectContaining({ Label: 'dev.tart-fleet.agent', LimitLoadToSessionType: 'Aqua', KeepAlive: true, RunAtLoad: true, ProcessType: 'Interactive' }));
+    expect(p.UserName).toBeUndefined();
+    expect((p.ProgramArguments as string[]).slice(-2)).toEqual(['--log-file', join(home, 'Library', 'Logs', 'tart-fleet', 'tart-fleet.log')]);
+    expect(p.EnvironmentVariables).toEqual(expect.objectContaining({ HOME: home, HTTPS_PROXY: 'http://proxy.corp.example:3128', no_proxy: 'localhost,.corp.example', NODE_EXTRA_CA_CERTS: keyPath }));
+  });
+
+  test('names what it leaves out: a proxy URL with a password (a secret), NODE_OPTIONS, registry credentials; never writes their values', () => {
+    const env = { ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath, https_proxy: 'http://me:Pr0xyPass@proxy.corp.example:3128', NODE_OPTIONS: '--max-old-space-size=64', TART_REGISTRY_PASSWORD: 'registry-secret-9' };
+    const { ctx, deps, out, err } = userWorld(env);
+    expect(runLaunchd(ctx, { config: configPath }, deps)).toBe(0);
+    const vars = (parse(out.text()) as { EnvironmentVariables: Record<string, string> }).EnvironmentVariables;
+    for (const name of ['https_proxy', 'NODE_OPTIONS', 'TART_REGISTRY_PASSWORD']) expect(vars[name]).toBeUndefined();
+    for (const secret of ['Pr0xyPass', 'registry-secret-9']) expect(out.text() + err.text()).not.toContain(secret);
+    expect(err.text()).toMatch(/warn: https_proxy carries a user name or password; it is not copied into the plist/);
+    expect(err.text()).toMatch(/warn: NODE_OPTIONS is set in this shell and is left out of the plist: the plist gives node its flags itself/);
+    expect(err.text()).toMatch(/warn: TART_REGISTRY_PASSWORD is set in this shell and is left out of the plist/);
+  });
+
+  test('--use-system-ca (the keychain\'s CAs) only when this node has it', () => {
+    for (const has of [true, false]) {
+      const { ctx, deps, out } = userWorld({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+      expect(runLaunchd(ctx, { config: configPath }, { ...deps, nodeHasSystemCa: has })).toBe(0);
+      expect((parse(out.text()) as { ProgramArguments: string[] }).ProgramArguments.includes('--use-system-ca')).toBe(has);
+    }
+  });
+
+  test('--install as the user: writes ~/Library/LaunchAgents/dev.tart-fleet.agent.plist (0644) and bootstraps it into gui/<uid>; again, it boots the old one out first', () => {
+    const { ctx, deps, out, launchd, agentPlist, home } = userWorld({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    expect(statSync(agentPlist).mode & 0o777).toBe(0o644);
+    expect((parse(readFileSync(agentPlist, 'utf8')) as Record<string, unknown>).LimitLoadToSessionType).toBe('Aqua');
+    expect(existsSync(join(home, 'Library', 'Logs', 'tart-fleet'))).toBe(true);
+    expect(launchd.calls).toEqual([['print', 'gui/501/dev.tart-fleet.agent'], ['bootstrap', 'gui/501', agentPlist]]);
+    expect(out.text()).toContain('loaded gui/501/dev.tart-fleet.agent (launchctl bootstrap gui/501)');
+    expect(out.text()).toMatch(/automatic login for this user \(FileVault off\)/);
+    launchd.calls.length = 0;
+    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    expect(launchd.calls).toEqual([['print', 'gui/501/dev.tart-fleet.agent'], ['bootout', 'gui/501/dev.tart-fleet.agent'], ['bootstrap', 'gui/501', agentPlist]]);
+  });
+
+  test('--install with no GUI session: the plist stays for the next login, exit 1 naming automatic login', () => {
+    const { ctx, deps, launchd, agentPlist } = userWorld({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    launchd.bootstrapFails = true;
+    const e = exitErrorOf(() => runLaunchd(ctx, { config: configPath, install: true }, deps));
+    expect(e.code).toBe(1);
+    expect(e.lines.join('\n')).toMatch(/launchctl bootstrap gui\/501 .* failed \(exit 5\)[\s\S]*automatic login/);
+    expect(existsSync(agentPlist)).toBe(true);
+  });
+
+  test('--install under sudo, or for another user, is refused (exit 2): an agent belongs to its own user', () => {
+    const sudo = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(exitErrorOf(() => runLaunchd(sudo.ctx, { config: configPath, install: true }, sudo.deps)).lines[0]).toMatch(/run it as ci itself, without sudo/);
+    expect(sudo.launchd.calls).toEqual([]);
+  });
+
+  test('--uninstall boots it out of gui/<uid> and removes the plist; --status reads gui/<uid>/<label>', () => {
+    const { ctx, deps, out, launchd, agentPlist } = userWorld({ ...APP_ENV, TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { config: configPath, install: true }, deps)).toBe(0);
+    const from = out.text().length;
+    expect(runLaunchd(ctx, { status: true }, deps)).toBe(0);
+    expect(out.text().slice(from)).toMatch(/service: loaded \(gui\/501\/dev\.tart-fleet\.agent\), state running/);
+    expect(runLaunchd(ctx, { uninstall: true }, deps)).toBe(0);
+    expect(launchd.calls).toContainEqual(['bootout', 'gui/501/dev.tart-fleet.agent']);
+    expect(existsSync(agentPlist)).toBe(false);
+    expect(runLaunchd(ctx, { status: true }, deps)).toBe(3);
+  });
+
+  test('--mode daemon with a macOS image not named 14 or older: warns that a LaunchDaemon cannot start it', () => {
+    const { ctx, deps, err } = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath });
+    expect(runLaunchd(ctx, { mode: 'daemon', config: configPath }, deps)).toBe(0);
+    expect(err.text()).toMatch(/warn: a LaunchDaemon cannot start workhorse .*unlocked login keychain/);
+    const sonoma = world({ ...APP_ENV, SUDO_USER: 'ci', TART_FLEET_SSH_PASSWORD_FILE: pwPath, TART_FLEET_VM_IMAGE: 'sonoma-xcode' });
+    expect(runLaunchd(sonoma.ctx, { mode: 'daemon', config: configPath }, sonoma.deps)).toBe(0);
+    expect(sonoma.err.text()).not.toMatch(/cannot start/);
   });
 });

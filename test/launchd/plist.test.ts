@@ -3,10 +3,11 @@
 // Regenerate the example after a deliberate change: UPDATE_LAUNCHD_EXAMPLE=1 npx jest test/launchd
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'plist';
-import { DAEMON_LABEL, EXAMPLE_SPEC, daemonPlistObject, plistPath, renderDaemonPlist, type DaemonSpec } from '../../src/launchd/plist.js';
+import { DAEMON_LABEL, EXAMPLE_AGENT_SPEC, EXAMPLE_SPEC, daemonPlistObject, plistPath, renderDaemonPlist, type DaemonSpec } from '../../src/launchd/plist.js';
 import { expandSecretFiles, readSecret } from '../../src/secrets/secret-files.js';
 
 const EXAMPLE_FILE = new URL('../../launchd/dev.tart-fleet.daemon.plist', import.meta.url);
+const AGENT_EXAMPLE_FILE = new URL('../../launchd/dev.tart-fleet.agent.plist', import.meta.url);
 
 const spec: DaemonSpec = {
   nodePath: '/usr/local/bin/node',
@@ -107,6 +108,43 @@ describe('renderDaemonPlist', () => {
     if (process.env.UPDATE_LAUNCHD_EXAMPLE === '1') writeFileSync(EXAMPLE_FILE, rendered);
     expect(readFileSync(EXAMPLE_FILE, 'utf8')).toBe(rendered);
     expect(plistPath()).toBe(`/Library/LaunchDaemons/${DAEMON_LABEL}.plist`);
+  });
+
+  test('the committed agent example (the default install) equals what the renderer produces', () => {
+    const rendered = renderDaemonPlist(EXAMPLE_AGENT_SPEC);
+    if (process.env.UPDATE_LAUNCHD_EXAMPLE === '1') writeFileSync(AGENT_EXAMPLE_FILE, rendered);
+    expect(readFileSync(AGENT_EXAMPLE_FILE, 'utf8')).toBe(rendered);
+  });
+});
+
+describe('the LaunchAgent (mode agent)', () => {
+  test("parses back to the keys a GUI-session agent needs: Aqua only, no UserName, the user's own log dir", () => {
+    const parsed = parse(renderDaemonPlist({ ...spec, mode: 'agent' })) as Record<string, unknown>;
+    expect(parsed).toEqual({
+      Label: 'dev.tart-fleet.agent',
+      ProgramArguments: ['/usr/local/bin/node', '--max-semi-space-size=2', '--no-memory-reducer', '/opt/tf/bin/tart-fleet.js', 'run', '--config', '/Users/ci/fleet/pipeline.yml', '--log-file', '/Users/ci/Library/Logs/tart-fleet/tart-fleet.log'],
+      WorkingDirectory: '/Users/ci/fleet',
+      EnvironmentVariables: {
+        HOME: '/Users/ci',
+        PATH: '/opt/homebrew/bin:/opt/homebrew/sbin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+        TART_FLEET_CONFIG: '/Users/ci/fleet/pipeline.yml',
+        TART_FLEET_GITHUB_TOKEN_FILE: '/Users/ci/.tart-fleet/token',
+        TART_FLEET_HOST_MAX_VMS: '1',
+      },
+      RunAtLoad: true,
+      KeepAlive: true,
+      LimitLoadToSessionType: 'Aqua',
+      ThrottleInterval: 30,
+      ExitTimeOut: 120,
+      ProcessType: 'Interactive',
+      StandardOutPath: '/dev/null',
+      StandardErrorPath: '/Users/ci/Library/Logs/tart-fleet/tart-fleet.err.log',
+    });
+  });
+
+  test('with useSystemCa, node gets --use-system-ca before the script', () => {
+    const args = parse(renderDaemonPlist({ ...spec, mode: 'agent', useSystemCa: true })) as { ProgramArguments: string[] };
+    expect(args.ProgramArguments.slice(0, 5)).toEqual(['/usr/local/bin/node', '--max-semi-space-size=2', '--no-memory-reducer', '--use-system-ca', '/opt/tf/bin/tart-fleet.js']);
   });
 });
 

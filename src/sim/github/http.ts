@@ -18,6 +18,8 @@ export interface Ctx {
   path: string;
   /** Base URL clients use as `api_url` (origin + prefix). */
   base: string;
+  /** Where runners reach the broker, when it listens apart from the API (a TLS API); else `base`. */
+  brokerBase?: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }

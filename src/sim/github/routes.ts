@@ -247,7 +247,7 @@ export const ROUTES: Route[] = [
       }
       const secret = randomBytes(24).toString('hex');
       const runner = env.world.createRunner(body.name, body.labels as string[], groupId, secret);
-      return { status: 201, body: { runner: runnerJson(runner), encoded_jit_config: encodeJitConfig(runner, ctx.base) }, noEtag: true };
+      return { status: 201, body: { runner: runnerJson(runner), encoded_jit_config: encodeJitConfig(runner, ctx.brokerBase ?? ctx.base) }, noEtag: true };
     },
   },
   {

@@ -27,6 +27,16 @@
  *   `x-oauth-scopes` (its scopes, ", "-separated, possibly empty); a fine-grained PAT's and an
  *   installation token's never do. Installation tokens hold the App's `permissions` at issue time
  *   (also in the access_tokens response).
+ * - Corporate networks (`tls`, `hostname`): with `tls`, the API is served over HTTPS with the given
+ *   certificate (tests sign it with a private CA) at `https://<hostname>:<port>`; a `hostname` no
+ *   resolver knows makes the API reachable only through a proxy that maps it. The runners' broker
+ *   then listens apart, plain HTTP on 127.0.0.1, as GitHub's runners talk to a broker host other
+ *   than the API; the JIT configs name it. That listener answers broker paths only.
+ * - Compression: a body is gzip- (else brotli-) encoded when the request's `accept-encoding` offers
+ *   it, as GitHub does; a client that offers nothing gets identity.
+ * - ETags depend on the token as well as the body: GitHub's are "auth token specific" (GitHub
+ *   support in eclipse-csi/otterdog#201; github/docs#34689), so a refreshed App token's first
+ *   conditional GETs get 200s, not 304s.
  * - Routes declare the access they need (routes.ts). Lacking it is 403, after the rate-limit check:
  *   classic `Must have admin rights to Repository.` (what GitHub says for org runner endpoints
  *   without `admin:org`), App `Resource not accessible by integration`, fine-grained `Resource not
@@ -34,8 +44,10 @@
  *   checked (the fake cannot know what it was granted).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { type Ctx, type Reply, errorReply, etagMatches, header, weakEtag } from './http.js';
 import { matchRoute, type RouteAccess } from './routes.js';
 import { Broker, BROKER_PREFIX } from './broker.js';
@@ -102,6 +114,10 @@ export interface FakeGitHubOptions {
   latestRunnerVersion?: string;
   /** Enforce the secondary limit by points per minute (default off). */
   secondaryPoints?: SecondaryPointsLimit;
+  /** Serve the API over HTTPS with this key and certificate (PEM); the broker stays plain HTTP. */
+  tls?: { key: string; cert: string };
+  /** The host name the API URL carries (default 127.0.0.1); the server still listens on 127.0.0.1. */
+  hostname?: string;
 }
 
 /** A secondary rate limit by points (see the header). */
@@ -146,6 +162,7 @@ export interface JobRecord {
 interface Fault {
   status: number;
   remaining: number;
+  headers?: Record<string, string>;
 }
 
 const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
@@ -155,6 +172,9 @@ export class FakeGitHub {
   readonly org: string;
   private server: Server | undefined;
   private baseUrl = '';
+  /** The broker's own plain-HTTP listener, when the API is served over TLS. */
+  private brokerServer: Server | undefined;
+  private brokerBase: string | undefined;
   private readonly prefix: string;
   private readonly missingEndpoints: Set<string>;
   /** token -> expiry (ms, null: never) and what it may do. */
@@ -214,23 +234,23 @@ export class FakeGitHub {
 
   /** Starts listening on 127.0.0.1, a free port; resolves to the base URL (usable as `api_url`). */
   async start(): Promise<string> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
+    const listener = (brokerOnly: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res, brokerOnly).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
           res.end(JSON.stringify({ message: `fake github: ${String(err)}`, status: '500' }));
         }
       });
-    });
-    // GitHub closes idle keep-alive connections after about 60 s (sourcegraph/sourcegraph-public-snapshot#4345).
-    server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
+    };
+    const tls = this.opts.tls;
+    const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener(false)) : createServer(listener(false));
+    this.server = await listenLocal(server);
     const { port } = server.address() as AddressInfo;
-    this.baseUrl = `http://127.0.0.1:${port}${this.prefix}`;
+    this.baseUrl = `${tls ? 'https' : 'http'}://${this.opts.hostname ?? '127.0.0.1'}:${port}${this.prefix}`;
+    if (tls) {
+      this.brokerServer = await listenLocal(createServer(listener(true)));
+      this.brokerBase = `http://127.0.0.1:${(this.brokerServer.address() as AddressInfo).port}${this.prefix}`;
+    }
     return this.baseUrl;
   }
 
@@ -245,13 +265,13 @@ export class FakeGitHub {
 
   async stop(): Promise<void> {
     this.broker.close();
-    const server = this.server;
-    if (!server) return;
+    const servers = [this.server, this.brokerServer].filter((x): x is Server => x !== undefined);
     this.server = undefined;
-    await new Promise<void>((resolve) => {
+    this.brokerServer = undefined;
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
-    });
+    })));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -329,9 +349,14 @@ export class FakeGitHub {
 
   // Faults ------------------------------------------------------------------------------------
 
-  /** The next `count` API requests answer `status` (default 502). */
-  failNext(count: number, status = 502): void {
-    this.failNextFault = count > 0 ? { status, remaining: count } : undefined;
+  /**
+   * The next `count` API requests answer `status` (default 502), with `headers` if given. A 429 is
+   * a bare "Too Many Requests" (no secondary-limit text, rate headers untouched): what GitHub's
+   * load balancers or a proxy in between may send (RFC 6585 §4; GitHub's docs allow 429 for any
+   * rate limit: "Rate limits for the REST API", secondary limits).
+   */
+  failNext(count: number, status = 502, headers?: Record<string, string>): void {
+    this.failNextFault = count > 0 ? { status, remaining: count, ...(headers ? { headers } : {}) } : undefined;
   }
 
   /**
@@ -495,7 +520,7 @@ export class FakeGitHub {
     }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, brokerOnly = false): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl || 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
@@ -518,7 +543,11 @@ export class FakeGitHub {
       return;
     }
     const path = url.pathname.slice(this.prefix.length).replace(/\/+$/, '') || '/';
-    const ctx: Ctx = { method, url, path, base: this.baseUrl, headers: req.headers, body };
+    const ctx: Ctx = { method, url, path, base: this.baseUrl, ...(this.brokerBase ? { brokerBase: this.brokerBase } : {}), headers: req.headers, body };
+    if (brokerOnly && !path.startsWith(`${BROKER_PREFIX}/`)) {
+      this.count(`${method} (broker listener) ${path}`, res);
+      return this.send(res, method, errorReply(404, 'Not Found'), false);
+    }
 
     if (path.startsWith(`${BROKER_PREFIX}/`)) {
       const sub = path.slice(BROKER_PREFIX.length);
@@ -546,13 +575,14 @@ export class FakeGitHub {
     // From here on every response shows what the token is (classic scopes) and what the route accepts.
     const authHeaders = grantHeaders(grant, matched?.route.access);
     const send = (reply: Reply, costs: boolean, ifNoneMatch?: string) =>
-      this.send(res, method, { ...reply, headers: { ...authHeaders, ...reply.headers } }, costs, ifNoneMatch);
+      this.send(res, method, { ...reply, headers: { ...authHeaders, ...reply.headers } }, costs, ifNoneMatch, token);
 
     if (this.outage) return send(errorReply(502, 'Server Error'), false);
     if (this.failNextFault) {
       const f = this.failNextFault;
       if (--f.remaining <= 0) this.failNextFault = undefined;
-      return send(errorReply(f.status, f.status === 502 ? 'Server Error' : 'Internal Server Error'), false);
+      const message = f.status === 502 ? 'Server Error' : f.status === 429 ? 'Too Many Requests' : 'Internal Server Error';
+      return send({ ...errorReply(f.status, message), ...(f.headers ? { headers: f.headers } : {}) }, false);
     }
     if (this.secondary) {
       const s = this.secondary;
@@ -624,7 +654,7 @@ export class FakeGitHub {
     };
   }
 
-  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string): void {
+  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string, token?: string): void {
     const headers: Record<string, string> = {
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
       'x-github-api-version-selected': '2022-11-28',
@@ -640,7 +670,8 @@ export class FakeGitHub {
     let payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     let status = reply.status;
     if (method === 'GET' && status === 200 && !reply.noEtag) {
-      const etag = weakEtag(payload);
+      // Token-specific, as GitHub's are (see the header).
+      const etag = weakEtag(token === undefined ? payload : `${createHash('sha256').update(token).digest('hex')}\n${payload}`);
       headers.etag = etag;
       headers['cache-control'] = 'private, max-age=60, s-maxage=60';
       if (etagMatches(ifNoneMatch, etag)) {
@@ -665,6 +696,15 @@ export class FakeGitHub {
       return;
     }
     headers['content-type'] = 'application/json; charset=utf-8';
+    const offered = String(res.req?.headers['accept-encoding'] ?? '').toLowerCase();
+    const coding = payload.length === 0 ? undefined : /\bgzip\b/.test(offered) ? 'gzip' : /\bbr\b/.test(offered) ? 'br' : undefined;
+    if (coding) {
+      headers['content-encoding'] = coding;
+      headers.vary = 'Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding';
+      res.writeHead(status, headers);
+      res.end(coding === 'gzip' ? gzipSync(payload) : brotliCompressSync(payload));
+      return;
+    }
     res.writeHead(status, headers);
     res.end(payload);
   }
@@ -682,6 +722,17 @@ const WEB_404_PAGE = [
   '</html>',
   '',
 ].join('\n');
+
+/** Listens on 127.0.0.1, a free port, with GitHub's keep-alive. */
+async function listenLocal<S extends Server>(server: S): Promise<S> {
+  // GitHub closes idle keep-alive connections after about 60 s (sourcegraph/sourcegraph-public-snapshot#4345).
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
 
 /** Headers that show what a token is and what the route accepts, as GitHub sends them. */
 function grantHeaders(grant: Grant, access: RouteAccess | undefined): Record<string, string> {
