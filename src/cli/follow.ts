@@ -6,7 +6,8 @@
  *
  * ## Lifecycle
  * Ends, quietly and without error, when `signal` aborts (the caller wires SIGINT/SIGTERM to it) or
- * when the output's reader goes away (EPIPE: `logs --follow | head`).
+ * when the output's reader goes away (EPIPE: `logs --follow | head`; the command then exits 141, as
+ * every command does whose reader left, main.ts).
  *
  * ## Gotchas
  * - Polls (stat every POLL_MS) rather than fs.watch: fs.watch misses changes on some filesystems

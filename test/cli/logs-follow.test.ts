@@ -82,7 +82,7 @@ describe('the real command ends quietly', () => {
     expect(f.stderr()).toBe('');
   });
 
-  test('when the reader goes away (EPIPE, as in `logs --follow | head -1`): exit 0, nothing on stderr', async () => {
+  test('when the reader goes away (EPIPE, as in `logs --follow | head -1`): exit 141 like every command whose reader left (main.ts), nothing on stderr', async () => {
     const file = join(dir, 'epipe.log');
     writeFileSync(file, 'hello\n');
     const f = follow(file);
@@ -91,7 +91,7 @@ describe('the real command ends quietly', () => {
     // Keep adding until a write finds the pipe closed.
     const feeder = setInterval(() => appendFileSync(file, 'more\n'), 100);
     try {
-      expect(await f.exited).toEqual({ code: 0, signal: null });
+      expect(await f.exited).toEqual({ code: 141, signal: null });
     } finally {
       clearInterval(feeder);
     }
