@@ -23,6 +23,8 @@ import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapsh
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
+import { readBootProof } from '../daemon/boot-proof.js';
+import { renderBootProof } from './boot-proof-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
 export const EXIT_STALE = 3;
@@ -111,9 +113,10 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
       ...(health.stale ? [`stale status snapshot (${snapshotPath(stateDir)}): ${health.stale}`] : []),
       ...health.degraded.map((d) => `degraded: ${d}`),
     ];
+    const proof = readBootProof(stateDir);
     if (opts.json) {
       return {
-        stdout: [JSON.stringify({ ...snapshot, age_s: health.age_s, stale: health.stale }, null, 2)],
+        stdout: [JSON.stringify({ ...snapshot, age_s: health.age_s, stale: health.stale, boot_proof: proof ?? null }, null, 2)],
         stderr: warnings,
         code,
         pollSeconds: snapshot.poll_seconds,
@@ -123,7 +126,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : snapshot.last_tick.failures.filter((f) => !f.startsWith('tart: ') && !f.startsWith('github: ')).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
+      stdout: [header, ...warnings.map((w) => `! ${w}`), ...failures, ...renderBootProof(proof), ...renderLsTables(snapshot, ctx.stdout.columns), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,

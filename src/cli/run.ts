@@ -12,6 +12,7 @@
 import { resolve } from 'node:path';
 import { Reconciler } from '../daemon/reconciler.js';
 import { runLoop } from '../daemon/loop.js';
+import { startBootProof } from '../daemon/boot-proof.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters } from './wiring.js';
@@ -35,7 +36,9 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
-  const reconciler = new Reconciler({ config, ...adapters });
+  // The boot proof (daemon/boot-proof.ts) runs in this process, so in the daemon's own context.
+  const proof = opts.dryRun ? undefined : startBootProof(config, adapters);
+  const reconciler = new Reconciler({ config, ...adapters, ...(proof ? { bootProof: () => proof.view() } : {}) });
 
   if (opts.dryRun) {
     const { world, memory } = await reconciler.observe();
@@ -53,11 +56,13 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   };
   if (opts.once) {
     try {
+      await proof?.drain();
       const report = await reconciler.tick();
       await publish(report, config.host.poll_seconds * 1000);
       await reconciler.drain();
       return report.ok ? 0 : 1;
     } finally {
+      proof?.stop();
       await publisher.close();
     }
   }
@@ -80,6 +85,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   try {
     await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
   } finally {
+    proof?.stop();
     clearInterval(orphanWatch);
     await publisher.close();
     for (const [s, h] of handlers) process.off(s, h);

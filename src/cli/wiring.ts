@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { LogLevel, Logger } from '../core/logger.js';
-import type { Clock, DiskSpace, GitHub, Guest, Tart } from '../core/ports.js';
+import type { Clock, DiskSpace, GitHub, Guest } from '../core/ports.js';
 import { Secrets } from '../secrets/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
@@ -19,7 +19,8 @@ import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import type { GitHubFleetProbe } from '../adapters/github-fleet.js';
 import { TartAdapter } from '../adapters/tart.js';
-import { SshGuest, sshCredentials } from '../adapters/ssh.js';
+import { SshGuest, sshCredentials, type SshCredentials } from '../adapters/ssh.js';
+import { DeliveringGuest } from '../daemon/delivery.js';
 import { TartExecGuest } from '../adapters/tart-exec-guest.js';
 import { StatfsDiskSpace } from '../adapters/disk-space.js';
 import { SECRET_VALUE_VARS, expandSecretFiles } from '../secrets/secret-files.js';
@@ -29,13 +30,17 @@ export interface Adapters {
   github: GitHub;
   /** Read-only access report for `validate`; undefined when there are no usable credentials. */
   githubAccess: (GitHubAccessProbe & GitHubFleetProbe) | undefined;
-  tart: Tart;
+  tart: TartAdapter;
   guest: Guest;
   clock: Clock;
   logger: Logger;
   secrets: Secrets;
   /** Free space where the VMs live ($TART_HOME), for the disk floor. */
   disk: DiskSpace;
+  /** The guest when runners are started: it follows the boot proof (daemon/delivery.ts). */
+  delivery?: DeliveringGuest;
+  /** The guest SSH credentials, when SSH may be used (the boot proof logs in with them). */
+  sshCredentials?: SshCredentials;
 }
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -94,28 +99,33 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;
-  if (opts.needGuest && config.vm.runner_delivery === 'exec') {
-    // Through tart's control socket and the guest agent: no SSH credentials, no neighbour on the
-    // network can answer in the guest's place (SECURITY.md).
-    guest = new TartExecGuest({ tart, runnerCommand: config.vm.runner_command, logger });
-  } else if (opts.needGuest) {
-    let credentials;
-    try {
-      credentials = sshCredentials(ctx.env, config.vm);
-    } catch (err) {
-      throw new ExitError(2, [(err as Error).message]);
+  let delivery: DeliveringGuest | undefined;
+  let credentials: SshCredentials | undefined;
+  if (opts.needGuest) {
+    // `tart exec` (tart's control socket and the guest agent: no SSH credentials, no network) is
+    // always at hand: `exec` pins it, the default `ssh` falls back on it when the boot proof finds
+    // SSH blocked (daemon/delivery.ts).
+    const exec = new TartExecGuest({ tart, runnerCommand: config.vm.runner_command, logger });
+    let ssh: SshGuest | undefined;
+    if (config.vm.runner_delivery !== 'exec') {
+      try {
+        credentials = sshCredentials(ctx.env, config.vm);
+      } catch (err) {
+        throw new ExitError(2, [(err as Error).message]);
+      }
+      secrets.add(credentials.privateKey);
+      ssh = new SshGuest({
+        user: config.vm.ssh_user,
+        port: config.vm.ssh_port,
+        ...credentials,
+        hostKey: config.vm.ssh_host_key,
+        runnerCommand: config.vm.runner_command,
+        logger: logger.child({ component: 'ssh' }),
+      });
     }
-    secrets.add(credentials.privateKey);
-    guest = new SshGuest({
-      user: config.vm.ssh_user,
-      port: config.vm.ssh_port,
-      ...credentials,
-      hostKey: config.vm.ssh_host_key,
-      runnerCommand: config.vm.runner_command,
-      logger: logger.child({ component: 'ssh' }),
-    });
+    guest = delivery = new DeliveringGuest({ mode: config.vm.runner_delivery, ssh, exec, logger: logger.child({ component: 'delivery' }) });
   }
-  return { github, githubAccess: github, tart, guest, clock: systemClock, logger, secrets, disk };
+  return { github, githubAccess: github, tart, guest, clock: systemClock, logger, secrets, disk, ...(delivery ? { delivery } : {}), ...(credentials ? { sshCredentials: credentials } : {}) };
 }
 
 const noGuest: Guest = { launchRunner: () => Promise.reject(new Error('this command starts no runners')) };

@@ -12,6 +12,7 @@
 import type { Job, RequestBudgetStatus, Runner, SweepStats, VmState } from './ports.js';
 import type { Claim } from './names.js';
 import type { FailureCause } from './memory.js';
+import type { BootProofView } from './proof-gate.js';
 
 /** One of this host's VMs (its name parsed as ours), with what `tart get` and its run log said. */
 export interface OurVm {
@@ -60,6 +61,8 @@ export interface Observed {
   githubBudget?: RequestBudgetStatus;
   /** The cache dirs under `host.cache_max_gb`, as last measured; absent without a cap. */
   caches?: CacheObservation[];
+  /** What the daemon's boot proof found per image (core/proof-gate.ts); absent without a proof. */
+  bootProof?: BootProofView;
 }
 
 /**

@@ -21,7 +21,8 @@
  * - Deleted VMs free their RAM only next tick (deletion may fail); the loop ticks again at once
  *   after a tick that deleted something, so this costs about a second, not a poll interval.
  */
-import { repoCapFor, type Config, type Profile, type Trust } from '../config/types.js';
+import { imageOf, repoCapFor, type Config, type Profile, type Trust } from '../config/types.js';
+import { proofGate } from './proof-gate.js';
 import type { Job, Runner } from './ports.js';
 import { claimKey, hostLabel, ownedByHost, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import { decide, type JobPhase, type RunnerPhase, type VmPhase } from './lifecycle.js';
@@ -289,6 +290,11 @@ function admit(
   let head: { job: Job; waitedS: number } | undefined;
   for (const { job, profile, claim, note } of candidates) {
     const wait = (reason: string) => queue.push(entry(job, profile.name, now, reason));
+    const unproven = proofGate(ctx.world.bootProof, imageOf(profile, config), profile.name);
+    if (unproven) {
+      wait(unproven);
+      continue;
+    }
     if (memory.admissionPausedUntil && now < memory.admissionPausedUntil.until) {
       wait(`new VMs paused: ${memory.admissionPausedUntil.reason}`);
       continue;

@@ -33,6 +33,7 @@ import { JsonStateFile } from '../adapters/state-file.js';
 import { CacheCloneDir } from '../adapters/cache-clone.js';
 import { RunLogs } from '../adapters/run-logs.js';
 import { ignoring, stopAndDelete } from './vm-removal.js';
+import type { BootProofView } from '../core/proof-gate.js';
 import { CacheKeeper } from './cache-keeper.js';
 import { ChildCacheTool, type CacheTool } from '../adapters/cache-tool.js';
 
@@ -45,6 +46,8 @@ export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClone
   disk?: DiskSpace;
   /** Measures and prunes cache dirs under host.cache_max_gb. Default: `tart-fleet cache prune` as a child process. */
   cacheTool?: CacheTool;
+  /** The boot proof's verdicts (daemon/boot-proof.ts), observed each tick; absent: no gate. */
+  bootProof?: () => BootProofView;
 }
 
 /** The state file of the daemon's memory (failure counts and give-ups). */
@@ -119,6 +122,7 @@ export class Reconciler {
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
       ...(caches.length > 0 ? { caches } : {}),
+      ...(this.deps.bootProof ? { bootProof: this.deps.bootProof() } : {}),
     };
     return { world, memory };
   }

@@ -127,6 +127,16 @@ test('tart unreadable: RAM and macOS slots are NaN, not 0', async () => {
   expect(p.value('tart_fleet_last_tick_ok')).toBe(0);
 });
 
+test('the boot proof: one gauge per image, 1 passed, 0 failed, NaN while under way', async () => {
+  const m = new FleetMetrics();
+  const world = { now: 0, tart: { ok: false, error: 'x' }, github: { ok: false, error: 'x' }, bootProof: { workhorse: { status: 'failed', reason: 'keychain: …' }, 'workhorse-linux': { status: 'passed' }, other: { status: 'pending' } } };
+  m.record(snapshot(), report({ world } as Partial<TickReport>));
+  const p = parsePrometheusText(await m.text());
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'workhorse' })).toBe(0);
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'workhorse-linux' })).toBe(1);
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'other' })).toBeNaN();
+});
+
 test('deletion reasons map to a few bounded kinds', () => {
   expect(reasonKind("VM is past its profile's timeout; the job is cut off")).toBe('timeout');
   expect(reasonKind('VM is stopped while its runner still shows busy (job just ended, or the VM died mid-job)')).toBe('job_done');
