@@ -187,7 +187,9 @@ function nextSteps(target: string, image: string, found: Detected): string[] {
   steps.push(
     `  ${n++}. check everything: tart-fleet validate --config ${target}`,
     `  ${n++}. boot one VM end to end, without GitHub: tart-fleet selftest --config ${target}`,
-    `  ${n}. run it at boot: sudo -E tart-fleet launchd --install --config ${target} --user "$USER"`,
+    `  ${n++}. run it at boot: sudo -E tart-fleet launchd --install --config ${target} --user "$USER"`,
+    // A shell proves nothing about launchd (keychain, Local Network privacy): docs/boot-proof.md.
+    `  ${n}. prove it from the daemon's own context: tart-fleet selftest --as-daemon --config ${target}`,
   );
   return steps;
 }
