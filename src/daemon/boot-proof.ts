@@ -31,7 +31,7 @@
  * 5. `tart stop` + `tart delete`, always.
  *
  * ## Gotchas
- * - The proof VM is named `tfproof-…`, outside the daemon's `tf-<host>-…` names: the planner counts
+ * - The proof VM is named `tfproof-<runner_name>-<n>` (n: the image's place), outside the daemon's `tf-<host>-…` names: the planner counts
  *   it as a foreign VM (its RAM and VZ slot) and never reaps it mid-proof; a proof VM left by a
  *   crash is deleted at the next proof.
  * - `vz-limit` and `out-of-disk` are not verdicts on the image: the image stays `pending` (jobs
@@ -147,7 +147,6 @@ export class BootProof {
   private requestTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private seq = 0;
 
   constructor(private readonly deps: BootProofDeps) {
     for (const image of imagesOf(deps.config)) this.images.set(image, blank(image));
@@ -296,7 +295,9 @@ export class BootProof {
     }
     p.os = details.os;
     const profiles = profilesOf(config, image).sort((a, b) => a.ram_mb - b.ram_mb || a.cpu - b.cpu);
-    const vm = `tfproof-${config.github.runner_name}-${++this.seq}`;
+    // Named by the image's place in the config (images are proved one at a time): the run logs in
+    // host.log_dir stay one per image however often the proof runs.
+    const vm = `tfproof-${config.github.runner_name}-${imagesOf(config).indexOf(image) + 1}`;
     try {
       await tart.clone(image, vm);
       // Every profile is tried (each may be below the minimum on its own); the smallest that fits sizes the VM.
