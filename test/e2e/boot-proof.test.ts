@@ -16,7 +16,7 @@ jest.setTimeout(scaledTimeout(120_000));
 const newWorld = worldsDestroyedAfterEach();
 
 interface ProofFile {
-  images: Record<string, { status: string; ssh: string; exec: string; delivery: string | null; failure: { kind: string; fix: string } | null; warnings: string[] }>;
+  images: Record<string, { status: string; ssh: string; exec: string; delivery: string | null; failure: { kind: string; fix: string } | null; warnings: string[]; profiles: Record<string, { reason: string; fix: string }> }>;
 }
 
 function proofOf(world: SimWorld): ProofFile | undefined {
@@ -100,4 +100,20 @@ test('local network allowed: the proof passes over SSH and jobs run through node
   const sshToJobs = world.logLines().filter((l) => l.msg === 'ssh connected');
   expect(sshToJobs.length).toBeGreaterThanOrEqual(2);
   expect(world.logLines().some((l) => String(l.msg).includes('delivering runners through tart exec'))).toBe(false);
+});
+
+test("a profile below the macOS image's minimum fails alone: its jobs wait with tart's words and the fix, the image's other profiles run", async () => {
+  const world = await newWorld({
+    speed: 20,
+    config: { vm: { boot_proof: true }, profiles: { coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 }, marketer: { ram_mb: 5120, cpu: 4, timeout_minutes: 30 } } },
+  });
+  const small = world.queue('coder', { durationS: 10 });
+  const fits = world.queue('marketer', { durationS: 10 });
+  world.startDaemon();
+  await waitFor('the marketer job ran', () => jobsDone(world, [fits]), 60_000);
+  const proof = proofOf(world)!.images.workhorse!;
+  expect(proof.status).toBe('passed');
+  expect(proof.profiles.coder!.reason).toMatch(/ram_mb 2048.*LessThanMinimalResourcesError: VM should have 4294967296 bytes of memory at minimum/);
+  await waitFor('ls shows why the coder job waits', async () => /^profile coder cannot boot image workhorse: .* — fix: raise the profile's ram_mb/.test((await world.ls()).queue.find((q) => q.job_id === small)?.reason ?? ''), 20_000);
+  expect(runnersNamed(world, 'tf-coder-')).toEqual([]);
 });
