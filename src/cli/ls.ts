@@ -23,7 +23,7 @@ import { pidAlive, readSnapshot, snapshotHealth, snapshotPath, type StatusSnapsh
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
-import { readBootProof } from '../daemon/boot-proof.js';
+import { proofViewOf, readBootProof } from '../daemon/boot-proof.js';
 import { renderBootProof } from './boot-proof-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables } from './render.js';
 
@@ -139,7 +139,8 @@ function liveFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> {
   // From the daemon's sweep state when there is one: at 1,000 repositories a cold sweep would see a
   // minute's budget worth of them only.
   const adapters = buildAdapters(quietContext(ctx), config, { needGuest: false, lenient: true, sweepState: 'read' });
-  const reconciler = new Reconciler({ config, ...adapters });
+  // The daemon's last boot proof gates here as in the daemon, so the queue says why a job waits.
+  const reconciler = new Reconciler({ config, ...adapters, bootProof: () => proofViewOf(readBootProof(config.host.state_dir)?.images) });
   return async () => {
     const { world: observed, memory } = await reconciler.observe();
     const view: LsView = withConfigLedger(fleetView(observed, memory, reconciler.plan(observed, memory), config), config);

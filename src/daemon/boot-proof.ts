@@ -154,17 +154,7 @@ export class BootProof {
 
   /** The planner's and delivery's view (core/proof-gate.ts). */
   view(): BootProofView {
-    const out: BootProofView = {};
-    for (const [image, p] of this.images) {
-      const v: ImageProofView = { status: p.status };
-      if (p.failure) {
-        v.reason = `${p.failure.kind}: ${p.failure.detail}`;
-        v.fix = p.failure.fix;
-      }
-      if (Object.keys(p.profiles).length > 0) v.profiles = p.profiles;
-      out[image] = v;
-    }
-    return out;
+    return proofViewOf(Object.fromEntries(this.images))!;
   }
 
   /** How runners reach guests of `image` now: `exec` only when the proof says SSH is blocked and exec works. */
@@ -468,4 +458,20 @@ export function startBootProof(
   void proof.run();
   proof.watchRequests();
   return proof;
+}
+
+/** The planner's view (core/proof-gate.ts) of proof results, e.g. of the file for `ls --live`. */
+export function proofViewOf(images: Record<string, ImageProof> | undefined): BootProofView | undefined {
+  if (!images) return undefined;
+  const out: BootProofView = {};
+  for (const [image, p] of Object.entries(images)) {
+    const v: ImageProofView = { status: p.status };
+    if (p.failure) {
+      v.reason = `${p.failure.kind}: ${p.failure.detail}`;
+      v.fix = p.failure.fix;
+    }
+    if (Object.keys(p.profiles).length > 0) v.profiles = p.profiles;
+    out[image] = v;
+  }
+  return out;
 }

@@ -47,7 +47,7 @@ export interface ReconcilerDeps extends Omit<CreatorDeps, 'memory' | 'cacheClone
   /** Measures and prunes cache dirs under host.cache_max_gb. Default: `tart-fleet cache prune` as a child process. */
   cacheTool?: CacheTool;
   /** The boot proof's verdicts (daemon/boot-proof.ts), observed each tick; absent: no gate. */
-  bootProof?: () => BootProofView;
+  bootProof?: () => BootProofView | undefined;
 }
 
 /** The state file of the daemon's memory (failure counts and give-ups). */
@@ -117,12 +117,13 @@ export class Reconciler {
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
     const caches = this.caches.snapshot();
+    const bootProof = this.deps.bootProof?.();
     const world: Observed = {
       now: this.deps.clock.now(), tart, github,
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
       ...(caches.length > 0 ? { caches } : {}),
-      ...(this.deps.bootProof ? { bootProof: this.deps.bootProof() } : {}),
+      ...(bootProof ? { bootProof } : {}),
     };
     return { world, memory };
   }

@@ -62,6 +62,10 @@ test('no unlocked keychain: the proof says so, ls shows it, no job of the macOS 
   expect(asDaemon.stdout).toMatch(new RegExp(`boot proof by daemon pid ${world.daemon!.pid}`));
   expect(asDaemon.stdout).toMatch(/! boot proof workhorse: FAILED, no job of this image is claimed: keychain/);
   expect(asDaemon.stdout).toMatch(/boot proof workhorse-linux: passed/);
+  // `ls --live` (observing by itself) gates on the daemon's last proof too, so it tells the same story.
+  const live = await promisify(execFile)(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tart-fleet.js'), 'ls', '--live', '--json', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
+  const liveQueue = (JSON.parse(live.stdout) as { queue: Array<{ job_id: number; reason: string }> }).queue;
+  expect(liveQueue.find((q) => q.job_id === mac)?.reason).toMatch(/^image workhorse failed its boot proof: keychain/);
   expect(runnersNamed(world, 'tf-marketer-')).toEqual([]);
 });
 
