@@ -51,6 +51,7 @@ import { GuestShell } from '../adapters/ssh-exec.js';
 import type { SshCredentials } from '../adapters/ssh.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import type { TartAdapter } from '../adapters/tart.js';
+import { ADVICE } from '../adapters/tart-errors.js';
 
 export const PROOF_FILE = 'boot-proof.json';
 export const PROOF_REQUEST_FILE = 'boot-proof.request';
@@ -326,11 +327,14 @@ export class BootProof {
 
   private classifyTartFailure(err: unknown, p: ImageProof, end: (s: ImageProof['status'], k?: ProofFailureKind, d?: string) => ImageProof): ImageProof {
     const text = err instanceof TartError ? `${err.stderrLine} ${err.message}` : (err as Error).message;
-    const detail = err instanceof TartError ? err.stderrLine || err.message : text;
+    // tart run's first line can be the guest's own boot output: then the whole message (with the
+    // adapter's advice, which names a failure it found further down) says more.
+    const detail = err instanceof TartError ? (/error|fail/i.test(err.stderrLine) ? err.stderrLine : err.message) : text;
     if (err instanceof TartError && err.kind === 'vz-limit') return end('pending', 'vz-limit', detail);
     if (err instanceof TartError && err.kind === 'out-of-disk') return end('pending', 'out-of-disk', detail);
     if (p.os === 'darwin' && KEYCHAIN_TEXTS.some((re) => re.test(text))) return end('failed', 'keychain', detail);
-    if (SOFTNET_TEXTS.test(text)) return end('failed', 'softnet', detail);
+    // The adapter classifies from the whole stderr and attaches ADVICE.softnet (adapters/tart-errors.ts).
+    if (SOFTNET_TEXTS.test(text) || text.includes(ADVICE.softnet)) return end('failed', 'softnet', detail);
     if (TOO_SMALL.test(text)) return end('failed', 'image-too-small', detail);
     return end('failed', 'other', detail);
   }
@@ -341,6 +345,12 @@ export class BootProof {
     const mode = config.vm.runner_delivery;
     const agent = await this.execUntil(vm, ['true'], deadline);
     p.exec = agent.ok ? 'ok' : 'failed';
+    if (!agent.ok) {
+      // A VM that died after `run` stopped watching (Softnet without SUID, the VZ limit): the tart
+      // adapter's `ip` reads this run's log and names the failure.
+      const died = await this.deps.tart.ip(vm, 1).then(() => undefined, (err: unknown) => err);
+      if (died instanceof TartError && died.kind !== 'no-ip' && died.kind !== 'timeout') return this.classifyTartFailure(died, p, end);
+    }
     if (mode === 'exec') {
       if (!agent.ok) return end('failed', 'guest-agent', agent.detail);
       p.delivery = 'exec';

@@ -121,3 +121,17 @@ test("a profile below the macOS image's minimum fails alone: its jobs wait with 
   await waitFor('ls shows why the coder job waits', async () => /^profile coder cannot boot image workhorse: .* — fix: raise the profile's ram_mb/.test((await world.ls()).queue.find((q) => q.job_id === small)?.reason ?? ''), 20_000);
   expect(runnersNamed(world, 'tf-coder-')).toEqual([]);
 });
+
+test('Softnet without its SUID bit: the VM dies during the proof, the image fails with softnet and the fix, nothing is claimed', async () => {
+  const world = await newWorld({
+    speed: 20,
+    simEnv: { TART_SIM_SOFTNET: 'no-suid' },
+    config: { vm: { boot_proof: true }, profiles: { coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: 'linux', image: 'workhorse-linux', network: 'softnet' } } },
+  });
+  const id = world.queue('coder', { durationS: 10 });
+  world.startDaemon();
+  await waitFor('the image failed its proof', () => proofOf(world)?.images['workhorse-linux']?.status === 'failed', 60_000);
+  expect(proofOf(world)!.images['workhorse-linux']!.failure).toMatchObject({ kind: 'softnet', fix: expect.stringMatching(/chmod u\+s/) });
+  await waitFor('ls shows why the job waits', async () => /failed its boot proof: softnet/.test((await world.ls()).queue.find((q) => q.job_id === id)?.reason ?? ''), 20_000);
+  expect(runnersNamed(world, 'tf-coder-')).toEqual([]);
+});
