@@ -151,10 +151,16 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
 
   program
     .command('selftest')
-    .description('clone the golden image, boot it, SSH in, check the runner version, PATH tools and cache mount, delete it (no GitHub)')
+    .description('clone the golden image, boot it, SSH in, check the runner version, PATH tools and cache mount, delete it (no GitHub). Run from a terminal or SSH shell it proves nothing about launchd (that shell has its own keychain and is exempt from Local Network privacy): use --as-daemon')
     .addOption(configOption())
     .option('--profile <name>', "boot the VM with this profile's CPU, RAM and image (default: the smallest profile)")
-    .action(async (opts: { config?: string; profile?: string }) => {
+    .option('--as-daemon', "ask the running daemon to run its boot proof in its own (launchd) context and print the result (docs/boot-proof.md)")
+    .action(async (opts: { config?: string; profile?: string; asDaemon?: boolean }) => {
+      if (opts.asDaemon) {
+        const { selftestAsDaemon } = await import('./cli/selftest-daemon.js');
+        setExit(await selftestAsDaemon(ctx, opts));
+        return;
+      }
       const { selftestCommand } = await import('./cli/selftest.js');
       setExit(await selftestCommand(ctx, opts));
     });

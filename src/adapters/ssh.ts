@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { NodeSSH, type Config as NodeSshConfig } from 'node-ssh';
-import { GuestError, type Guest, type RunnerLaunch } from '../core/ports.js';
+import { GuestError, type Guest, type GuestTarget, type RunnerLaunch } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import { Secrets } from '../secrets/redact.js';
 import { withExports } from './runner-env.js';
@@ -151,7 +151,12 @@ export class SshGuest implements Guest {
     this.log = opts.logger.child({ component: 'ssh' });
   }
 
-  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<RunnerLaunch> {
+  launchRunner(target: GuestTarget, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<RunnerLaunch> {
+    return this.launchAt(target.ip, encodedJitConfig, deadline, env);
+  }
+
+  /** `launchRunner` on an address (`tart ip <vm>`'s answer). */
+  async launchAt(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<RunnerLaunch> {
     const command = withExports(env, this.opts.runnerCommand);
     const secrets = new Secrets();
     secrets.add(encodedJitConfig);
@@ -167,7 +172,7 @@ export class SshGuest implements Guest {
 
   /** Launches and waits for the command to end: exit 0 resolves, anything else rejects. */
   async startRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
-    await (await this.launchRunner(ip, encodedJitConfig, deadline, env)).exited;
+    await (await this.launchAt(ip, encodedJitConfig, deadline, env)).exited;
   }
 
   /** Connects with bounded retries; resolves with a connected, authenticated client. */

@@ -11,7 +11,8 @@
  * 2. Runs the runner command exactly once (tier variables exported in front, runner-env.ts) with the
  *    JIT config on stdin and resolves at once; `exited` rejects with `command-failed` on a non-zero
  *    exit (the runner may have started: the caller must not assume otherwise).
- * `launchRunner(ip, …)` (the port's signature) first finds the running VM that has `ip`.
+ * `launchRunner(target, …)` (the port's signature) uses `target.vm`: the VM is addressed by name,
+ * never found by its IP (an IP can be reused by another VM; the issue #31 rule).
  *
  * ## Gotchas
  * - Needs tart >= 2.27.0 on a macOS 14+ host and the guest agent with `--run-rpc` (in every
@@ -22,17 +23,16 @@
  * - The JIT config goes only to the child's stdin; never into argv, the environment or a log.
  * - The command runs as the agent's user (`admin`). Whether a background runner outlives the exec
  *   session on a real Mac is unverified: the start script should detach it (nohup / launchctl).
- * - The port gives an IP, not a VM name; the integrator may prefer passing the name (creator knows
- *   it) and calling `launchRunnerIn` directly, which saves a `tart list` and a `tart ip` per VM.
+ * - Local Network privacy (macOS 15+) does not apply: `tart exec` reaches the guest through tart's
+ *   control socket and vsock, no IP connection (tart Exec.swift, ControlSocket.swift); it is the
+ *   delivery the boot proof falls back on when SSH to the guest is blocked (daemon/delivery.ts).
  */
-import { GuestError, TartError, type Guest, type RunnerLaunch, type TartVm } from '../core/ports.js';
+import { GuestError, TartError, type Guest, type GuestTarget, type RunnerLaunch } from '../core/ports.js';
 import { withExports } from './runner-env.js';
 import type { Logger } from '../core/logger.js';
 
 /** What this guest needs of the tart adapter (TartAdapter has all of it). */
 export interface TartExecPort {
-  list(): Promise<TartVm[]>;
-  ip(name: string, waitSeconds: number): Promise<string>;
   execInGuest(name: string, argv: string[], opts: { stdin?: string; timeoutMs: number }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
 }
 
@@ -68,8 +68,8 @@ export class TartExecGuest implements Guest {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch> {
-    return this.launchRunnerIn(await this.vmWithIp(ip), encodedJitConfig, deadline, env);
+  launchRunner(target: GuestTarget, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch> {
+    return this.launchRunnerIn(target.vm, encodedJitConfig, deadline, env);
   }
 
   /**
@@ -93,11 +93,7 @@ export class TartExecGuest implements Guest {
     return { exited };
   }
 
-  /** Launches and waits for the command to end (`selftest`, tests). */
-  async startRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
-    await (await this.launchRunner(ip, encodedJitConfig, deadline, env)).exited;
-  }
-
+  /** Launches and waits for the command to end (tests). */
   async startRunnerIn(vm: string, encodedJitConfig: string, deadline: number, env: Record<string, string> = {}): Promise<void> {
     await (await this.launchRunnerIn(vm, encodedJitConfig, deadline, env)).exited;
   }
@@ -125,13 +121,4 @@ export class TartExecGuest implements Guest {
     }
   }
 
-  /** The running VM whose IP is `ip` (the port speaks IPs; tart exec needs a name). */
-  private async vmWithIp(ip: string): Promise<string> {
-    const running = (await this.tart.list()).filter((v) => v.state === 'running');
-    for (const vm of running) {
-      const got = await this.tart.ip(vm.name, 0).catch(() => undefined);
-      if (got === ip) return vm.name;
-    }
-    throw new GuestError('unreachable', `no running VM has the IP ${ip}`);
-  }
 }

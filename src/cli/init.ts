@@ -193,8 +193,10 @@ function nextSteps(target: string, image: string, found: Detected): string[] {
   steps.push(
     `  ${n++}. check everything: tart-fleet validate --config ${target}`,
     `  ${n++}. boot one VM end to end, without GitHub: tart-fleet selftest --config ${target}`,
-    `  ${n}. run it in this user's login session, at every login: tart-fleet launchd --install --config ${target}`,
+    `  ${n++}. run it in this user's login session, at every login: tart-fleet launchd --install --config ${target}`,
     '     (as this user, no sudo: a LaunchAgent; it needs automatic login, FileVault off, sleep off: docs/install-macos.md)',
+    // A shell proves nothing about launchd (keychain, Local Network privacy): docs/boot-proof.md.
+    `  ${n}. prove it from the daemon's own context: tart-fleet selftest --as-daemon --config ${target}`,
   );
   return steps;
 }

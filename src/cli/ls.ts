@@ -26,6 +26,8 @@ import { ExitError, println, type CliContext } from './context.js';
 import { historyCommand } from './history.js';
 import { fleetCommand } from './fleet.js';
 import { admissionLines, admissionView } from '../status/admission-view.js';
+import { readBootProof } from '../daemon/boot-proof.js';
+import { renderBootProof } from './boot-proof-view.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME, renderLsTables, terminalSafe } from './render.js';
 
 export const EXIT_STALE = 3;
@@ -135,9 +137,10 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
       ...(health.stale ? [`stale status snapshot (${snapshotPath(stateDir)}): ${health.stale}`] : []),
       ...health.degraded.map((d) => `degraded: ${d}`),
     ];
+    const proof = readBootProof(stateDir);
     if (opts.json) {
       return {
-        stdout: [JSON.stringify({ ...snapshot, age_s: health.age_s, stale: health.stale }, null, 2)],
+        stdout: [JSON.stringify({ ...snapshot, age_s: health.age_s, stale: health.stale, boot_proof: proof ?? null }, null, 2)],
         stderr: warnings,
         code,
         pollSeconds: snapshot.poll_seconds,
@@ -147,7 +150,7 @@ function snapshotFrames(ctx: CliContext, opts: LsOptions): () => Promise<Frame> 
     const failures = snapshot.last_tick.ok ? [] : (snapshot.last_tick.action_failures ?? []).map((f) => `! last tick: ${f}`);
     const giveUps = snapshot.give_ups.length ? [`gave up on ${snapshot.give_ups.length} job(s): ${snapshot.give_ups.map((g) => `${g.repo ?? '?'}#${g.job_id}`).join(', ')}`] : [];
     return {
-      stdout: [header, ...admissionLines(snapshot), ...versionSkew(snapshot.version), ...warnings.map((w) => `! ${w}`), ...failures, ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
+      stdout: [header, ...admissionLines(snapshot), ...versionSkew(snapshot.version), ...warnings.map((w) => `! ${w}`), ...failures, ...renderBootProof(proof), ...renderLsTables(snapshot, ctx.stdout.columns, health.age_s), ...giveUps],
       stderr: [],
       code,
       pollSeconds: snapshot.poll_seconds,

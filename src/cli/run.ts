@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { assertIsolatedOnDisk } from '../config/isolation.js';
 import { ensurePrivateDir } from '../adapters/private-dir.js';
 import { runLoop } from '../daemon/loop.js';
+import { startBootProof } from '../daemon/boot-proof.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
@@ -46,6 +47,8 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   const adapters = buildAdapters(opts.dryRun ? { ...ctx, stdout: ctx.stderr } : logged, config, { needGuest: !opts.dryRun, ...(opts.dryRun ? {} : { sweepState: 'persist' as const }) });
   const { logger } = adapters;
   for (const w of warnings) logger.warn(w);
+  // The boot proof (daemon/boot-proof.ts) runs in this process, so in the daemon's own context.
+  const proof = opts.dryRun ? undefined : startBootProof(config, adapters);
   if (opts.dryRun) {
     const { world, plan } = await buildObservation(config, adapters)();
     const actions = plan.actions.map((a) => (a.kind === 'create' ? { kind: a.kind, vm: a.vmName, runner: a.runnerName, repo: a.job.repo, job_id: a.job.id, reason: a.reason } : a));
@@ -53,7 +56,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     return world.tart.ok && world.github.ok ? 0 : 1;
   }
 
-  const reconciler = buildDaemon(config, adapters);
+  const reconciler = buildDaemon(config, adapters, proof ? { bootProof: () => proof.view() } : {});
   logger.info('tart-fleet starting', { org: config.github.org, runner_name: config.github.runner_name, config: config.source, profiles: Object.keys(config.profiles), poll_seconds: config.host.poll_seconds, state_dir: config.host.state_dir, version: packageVersion() });
   const publisher = new StatusPublisher({ config, ...adapters });
   await publisher.start();
@@ -62,11 +65,13 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   };
   if (opts.once) {
     try {
+      await proof?.drain();
       const report = await reconciler.tick();
       await publish(report, config.host.poll_seconds * 1000);
       await reconciler.drain();
       return report.ok ? 0 : 1;
     } finally {
+      proof?.stop();
       await publisher.close();
       lock?.release();
     }
@@ -90,6 +95,7 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
   try {
     await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
   } finally {
+    proof?.stop();
     clearInterval(orphanWatch);
     await publisher.close();
     lock?.release();

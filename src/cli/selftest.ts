@@ -16,6 +16,10 @@
  *   that every macOS has) gives "unknown", a warn, not a FAIL: the check proved nothing either way.
  *   A missing runner binary is "no such file" on a real guest, and that is a FAIL.
  * - GitHub is never contacted: no runner is created, so the runner is checked by its version only.
+ * - Run from a Terminal or SSH shell, this proves nothing about launchd: that shell has its own
+ *   login keychain and security session and is exempt from Local Network privacy, the daemon is
+ *   not. `selftest --as-daemon` (selftest-daemon.ts) has the running daemon boot each image in its
+ *   own context (docs/boot-proof.md).
  */
 import { mkdirSync } from 'node:fs';
 import type { Config, Profile } from '../config/types.js';
@@ -161,6 +165,7 @@ export async function selftestCommand(ctx: CliContext, opts: SelftestOptions, de
   }
   const counts = countChecks(results);
   println(ctx.stdout, summaryLine(counts));
+  println(ctx.stdout, 'note: this ran in your shell, which proves nothing about launchd (keychain, Local Network privacy); `selftest --as-daemon` asks the running daemon to boot each image in its own context');
   if (interrupted) return 130;
   return counts.fail > 0 ? 1 : 0;
 }

@@ -18,7 +18,8 @@ import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import type { GitHubFleetProbe } from '../adapters/github-fleet.js';
 import { TartAdapter } from '../adapters/tart.js';
-import { SshGuest, sshCredentials } from '../adapters/ssh.js';
+import { SshGuest, sshCredentials, type SshCredentials } from '../adapters/ssh.js';
+import { DeliveringGuest } from '../daemon/delivery.js';
 import { TartExecGuest } from '../adapters/tart-exec-guest.js';
 import { StatfsDiskSpace } from '../adapters/disk-space.js';
 import { SECRET_VALUE_VARS, expandSecretFiles } from '../secrets/secret-files.js';
@@ -38,18 +39,24 @@ import { Creator } from '../daemon/creator.js';
 import { CacheKeeper } from '../daemon/cache-keeper.js';
 import { Reconciler } from '../daemon/reconciler.js';
 import { JobHistory } from '../daemon/history.js';
+import { proofViewOf, readBootProof } from '../daemon/boot-proof.js';
+import type { BootProofView } from '../core/proof-gate.js';
 
 export interface Adapters {
   github: GitHub;
   /** Read-only access report for `validate`; undefined when there are no usable credentials. */
   githubAccess: (GitHubAccessProbe & GitHubFleetProbe) | undefined;
-  tart: Tart;
+  tart: TartAdapter;
   guest: Guest;
   clock: Clock;
   logger: Logger;
   secrets: Secrets;
   /** Free space where the VMs live ($TART_HOME), for the disk floor. */
   disk: DiskSpace;
+  /** The guest when runners are started: it follows the boot proof (daemon/delivery.ts). */
+  delivery?: DeliveringGuest;
+  /** The guest SSH credentials, when SSH may be used (the boot proof logs in with them). */
+  sshCredentials?: SshCredentials;
 }
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -107,28 +114,33 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),
   });
   let guest: Guest = noGuest;
-  if (opts.needGuest && config.vm.runner_delivery === 'exec') {
-    // Through tart's control socket and the guest agent: no SSH credentials, no neighbour on the
-    // network can answer in the guest's place (SECURITY.md).
-    guest = new TartExecGuest({ tart, runnerCommand: config.vm.runner_command, logger });
-  } else if (opts.needGuest) {
-    let credentials;
-    try {
-      credentials = sshCredentials(ctx.env, config.vm);
-    } catch (err) {
-      throw new ExitError(2, [(err as Error).message]);
+  let delivery: DeliveringGuest | undefined;
+  let credentials: SshCredentials | undefined;
+  if (opts.needGuest) {
+    // `tart exec` (tart's control socket and the guest agent: no SSH credentials, no network) is
+    // always at hand: `exec` pins it, the default `ssh` falls back on it when the boot proof finds
+    // SSH blocked (daemon/delivery.ts).
+    const exec = new TartExecGuest({ tart, runnerCommand: config.vm.runner_command, logger });
+    let ssh: SshGuest | undefined;
+    if (config.vm.runner_delivery !== 'exec') {
+      try {
+        credentials = sshCredentials(ctx.env, config.vm);
+      } catch (err) {
+        throw new ExitError(2, [(err as Error).message]);
+      }
+      secrets.add(credentials.privateKey);
+      ssh = new SshGuest({
+        user: config.vm.ssh_user,
+        port: config.vm.ssh_port,
+        ...credentials,
+        hostKey: config.vm.ssh_host_key,
+        runnerCommand: config.vm.runner_command,
+        logger: logger.child({ component: 'ssh' }),
+      });
     }
-    secrets.add(credentials.privateKey);
-    guest = new SshGuest({
-      user: config.vm.ssh_user,
-      port: config.vm.ssh_port,
-      ...credentials,
-      hostKey: config.vm.ssh_host_key,
-      runnerCommand: config.vm.runner_command,
-      logger: logger.child({ component: 'ssh' }),
-    });
+    guest = delivery = new DeliveringGuest({ mode: config.vm.runner_delivery, ssh, exec, logger: logger.child({ component: 'delivery' }) });
   }
-  return { github, githubAccess: github, tart, guest, clock: systemClock, logger, secrets, disk };
+  return { github, githubAccess: github, tart, guest, clock: systemClock, logger, secrets, disk, ...(delivery ? { delivery } : {}), ...(credentials ? { sshCredentials: credentials } : {}) };
 }
 
 const noGuest: Guest = { launchRunner: () => Promise.reject(new Error('this command starts no runners')) };
@@ -163,7 +175,14 @@ export function quietContext(ctx: CliContext): CliContext {
 // The daemon and the read-only observation: the one place they are put together.
 
 /** The adapters a tick works with (tests pass in-memory ports of the same shapes). */
-export type TickPorts = Pick<Adapters, 'github' | 'tart' | 'guest' | 'clock' | 'logger'> & { disk?: DiskSpace };
+export interface TickPorts {
+  github: GitHub;
+  tart: Tart;
+  guest: Guest;
+  clock: Clock;
+  logger: Logger;
+  disk?: DiskSpace;
+}
 
 export interface DaemonOverrides {
   /** Default: the failure counts persisted in `<state_dir>/memory.json`. */
@@ -174,6 +193,8 @@ export interface DaemonOverrides {
   cacheClones?: CacheCloneDir;
   /** Default: `<state_dir>/history.jsonl`. */
   history?: JobHistory;
+  /** The running boot proof's verdicts (daemon/boot-proof.ts); without it no image is gated. */
+  bootProof?: () => BootProofView | undefined;
 }
 
 /** The daemon's tick with everything it owns: memory, observer, creator, cache keeper, clones, run logs. */
@@ -183,7 +204,7 @@ export function buildDaemon(config: Config, ports: TickPorts, overrides: DaemonO
   const memory = overrides.memory ?? new HostMemory(clock.now(), new JsonStateFile(paths.memory), logger);
   const cacheClones = overrides.cacheClones ?? new CacheCloneDir(paths.cacheClones);
   const caches = new CacheKeeper({ config, tool: overrides.cacheTool ?? new ChildCacheTool(), clock, logger: logger.child({ component: 'cache' }) });
-  const observer = new WorldObserver({ config, ...ports, caches: () => caches.snapshot() });
+  const observer = new WorldObserver({ config, ...ports, caches: () => caches.snapshot(), ...(overrides.bootProof ? { bootProof: overrides.bootProof } : {}) });
   const creator = new Creator({ config, ...ports, memory, cacheClones });
   const runLogs = new RunLogs(config.host.log_dir, config.github.runner_name);
   const history = overrides.history ?? new JobHistory({ config, logger });
@@ -196,7 +217,9 @@ export function buildDaemon(config: Config, ports: TickPorts, overrides: DaemonO
  * keeper: these commands cannot change anything.
  */
 export function buildObservation(config: Config, ports: Omit<TickPorts, 'guest'>): () => Promise<{ world: Observed; memory: Remembered; plan: Plan }> {
-  const observer = new WorldObserver({ config, ...ports });
+  // The daemon's last boot proof gates here as in the daemon, so the queue says why a job waits.
+  const bootProof = () => proofViewOf(readBootProof(config.host.state_dir)?.images);
+  const observer = new WorldObserver({ config, ...ports, bootProof });
   const saved = new JsonStateFile(statePaths(config.host).memory);
   const readOnly: MemoryStore = { load: () => saved.load(), save: () => undefined };
   return async () => {

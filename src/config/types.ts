@@ -91,7 +91,10 @@ export interface VmSettings {
   net_softnet_allow: string[];
   net_softnet_block: string[];
   root_disk_opts: string;
-  runner_delivery: 'ssh' | 'exec';
+  /** `ssh` falls back to `exec` when the boot proof finds SSH blocked; `ssh-only` and `exec` pin one. */
+  runner_delivery: 'ssh' | 'ssh-only' | 'exec';
+  /** Boot each image once at start from the daemon's context; gate its profiles on the result. */
+  boot_proof: boolean;
 }
 
 export interface Config {

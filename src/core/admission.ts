@@ -10,7 +10,8 @@
  *   counting this tick's own deletions: the tick that deletes a job's last attempt must not claim it.
  * - Another Mac's registered runner counts as supply for a boot's worth of time only.
  */
-import { repoCapFor, type Profile, type Trust } from '../config/types.js';
+import { imageOf, repoCapFor, type Profile, type Trust } from '../config/types.js';
+import { proofGate } from './proof-gate.js';
 import type { Job, Runner } from './ports.js';
 import { claimKey, parseRunnerName, runnerName as runnerNameOf, vmName as vmNameOf, type Claim } from './names.js';
 import type { Ledger } from './ledger.js';
@@ -113,6 +114,11 @@ export function admit(ctx: PlanContext, input: AdmissionInput): AdmissionDecisio
     const wait = (reason: string) => queue.push(entry(job, profile.name, now, reason));
     if (ctx.world.draining) {
       wait(`this Mac is draining (${ctx.world.draining.note}): it claims no new job until \`tart-fleet resume\``);
+      continue;
+    }
+    const unproven = proofGate(ctx.world.bootProof, imageOf(profile, config), profile.name);
+    if (unproven) {
+      wait(unproven);
       continue;
     }
     if (memory.admissionPausedUntil && now < memory.admissionPausedUntil.until) {

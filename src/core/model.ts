@@ -13,6 +13,7 @@ import type { Job, RequestBudgetStatus, Runner, SweepStats, VmState } from './po
 import type { Claim } from './names.js';
 import type { FailureCause } from './memory.js';
 import type { DecisionCause } from './lifecycle.js';
+import type { BootProofView } from './proof-gate.js';
 
 /** One of this host's VMs (its name parsed as ours), with what `tart get` and its run log said. */
 export interface OurVm {
@@ -63,6 +64,8 @@ export interface Observed {
   caches?: CacheObservation[];
   /** Set while this Mac is drained (`tart-fleet drain`, adapters/admission-state.ts): nothing new is admitted. */
   draining?: { since: number | undefined; note: string };
+  /** What the daemon's boot proof found per image (core/proof-gate.ts); absent without a proof. */
+  bootProof?: BootProofView;
 }
 
 /**

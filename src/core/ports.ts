@@ -204,13 +204,25 @@ export interface RunnerLaunch {
   exited: Promise<void>;
 }
 
+/**
+ * Which guest to start the runner in. `vm` is the name tart knows it by: delivery through `tart
+ * exec` addresses it by that name only, never by looking an IP up (an IP can belong to another VM).
+ * `ip` is what `tart ip <vm>` answered (SSH delivery); `image` is the golden image it was cloned
+ * from (the boot proof decides delivery per image).
+ */
+export interface GuestTarget {
+  vm: string;
+  ip: string;
+  image: string;
+}
+
 export interface Guest {
   /**
-   * Waits until the guest answers on `ip` (bounded by `deadline`, epoch ms), then runs
-   * `vm.runner_command` once with `encodedJitConfig` on its stdin and `env` exported in front of it.
+   * Waits until the guest answers (bounded by `deadline`, epoch ms), then runs `vm.runner_command`
+   * once with `encodedJitConfig` on its stdin and `env` exported in front of it.
    * Resolves as soon as the guest accepted the command; rejects if it could not be started.
    */
-  launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch>;
+  launchRunner(target: GuestTarget, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch>;
 }
 
 // ---------------------------------------------------------------------------------------------

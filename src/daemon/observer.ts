@@ -21,6 +21,7 @@ import type { Clock, DiskSpace, GitHub, Tart, TartVmDetails, VmState } from '../
 import { errorText } from '../core/errors.js';
 import { ignoring } from './vm-removal.js';
 import { observeDraining } from '../adapters/admission-state.js';
+import type { BootProofView } from '../core/proof-gate.js';
 
 export interface WorldObserverDeps {
   config: Config;
@@ -32,6 +33,8 @@ export interface WorldObserverDeps {
   disk?: DiskSpace;
   /** Cache sizes as last measured (the daemon's CacheKeeper); none for one-off commands. */
   caches?: () => CacheObservation[];
+  /** The boot proof's verdicts per image (daemon/boot-proof.ts); absent: no gate. */
+  bootProof?: () => BootProofView | undefined;
 }
 
 export class WorldObserver {
@@ -46,9 +49,11 @@ export class WorldObserver {
     const caches = this.deps.caches?.() ?? [];
     // `tart-fleet drain` writes it; read every tick, so it holds while the daemon runs and across a restart.
     const draining = observeDraining(this.deps.config.host.state_dir);
+    const bootProof = this.deps.bootProof?.();
     return {
       now: this.deps.clock.now(), tart, github,
       ...(draining ? { draining } : {}),
+      ...(bootProof ? { bootProof } : {}),
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
       ...(caches.length > 0 ? { caches } : {}),

@@ -155,7 +155,9 @@ export class SimWorld {
           // min_free_disk_gb 0: the simulated Mac's disk is this machine's temp dir, whose free space
           // says nothing about a Mac (the disk floor is tested in the planner's tests).
           host: { ...SHIPPED.host, reserved_ram_gb: opts.reservedGb, poll_seconds: opts.pollSeconds ?? 1, cache_dir: join(dir, 'cache'), log_dir: join(dir, 'vm-logs'), min_free_disk_gb: 0, ...options.config?.host },
-          vm: { ...SHIPPED.vm, boot_timeout_seconds: 60, registration_timeout_seconds: 60, ...options.config?.vm },
+          // boot_proof off unless a test turns it on: the proof's own clone and boot would add to the
+          // event log that the other scenarios count (test/e2e/boot-proof.test.ts turns it on).
+          vm: { ...SHIPPED.vm, boot_timeout_seconds: 60, registration_timeout_seconds: 60, boot_proof: false, ...options.config?.vm },
           profiles: options.config?.profiles ?? SEED_PROFILES,
         }),
       );

@@ -92,6 +92,7 @@ export class FleetMetrics {
       tickDuration: new Histogram({ name: `${P}tick_duration_seconds`, help: 'Duration of a reconcile tick', registers, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] }),
       lastTickOk: new Gauge({ name: `${P}last_tick_ok`, help: '1 when the last tick completed without failures', registers }),
       draining: new Gauge({ name: `${P}draining`, help: '1 while this Mac is drained (tart-fleet drain: no new job is claimed), else 0', registers }),
+      bootProof: new Gauge({ name: `${P}boot_proof_passed`, help: "Per image: 1 when the daemon's boot proof passed, 0 when it failed (its jobs are not claimed), NaN while under way", labelNames: ['image'], registers }),
       lastOkAt: new Gauge({ name: `${P}last_successful_tick_timestamp_seconds`, help: 'Unix time of the last tick without failures; NaN before the first', registers }),
     };
   }
@@ -172,6 +173,8 @@ export class FleetMetrics {
     m.runnersDeleted.inc(report.deletedRunners);
     m.giveUps.set(s.give_ups.length);
 
+    m.bootProof.reset();
+    for (const [image, p] of Object.entries(report.world?.bootProof ?? {})) m.bootProof.set({ image }, p.status === 'passed' ? 1 : p.status === 'failed' ? 0 : Number.NaN);
     m.ticks.inc({ result: report.ok ? 'ok' : 'failed' });
     m.tickDuration.observe(report.durationMs / 1000);
     m.lastTickOk.set(report.ok ? 1 : 0);

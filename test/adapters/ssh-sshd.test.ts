@@ -141,7 +141,7 @@ sshdTest('a command that stays in the foreground is accepted at once, sees the t
   const marker = join(dir, 'fg-done');
   const seen = join(dir, 'fg-env');
   const launch = await adapter({ runnerCommand: `echo "$TF_TRUST/$TF_CACHE" > ${seen}; sleep 2; touch ${marker}` })
-    .launchRunner('127.0.0.1', opaqueJit(), deadline(), { TF_TRUST: 'untrusted', TF_CACHE: 'ro' });
+    .launchRunner({ vm: 'vm-1', ip: '127.0.0.1', image: 'gold' }, opaqueJit(), deadline(), { TF_TRUST: 'untrusted', TF_CACHE: 'ro' });
   expect(existsSync(marker)).toBe(false);
   await launch.exited;
   expect(existsSync(marker)).toBe(true);

@@ -53,8 +53,9 @@ test('the runner command gets the JIT config on stdin; argv, the exec log and ou
   await tart.clone('gold', 'vm-x');
   const opts = runOptsIn(w.dir, 'vm-x');
   await tart.run('vm-x', opts);
-  const ip = await tart.ip('vm-x', 30);
-  await guest().startRunner(ip, JIT, Date.now() + 30_000);
+  await tart.ip('vm-x', 30);
+  // Addressed by name (never looked up by IP): the port's target carries both.
+  await (await guest().launchRunner({ vm: 'vm-x', ip: '192.0.2.1', image: 'gold' }, JIT, Date.now() + 30_000, {})).exited;
   await waitFor(() => readFileSync(opts.logFile, 'utf8').includes('guest: runner starting'), 10_000);
   const execLog = readFileSync(join(w.home, 'vms', 'vm-x', '.sim-exec.log'), 'utf8');
   expect(execLog).toContain(RUNNER);

@@ -229,8 +229,8 @@ export class Session {
   guest(): Guest {
     const w = this.world;
     return {
-      launchRunner: (ip, jit) => this.call('launchRunner', () => {
-        const vm = w.vmByIp(ip);
+      launchRunner: (target, jit) => this.call('launchRunner', () => {
+        const vm = w.vmByIp(target.ip);
         const runner = [...w.runners.values()].find((r) => r.jit === jit);
         if (!vm || !runner) throw new Error('guest unreachable');
         w.guestRunner.set(vm.name, runner.name);

@@ -156,6 +156,16 @@ test("a deletion is labelled by its decision's cause code: rewording a rule of t
   expect([...reasons].sort()).toEqual(['boot_failed', 'ghost_demand', 'job_done', 'no_vm', 'runner_lost', 'runner_offline', 'runner_unused', 'timeout', 'vm_stopped']);
 });
 
+test('the boot proof: one gauge per image, 1 passed, 0 failed, NaN while under way', async () => {
+  const m = new FleetMetrics();
+  const world = { now: 0, tart: { ok: false, error: 'x' }, github: { ok: false, error: 'x' }, bootProof: { workhorse: { status: 'failed', reason: 'keychain: …' }, 'workhorse-linux': { status: 'passed' }, other: { status: 'pending' } } };
+  m.record(snapshot(), report({ world } as Partial<TickReport>));
+  const p = parsePrometheusText(await m.text());
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'workhorse' })).toBe(0);
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'workhorse-linux' })).toBe(1);
+  expect(p.value('tart_fleet_boot_proof_passed', { image: 'other' })).toBeNaN();
+});
+
 test('served on 127.0.0.1 only: GET /metrics answers the text, anything else 404', async () => {
   const m = new FleetMetrics();
   m.record(snapshot(), report());

@@ -19,11 +19,21 @@
  * - `TART_SIM_JOB_HANG=1`: the job never finishes.
  * - `TART_SIM_RUNNER_FOREGROUND=1`: the runner command stays in the foreground until the runner
  *   exits (a start script that runs `./run.sh` directly instead of detaching it).
+ * - `TART_SIM_LOCAL_NETWORK=blocked`: the host's Local Network privacy blocks TCP from the host to
+ *   the guest (macOS 15+, a non-root process not exempted; cirruslabs/orchard#221 "dial tcp …:
+ *   connect: no route to host", elastic-fruit-runner#72). The guest's sshd runs inside the guest
+ *   (`nc -z 127.0.0.1 <port>` through `tart exec` answers 0) but nothing on the host reaches it.
+ *   `tart exec` is unaffected: it goes through tart's control socket and vsock, no IP (tart
+ *   `Sources/tart/Commands/Exec.swift`, `ControlSocket.swift`).
  * - `TART_SIM_RUNNER_VERSION`, `TART_SIM_RUNNER_UPDATE_DOWNLOAD_MS`, `TART_SIM_RUNNER_UPDATE_OFFLINE_MS`:
  *   the runner's version and self-update timing (runner.ts `runnerOptionsFromEnv`).
  *
  * ## Gotchas
  * - The JIT config is never logged or written anywhere; `.sim-exec.log` holds commands only.
+ * - Local Network privacy blocks by process on a real Mac (a Terminal's `ssh` may get through while
+ *   the daemon's node cannot); the simulation cannot tell processes apart, so with
+ *   `TART_SIM_LOCAL_NETWORK=blocked` no host process reaches the guest's port: the connection is
+ *   refused (ECONNREFUSED) where a real Mac answers EHOSTUNREACH ("no route to host").
  * - Starting the runner command twice starts two runners; the broker answers the second with 409
  *   (session conflict), as GitHub does for a JIT config used twice.
  */
@@ -80,6 +90,8 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
   const staysUp = env.TART_SIM_GUEST_STAYS_UP === '1';
   const jobHangs = env.TART_SIM_JOB_HANG === '1';
   const foreground = env.TART_SIM_RUNNER_FOREGROUND === '1';
+  const localNetworkBlocked = env.TART_SIM_LOCAL_NETWORK === 'blocked';
+  let booted = false;
 
   // Create (or load) the host key now, so its fingerprint is fixed before sshd answers.
   hostKeyFingerprint(opts.vmDir);
@@ -124,6 +136,11 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
 
   bootTimer = setTimeout(() => {
     bootTimer = undefined;
+    booted = true;
+    if (localNetworkBlocked) {
+      log(`guest: sshd up inside the guest, but the host's Local Network privacy blocks ${opts.ip}:${opts.sshPort} (TART_SIM_LOCAL_NETWORK=blocked)`);
+      return;
+    }
     startSshServer({
       ip: opts.ip,
       port: opts.sshPort,
@@ -152,6 +169,10 @@ export async function startSimulatedGuest(opts: SimulatedGuestOptions): Promise<
       if (off) return { code: 1, stderr: 'the guest is powered off\n' };
       // Commands only, never stdin: the JIT config must not reach a file (as with the sshd).
       appendFileSync(join(opts.vmDir, EXEC_LOG), `${command.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`);
+      // The boot proof's in-guest check that sshd listens (the audit's `nc -z 127.0.0.1 22`): inside
+      // the guest, Local Network privacy on the host does not apply.
+      const probe = /^(?:\/usr\/bin\/)?nc -z 127\.0\.0\.1 (\d+)$/.exec(command);
+      if (probe) return booted && Number(probe[1]) === opts.sshPort ? { code: 0, stderr: '' } : { code: 1, stderr: '' };
       const { env: tier, rest } = splitExports(command);
       if (rest !== runnerCommand) return { code: 127, stderr: `zsh: command not found: ${command.split(' ')[0] ?? ''}\n` };
       void onRunnerCommand(stdin.trim(), tier);

@@ -28,6 +28,11 @@
  *   (not in PATH: every Softnet run fails at once). Real tart only offers to fix the SUID bit when
  *   its stdout is a TTY, never under a daemon (audit tart.md #1).
  * - `TART_SIM_GUEST_AGENT=none`: the guest has no Tart Guest Agent, so `tart exec` cannot connect.
+ * - The session context of the process that runs tart (what a LaunchDaemon lacks on macOS 15+,
+ *   audits/turn4-macos-daemon.md): `TART_SIM_KEYCHAIN=locked` (no unlocked login keychain: `run` of
+ *   a macOS guest fails with VZErrorDomain Code=1, vm-process.ts KEYCHAIN_LOCKED_TEXT) and
+ *   `TART_SIM_LOCAL_NETWORK=blocked` (Local Network privacy: the guest's SSH port refuses the host,
+ *   while `tart exec` still works through the control socket; see ../guest/guest.ts).
  *
  * ## Lifecycle
  * One process per invocation. It takes the fault for its subcommand (if any), then does its work,

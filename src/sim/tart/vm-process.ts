@@ -135,6 +135,18 @@ export interface RunVmOptions {
   stuckOnStop?: boolean;
 }
 
+/**
+ * What `tart run` of a macOS 15+ guest prints when the user running it has no unlocked login
+ * keychain (a LaunchDaemon's user that never logged in, or root): Virtualization.framework's XPC
+ * service cannot create its key pair (`SecKeyCreateRandomKey_ios … -25308`, only in `log show`) and
+ * tart reports VZErrorDomain Code=1, exit 1. Verbatim from cirruslabs/tart #921 (root, 15.0.1 host),
+ * #1132 (headless mini, user never logged in to the GUI), #1025 and #1067; tart's FAQ "Headless
+ * machines": "Without an existing and unlocked login.keychain, the VM won't start". macOS ≤ 14 and
+ * Linux guests are not affected (#921: "macOS v14 VMs still work as root").
+ */
+export const KEYCHAIN_LOCKED_TEXT =
+  'Error Domain=VZErrorDomain Code=1 "The virtual machine failed to start." UserInfo={NSLocalizedFailure=Internal Virtualization error., NSLocalizedFailureReason=The virtual machine failed to start.}';
+
 export const SOFTNET_MISSING_TEXT = 'Error: InitializationFailed(why: "softnet not found in PATH")';
 export const SOFTNET_DIED_TEXT = 'Error: root privileges are required to run and passwordless sudo was not available\nRuntimeFailed(why: "Softnet process terminated prematurely")';
 
@@ -173,6 +185,12 @@ export async function runVm(store: SimStore, name: string, env: NodeJS.ProcessEn
       return { code: 1 };
     }
     const cfg = store.readConfig(name);
+    // The session context of whoever runs `tart run` (see KEYCHAIN_LOCKED_TEXT). Every simulated
+    // macOS image counts as a 15+ guest (the default base image is Sequoia).
+    if (cfg.os === 'darwin' && (env.TART_SIM_KEYCHAIN === 'locked' || env.TART_SIM_KEYCHAIN === 'none')) {
+      err(KEYCHAIN_LOCKED_TEXT);
+      return { code: 1 };
+    }
     if (cfg.os === 'darwin') {
       const others = runningDarwin(store, name);
       if (others.length >= sim.maxRunning) {
