@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures the README quotes, measured, never asserted by a timed test.
+ * `npm run bench`: the figures docs/benchmarks.md quotes, measured, never asserted by a timed test.
  *
  * 1. GitHub API cost of discovery for an org of 1,000 repositories (requests and 304s per sweep).
  * 2. Planner cost: plan() over a large observed world (thousands of queued jobs and runners).

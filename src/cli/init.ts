@@ -12,8 +12,12 @@
  *   is installed, and on Linux (where it writes a file `validate --config-only` accepts).
  * - Profiles are the shipped three, minus those larger than this Mac's VM RAM ceiling (a profile
  *   that can never fit is a config error).
+ * - A macOS golden image refuses less than 4096 MB (Apple's minimum in its config.json; tart
+ *   enforces it, image-checks.ts), so `coder` gets 4096 MB unless the image's config.json says
+ *   `os: linux` (then 2048 MB and `os: linux`): the file init writes passes `validate`. An image not
+ *   built yet is taken as macOS, like the default `workhorse`.
  */
-import { accessSync, constants, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { delimiter, join, resolve } from 'node:path';
@@ -142,10 +146,26 @@ export async function initCommand(ctx: CliContext & { stdin?: PromptInput }, opt
   return 0;
 }
 
+/** Whether the image's config.json says it is a Linux guest (tart: no `os` means darwin). */
+function isLinuxImage(tartHome: string, image: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(tartHome, 'vms', image, 'config.json'), 'utf8')) as { os?: unknown }).os === 'linux';
+  } catch {
+    return false;
+  }
+}
+
+/** The shipped profiles for this image: on macOS as shipped (coder at the guest's minimum); on Linux coder fits in 2048 MB. */
+function profilesFor(linux: boolean): Array<(typeof PROFILES)[number] & { os?: string }> {
+  if (linux) return PROFILES.map((x) => ({ ...x, os: 'linux', ...(x.name === 'coder' ? { ram: 2048, why: 'small jobs: lint, scripts' } : {}) }));
+  return PROFILES;
+}
+
 export function renderPipeline(p: { org: string; runnerName: string; image: string; found: Detected }): string {
   const ceiling = p.found.totalRamMb - RESERVED_RAM_GB * 1024;
-  const fitting = PROFILES.filter((x) => x.ram <= ceiling);
-  const profiles = fitting.length > 0 ? fitting : [{ ...PROFILES[1]!, ram: Math.max(512, ceiling) }];
+  const shipped = profilesFor(isLinuxImage(p.found.tartHome, p.image));
+  const fitting = shipped.filter((x) => x.ram <= ceiling);
+  const profiles = fitting.length > 0 ? fitting : [{ ...shipped[1]!, ram: Math.max(512, ceiling) }];
   const width = Math.max(...profiles.map((x) => x.name.length)) + 1;
   const imageNote = p.found.images.includes(p.image)
     ? `found in ${p.found.tartHome}`
@@ -171,9 +191,9 @@ export function renderPipeline(p: { org: string; runnerName: string; image: stri
     '# cpu >= 2; `tart-fleet validate` checks it). A smaller profile needs a Linux image:',
     '# add `os: linux, image: <your Linux golden image>` to it.',
     ...(fitting.length === 0 && ceiling < 4096 ? [`# coder is cut to the ${ceiling} MB ceiling, below a macOS guest's 4096 MB: it boots only a Linux image (add os: linux, image: …).`] : []),
-    ...(fitting.length < PROFILES.length ? [`# Left out, larger than the ${ceiling} MB ceiling: ${PROFILES.filter((x) => !fitting.includes(x)).map((x) => `${x.name} (${x.ram} MB)`).join(', ')}.`] : []),
+    ...(fitting.length < shipped.length ? [`# Left out, larger than the ${ceiling} MB ceiling: ${shipped.filter((x) => !fitting.includes(x)).map((x) => `${x.name} (${x.ram} MB)`).join(', ')}.`] : []),
     'profiles:',
-    ...profiles.map((x) => `  ${`${x.name}:`.padEnd(width + 1)}{ ram_mb: ${x.ram}, cpu: ${x.cpu}, timeout_minutes: ${x.timeout} }   # ${x.why}`),
+    ...profiles.map((x) => `  ${`${x.name}:`.padEnd(width + 1)}{ ram_mb: ${x.ram}, cpu: ${x.cpu}, timeout_minutes: ${x.timeout}${x.os ? `, os: ${x.os}` : ''} }   # ${x.why}`),
     '',
   ].join('\n');
 }

@@ -237,9 +237,9 @@ async function macChecks(): Promise<CheckResult[]> {
     const { stdout } = await run('defaults', ['read', '/Library/Preferences/SystemConfiguration/com.apple.InternetSharing.default.plist', 'bootpd']);
     const lease = Number(/DHCPLeaseTimeSecs\s*=\s*(\d+)/.exec(stdout)?.[1] ?? 86_400);
     const perDay = Math.floor((LEASE_POOL * 86_400) / lease);
-    out.push({ status: lease <= 3600 ? 'ok' : 'warn', what: 'dhcp lease', detail: `${lease} s: about ${perDay} VMs a day before leases run out${lease > 3600 ? ' (set 600 s, see the README)' : ''}` });
+    out.push({ status: lease <= 3600 ? 'ok' : 'warn', what: 'dhcp lease', detail: `${lease} s: about ${perDay} VMs a day before leases run out${lease > 3600 ? ' (set 600 s: docs/real-mac-guide.md §5)' : ''}` });
   } catch {
-    out.push({ status: 'warn', what: 'dhcp lease', detail: `not set: the default 86400 s allows about ${LEASE_POOL} VMs a day (set 600 s, see the README)` });
+    out.push({ status: 'warn', what: 'dhcp lease', detail: `not set: the default 86400 s allows about ${LEASE_POOL} VMs a day (set 600 s: docs/real-mac-guide.md §5)` });
   }
   try {
     await run('security', ['show-keychain-info', join(homedir(), 'Library', 'Keychains', 'login.keychain-db')]);

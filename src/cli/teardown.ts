@@ -31,6 +31,7 @@ import type { Runner, Tart, TartVm } from '../core/ports.js';
 import { stopAndDelete } from '../daemon/vm-removal.js';
 import { CacheCloneDir } from '../adapters/cache-clone.js';
 import { DAEMON_LABEL } from '../launchd/plist.js';
+import { lockHolder } from '../daemon/instance-lock.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters, quietContext } from './wiring.js';
 import { println, type CliContext } from './context.js';
@@ -72,8 +73,13 @@ export async function teardownCommand(ctx: CliContext & { stdin?: PromptInput },
     return problems.length ? 1 : 0;
   }
 
+  // The daemon of this state dir, if one runs, is named (daemon/instance-lock.ts); one elsewhere
+  // with the same runner_name cannot be seen from here, so the general warning stays.
+  const holder = lockHolder(config.host.state_dir);
   ctx.stderr.write(
-    `warning: a running \`tart-fleet run\` re-creates VMs for jobs still queued at its next tick; stop it first (sudo launchctl bootout system/${DAEMON_LABEL})\n`,
+    holder !== undefined
+      ? `warning: \`tart-fleet run\` (pid ${holder}, state dir ${config.host.state_dir}) is running and re-creates VMs for jobs still queued at its next tick; stop it first (sudo launchctl bootout system/${DAEMON_LABEL})\n`
+      : `warning: no daemon runs on ${config.host.state_dir}; a \`tart-fleet run\` elsewhere with runner_name ${hostName} would re-create VMs for jobs still queued at its next tick: stop it first\n`,
   );
   if (!opts.yes) {
     println(ctx.stdout, `teardown of ${hostName} would remove:`);

@@ -62,6 +62,14 @@ const defaults: LockDeps = {
   bootedAt: () => Date.now() - uptime() * 1000,
 };
 
+/** The pid of the live daemon holding the state dir's lock, or undefined (none, or a stale file). Reads only. */
+export function lockHolder(stateDir: string, given: Partial<LockDeps> = {}): number | undefined {
+  const deps = { ...defaults, ...given };
+  const file = join(stateDir, LOCK_FILE);
+  const pid = readPid(file);
+  return pid !== undefined && deps.isAlive(pid) && !olderThanBoot(file, deps.bootedAt()) ? pid : undefined;
+}
+
 /** Takes the state dir's lock or throws InstanceLockedError naming the holder. */
 export function acquireInstanceLock(stateDir: string, given: Partial<LockDeps> = {}): InstanceLock {
   const deps = { ...defaults, ...given };

@@ -60,6 +60,21 @@ test('a second run on the same state dir exits 1 naming the first daemon and the
   expect((await runOnce()).code).toBe(0);
 });
 
+test('teardown names the running daemon of the state dir (its pid) in its warning', async () => {
+  const stateDir = join(world.dir, 'state');
+  const daemon = world.startDaemon();
+  try {
+    world.queue('coder', { durationS: 6000 });
+    for (let i = 0; i < 600 && !(await world.tartList()).some((v) => v.Name.startsWith('tf-sim-mac-')); i++) await new Promise((r) => setTimeout(r, 100));
+    const teardown = await execFileP(process.execPath, [BIN, 'teardown', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(teardown.code).toBe(2); // no TTY, no --yes: lists and removes nothing
+    expect(teardown.stderr).toContain(`warning: \`tart-fleet run\` (pid ${daemon.pid}, state dir ${stateDir}) is running and re-creates VMs`);
+  } finally {
+    // Stopped whatever the outcome: the next test needs the state dir free.
+    expect(await world.stopDaemon()).toBe(0);
+  }
+});
+
 test('a SIGKILLed daemon leaves its pid file; the next start finds the pid gone and takes over', async () => {
   const stateDir = join(world.dir, 'state');
   const killed = world.startDaemon();
