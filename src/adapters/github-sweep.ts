@@ -287,7 +287,9 @@ export class DemandSweep {
     // Never swept (a cold start): urgent if pushed lately, so a push is not kept waiting for the
     // first round; the rest wait their turn in the staleness order.
     const since = r.lastSweptAt ?? (this.firstSweepAt ?? now) - this.d.activeRepoWindowSeconds * 1000;
-    const pushedSince = r.pushedAt !== undefined && r.pushedAt > since;
+    // `pushed_at` has whole seconds (…:15Z for a push at 15.7 s): compared at second granularity and
+    // inclusively, a push in the same second as the last sweep still counts (one extra 304 at most).
+    const pushedSince = r.pushedAt !== undefined && r.pushedAt >= Math.floor(since / 1000) * 1000;
     if (r.lastSweptAt === undefined) return pushedSince;
     if (now - r.lastSweptAt < this.d.minRepoIntervalMs) return false;
     const smallAllowList = this.d.repoSource === 'allow-list' && this.repos.size <= SMALL_ALLOW_LIST;

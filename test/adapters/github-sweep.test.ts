@@ -261,6 +261,20 @@ test('a push is seen on the next sweep, even while the budget goes to quiet repo
   expect(comment).toBeLessThanOrEqual(300);
 }, 120_000);
 
+test('a push in the same second as its repository\'s last sweep is seen on the next sweep (pushed_at has whole seconds)', async () => {
+  const clock = await clocked();
+  for (let i = 1; i <= 3; i++) h.fake.addRepo(`r${i}`, { pushedAt: clock.t - DAY });
+  // A sweep of every repo at 00:00:00.300, then a push at 00.700: GitHub shows `pushed_at` …:00Z
+  // (whole seconds; the fake's repoJson drops the milliseconds the same way).
+  clock.t += 300;
+  expect((await h.adapter.listJobs()).stats.unsweptRepositories).toBe(0);
+  clock.t += 400;
+  const { jobId } = h.fake.queueJob({ repo: 'r2', labels: MAC, event: 'push' });
+  clock.t += 14_600;
+  const next = await h.adapter.listJobs();
+  expect(next.jobs.map((j) => j.id)).toEqual([jobId]);
+});
+
 test('until every repository was swept once, the sweep says so (a missing job proves nothing yet)', async () => {
   const clock = await clocked({ maxRequestsPerMinute: 40 });
   h.fake.addRepos(100);
