@@ -28,6 +28,8 @@ const SAVE_EVERY_MS = 60_000;
 
 interface PersistedRepo {
   name: string;
+  /** GitHub's repository id (the event feed names repositories by it); absent in older files. */
+  id?: number;
   pushed_at: number | null;
   swept_at: number | null;
   active_at: number | null;
@@ -93,6 +95,7 @@ export class SweepStateFile {
       repos: state.repos.map(
         (p): RepoState => ({
           fullName: p.name,
+          ...(typeof p.id === 'number' ? { id: p.id } : {}),
           pushedAt: p.pushed_at ?? undefined,
           lastSweptAt: p.swept_at ?? undefined,
           lastActiveAt: p.active_at ?? undefined,
@@ -121,6 +124,7 @@ export class SweepStateFile {
       pushed_watermark: s.pushedWatermark ?? null,
       repos: s.repos.map((r) => ({
         name: r.fullName,
+        ...(r.id !== undefined ? { id: r.id } : {}),
         pushed_at: r.pushedAt ?? null,
         swept_at: r.lastSweptAt ?? null,
         active_at: r.lastActiveAt ?? null,

@@ -49,6 +49,7 @@ import { DemandSweep, jobsOf, jobsUrl, toJob } from './github-sweep.js';
 import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
+import { HookFeed, type HookFeedStatus, type HookSource } from './github-hook-feed.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
@@ -83,6 +84,8 @@ export interface GitHubAdapterOptions {
   concurrency?: number;
   /** Per-attempt HTTP timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /** The event feed (`github.hook_id` / `github.app_hook`): whose webhook delivery log to poll. */
+  hook?: HookSource;
 }
 
 const ThrottledOctokit = Octokit.plugin(throttling, retry);
@@ -164,6 +167,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private readonly sweepState: SweepStateFile | undefined;
   private lastRate: RateSnapshot | null = null;
   private sweepInFlight: Promise<Demand> | undefined;
+  private readonly feed: HookFeed | undefined;
 
   constructor(private readonly opts: GitHubAdapterOptions) {
     this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
@@ -241,6 +245,25 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       minRepoIntervalMs: (opts.pollSeconds ?? 15) * 800,
       rate: () => this.lastRate,
     });
+    if (opts.hook) {
+      const source = opts.hook;
+      // The App's hook is read with the App's own JWT; an org hook with the usual token.
+      const authorization = source.kind === 'app' ? async () => `Bearer ${await this.tokens.appJwt()}` : undefined;
+      this.feed = new HookFeed({
+        apiUrl: this.apiUrl,
+        org: this.org,
+        source,
+        now: this.now,
+        logger: this.log,
+        begin: () => {
+          const tracker = this.tracker();
+          return { get: this.getWith(tracker, this.cache, authorization), requests: () => tracker.requests };
+        },
+        canSpend: () => this.budget.lastMinute() < this.budget.perMinute,
+        repoById: (id) => this.sweeper.repoById(id),
+        hint: (fullName, at) => this.sweeper.hint(fullName, at),
+      });
+    }
     if (opts.sweepStateFile) {
       this.sweepState = new SweepStateFile(opts.sweepStateFile, { apiUrl: this.apiUrl, org: this.org, repoSource }, this.now, this.log);
       this.sweepState.restore(this.sweeper, this.cache);
@@ -299,12 +322,12 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * one) the requests still waiting for a slot are not sent: the call fails anyway (see github-sweep.ts).
    * Neither are they once a back-off began during the call.
    */
-  private getWith(tracker: Tracker, cache: EtagCache | undefined = this.cache): ConditionalGet {
+  private getWith(tracker: Tracker, cache: EtagCache | undefined = this.cache, authorization?: () => Promise<string>): ConditionalGet {
     let failure: { err: unknown } | undefined;
     return <S>(url: string, summarise: (data: unknown, url: string) => S) => this.limit(async () => {
       if (failure) throw failure.err;
       try {
-        return await this.read(url, tracker, cache, summarise);
+        return await this.read(url, tracker, cache, summarise, authorization);
       } catch (err) {
         if (statusOf(err) !== 404) failure ??= { err };
         throw err;
@@ -317,8 +340,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * (backoffFor), a 5xx or a lost connection is retried `readRetries` times (base × 1, 4, 9 ms, as
    * plugin-retry would), anything else is the answer.
    */
-  private async read<S>(url: string, tracker: Tracker, cache: EtagCache | undefined, summarise: (data: unknown, url: string) => S) {
-    const send: SendGet = (target, headers) => this.sendGet(target, headers, tracker);
+  private async read<S>(url: string, tracker: Tracker, cache: EtagCache | undefined, summarise: (data: unknown, url: string) => S, authorization?: () => Promise<string>) {
+    const send: SendGet = (target, headers) => this.sendGet(target, headers, tracker, authorization);
     for (let attempt = 0; ; attempt++) {
       this.budget.throwIfBackingOff();
       try {
@@ -341,9 +364,9 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * one fresh installation token and one more try, as `authenticate` does for Octokit's requests.
    * No answer at all (connection lost, timeout) is a `RequestError` with status 500, as in Octokit.
    */
-  private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker): Promise<Response> {
+  private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker, authorize?: () => Promise<string>): Promise<Response> {
     const attempt = async () => {
-      const authorization = `token ${await this.tokens.token()}`;
+      const authorization = authorize ? await authorize() : `token ${await this.tokens.token()}`;
       try {
         return await tracker.fetch(url, { method: 'GET', headers: { ...READ_HEADERS, ...headers, authorization } });
       } catch (err) {
@@ -351,7 +374,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       }
     };
     const res = await attempt();
-    if (res.status !== 401 || this.tokens.kind !== 'app') return res;
+    if (res.status !== 401 || this.tokens.kind !== 'app' || authorize) return res;
     await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
     this.dropTokenAfter401();
     return attempt();
@@ -361,6 +384,22 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private dropTokenAfter401(): void {
     this.tokens.invalidate();
     this.log.warn('github answered 401; fetching a new installation token and retrying once');
+  }
+
+  /**
+   * One poll of the event feed (github-hook-feed.ts), if one is configured: the number of repositories
+   * it made urgent (0 without a feed). Never throws; the daemon wakes the planner when it is above 0.
+   */
+  async pollFeed(): Promise<number> {
+    if (!this.feed) return 0;
+    const hints = await this.feed.poll();
+    this.sweeper.feedHealthy = this.feed.healthy;
+    return hints;
+  }
+
+  /** The event feed's state for `ls` and the metrics (undefined: no feed configured). */
+  feedStatus(): HookFeedStatus | undefined {
+    return this.feed?.status();
   }
 
   listJobs(): Promise<Demand> {
