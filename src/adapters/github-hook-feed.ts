@@ -27,32 +27,13 @@
  * - Seen delivery ids are kept for the list's retention (3 days) at most, in a bounded set.
  */
 import type { Logger } from '../core/logger.js';
+import type { EventFeedStatus } from '../core/ports.js';
 import { type ConditionalGet, type Page, parseLink } from './github-etag-cache.js';
 
 export type HookSource = { kind: 'org'; hookId: number } | { kind: 'app' };
 
-/** What `ls` and the metrics show of the feed. */
-export interface HookFeedStatus {
-  /** `org hook 42` or `app hook`. */
-  source: string;
-  state: 'starting' | 'ok' | 'failing';
-  /** Why it is failing, with the fix (null while ok). */
-  problem: string | null;
-  lastPollAt: number | null;
-  /** Epoch ms of the last successful poll. */
-  lastOkAt: number | null;
-  /** `workflow_job` `queued` deliveries seen since the start. */
-  queuedDeliveries: number;
-  /** Hints given to the sweep (deliveries for repositories it sweeps). */
-  hints: number;
-  /** Deliveries for repositories the sweep does not know (ignored). */
-  ignored: number;
-  /** Deliveries GitHub marked throttled. */
-  throttled: number;
-  /** Polls and the requests they sent. */
-  polls: number;
-  requests: number;
-}
+/** What `ls` and the metrics show of the feed (core/ports.ts). */
+export type HookFeedStatus = EventFeedStatus;
 
 export interface HookFeedDeps {
   apiUrl: string;

@@ -33,6 +33,10 @@ export function renderLsTables(view: LsView, columns?: number): string[] {
     const b = view.github_budget;
     out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests in the last minute${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
   }
+  if (view.github_feed) {
+    const f = view.github_feed;
+    out.push(`Event feed: ${f.source} ${f.state}, ${f.hints} hint(s), ${f.polls} poll(s)${f.throttled ? `, ${f.throttled} throttled deliveries` : ''}`);
+  }
   for (const p of view.problems) out.push(`! ${p}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
   for (const v of view.vms) {

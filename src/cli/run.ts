@@ -12,6 +12,7 @@
 import { resolve } from 'node:path';
 import { Reconciler } from '../daemon/reconciler.js';
 import { runLoop } from '../daemon/loop.js';
+import { Wake, runFeedLoop } from '../daemon/feed-loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { buildAdapters } from './wiring.js';
@@ -77,9 +78,17 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     if (parentAtStart !== 1 && process.ppid !== parentAtStart && !stop.signal.aborted) onSignal('parent exited')();
   }, 5000);
   orphanWatch.unref();
+  // The event feed (docs/event-feed.md), when configured: its own short loop, waking the tick loop.
+  const wake = new Wake();
+  const pollFeed = adapters.github.pollFeed?.bind(adapters.github);
+  const feedLoop = pollFeed && (config.github.hook_id !== undefined || config.github.app_hook)
+    ? runFeedLoop({ poll: pollFeed, wake, clock: adapters.clock, logger, signal: stop.signal })
+    : undefined;
   try {
-    await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
+    await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal, wake });
   } finally {
+    stop.abort();
+    await feedLoop;
     clearInterval(orphanWatch);
     await publisher.close();
     for (const [s, h] of handlers) process.off(s, h);

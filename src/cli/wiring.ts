@@ -89,6 +89,8 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     secrets,
     pollSeconds: config.host.poll_seconds,
     maxRequestsPerMinute: config.github.max_requests_per_minute,
+    // The event feed (docs/event-feed.md): an org webhook, or the App's own.
+    ...(config.github.hook_id !== undefined ? { hook: { kind: 'org' as const, hookId: config.github.hook_id } } : config.github.app_hook ? { hook: { kind: 'app' as const } } : {}),
     // Only the daemon writes the sweep's state; a second process writing would race it.
     ...(opts.sweepState ? { sweepStateFile: join(config.host.state_dir, 'github-sweep.json'), sweepStateReadOnly: opts.sweepState === 'read' } : {}),
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),

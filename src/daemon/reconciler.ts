@@ -113,11 +113,13 @@ export class Reconciler {
     const memory = this.memory.snapshot();
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
+    const githubFeed = this.deps.github.feedStatus?.();
     const caches = this.caches.snapshot();
     const world: Observed = {
       now: this.deps.clock.now(), tart, github,
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
+      ...(githubFeed ? { githubFeed } : {}),
       ...(caches.length > 0 ? { caches } : {}),
     };
     return { world, memory };
