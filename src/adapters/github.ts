@@ -50,6 +50,7 @@ import { RequestBudget, backoffFor } from './github-budget.js';
 import { SweepStateFile } from './github-sweep-state.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
 import { HookFeed, type HookFeedStatus, type HookSource } from './github-hook-feed.js';
+import { type CreatedHook, type GitHubHookProbe, type HookFacts, describeHook } from './github-hook.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 
 export { githubAuthFromEnv, GitHubAuthConfigError, type GitHubAuth } from './github-auth.js';
@@ -150,7 +151,7 @@ const READ_HEADERS = { accept: 'application/vnd.github.v3+json', 'user-agent': '
 
 const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
 
-export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe {
+export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe, GitHubHookProbe {
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
@@ -303,6 +304,32 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   /** The profiles' runner groups, the org's public repositories, runner versions: read only (github-fleet.ts). */
   describeFleet(groupIds: number[], hostLabel: string): Promise<FleetFacts> {
     return describeFleet({ octokit: this.octokit, org: this.org }, groupIds, hostLabel);
+  }
+
+  /** The event feed's webhook, for `validate` (github-hook.ts): read only, nothing cached. */
+  describeHook(source: HookSource): Promise<HookFacts> {
+    const tracker = this.tracker();
+    const appGet = this.tokens.kind === 'app' ? this.getWith(tracker, undefined, async () => `Bearer ${await this.tokens.appJwt()}`) : undefined;
+    return describeHook({ apiUrl: this.apiUrl, org: this.org, get: this.getWith(tracker, undefined), appGet }, source);
+  }
+
+  /**
+   * Creates an org webhook subscribed to `workflow_job` only, for `tart-fleet hook create` (the
+   * operator asked). JSON payloads, no secret: nobody receives them (docs/event-feed.md).
+   */
+  async createOrgHook(url: string): Promise<CreatedHook> {
+    const tracker = this.tracker();
+    const res = await this.octokit.request('POST /orgs/{org}/hooks', {
+      org: this.org,
+      name: 'web',
+      config: { url, content_type: 'json', insecure_ssl: '0' },
+      events: ['workflow_job'],
+      active: true,
+      request: { retries: 0, fetch: tracker.fetch },
+    });
+    const h = res.data as { id: number; events?: string[]; active?: boolean; config?: { url?: string } };
+    this.log.info('github org webhook created', { hookId: h.id });
+    return { id: h.id, url: h.config?.url ?? url, events: h.events ?? [], active: h.active !== false };
   }
 
   /** A call's request counter; throws while the adapter backs off, so the call sends nothing. */

@@ -16,6 +16,7 @@ import { Secrets } from '../secrets/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
+import type { GitHubHookProbe } from '../adapters/github-hook.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import type { GitHubFleetProbe } from '../adapters/github-fleet.js';
 import { TartAdapter } from '../adapters/tart.js';
@@ -28,7 +29,7 @@ import { ExitError, isTTY, tartHomeOf, type CliContext } from './context.js';
 export interface Adapters {
   github: GitHub;
   /** Read-only access report for `validate`; undefined when there are no usable credentials. */
-  githubAccess: (GitHubAccessProbe & GitHubFleetProbe) | undefined;
+  githubAccess: (GitHubAccessProbe & GitHubFleetProbe & GitHubHookProbe) | undefined;
   tart: Tart;
   guest: Guest;
   clock: Clock;

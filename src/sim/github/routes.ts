@@ -266,6 +266,14 @@ export const ROUTES: Route[] = [
       if (typeof url !== 'string' || !/^https?:\/\/[^/\s]+/.test(url)) {
         return errorReply(422, 'Validation Failed', { errors: [{ resource: 'Hook', code: 'custom', message: 'Config url cannot be blank' }] });
       }
+      // GitHub refuses a URL it could never reach from the internet, e.g. "Webhook URL is not supported
+      // because it isn't reachable over the public Internet (localhost)" (github-community-projects/
+      // private-mirrors#387). Whether it refuses a name that does not resolve (RFC 2606 `.invalid`) is
+      // unverified: the fake accepts it.
+      const host = new URL(url).hostname;
+      if (/^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[?::1\]?$)/i.test(host)) {
+        return errorReply(422, 'Validation Failed', { errors: [{ resource: 'Hook', code: 'custom', message: `Hook url is not supported because it isn't reachable over the public Internet (${host})` }] });
+      }
       const events = Array.isArray(body.events) && body.events.every((e) => typeof e === 'string') ? (body.events as string[]) : ['push'];
       const hook = env.world.hooks.addHook({ url, events, active: body.active !== false });
       return { status: 201, body: hookJson(hook, env.world.org, ctx.base), noEtag: true };

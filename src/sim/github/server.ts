@@ -536,9 +536,9 @@ export class FakeGitHub {
       return this.send(res, method, this.installationToken(ctx, Number(installation[1])), false);
     }
 
-    const appHook = /^\/app\/hook\/(config|deliveries)(?:\/(\d+))?$/.exec(path);
+    const appHook = path === '/app' ? ['/app', 'app'] : /^\/app\/hook\/(config|deliveries)(?:\/(\d+))?$/.exec(path);
     if (method === 'GET' && appHook) {
-      this.count(`GET /app/hook/${appHook[1]}${appHook[2] ? '/{delivery_id}' : ''}`, res);
+      this.count(appHook[1] === 'app' ? 'GET /app' : `GET /app/hook/${appHook[1]}${appHook[2] ? '/{delivery_id}' : ''}`, res);
       if (this.outage) return this.send(res, method, errorReply(502, 'Server Error'), false);
       return this.send(res, method, this.appHookReply(ctx, appHook[1]!, appHook[2]), false, header(ctx, 'if-none-match'));
     }
@@ -619,6 +619,8 @@ export class FakeGitHub {
     const check = verifyAppJwt(jwt, this.app);
     if (!check.ok) return errorReply(401, check.message);
     const hook = this.world.hooks.appHook;
+    // GET /app: the App itself, with the events its webhook is subscribed to (spec schema `integration`).
+    if (what === 'app') return { status: 200, body: { id: Number(this.app.appId), slug: 'tart-fleet-sim', name: 'tart-fleet sim', events: hook?.events ?? [], permissions: { ...this.appPermissions } } };
     if (!hook) return errorReply(404, 'Not Found');
     if (what === 'config') return { status: 200, body: { content_type: hook.contentType, insecure_ssl: '0', url: hook.url } };
     const env: RouteEnv = { world: this.world, changed: () => undefined, runnerDeleted: () => undefined };
