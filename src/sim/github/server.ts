@@ -12,7 +12,8 @@
  * ## Gotchas
  * - Every response carries `x-ratelimit-*` headers. Any request with a valid token costs one unit of
  *   the primary budget except `GET /rate_limit`, a 304, App token exchange, and the broker.
- * - A 304 has no body and leaves the budget untouched (facts §7).
+ * - A 304 has no body and leaves the budget untouched (facts §7). ETags depend on the token (`send`):
+ *   an ETag saved with one token is a 200 with the next, as on GitHub (audit G1/N7).
  * - Faults (`failNext`, outage, secondary limit) are checked after authentication and before routing,
  *   and cost nothing.
  * - Secondary limit by points (`secondaryPoints`, off by default): GitHub's documented "no more than
@@ -540,7 +541,7 @@ export class FakeGitHub {
     if (method === 'GET' && appHook) {
       this.count(appHook[1] === 'app' ? 'GET /app' : `GET /app/hook/${appHook[1]}${appHook[2] ? '/{delivery_id}' : ''}`, res);
       if (this.outage) return this.send(res, method, errorReply(502, 'Server Error'), false);
-      return this.send(res, method, this.appHookReply(ctx, appHook[1]!, appHook[2]), false, header(ctx, 'if-none-match'));
+      return this.send(res, method, this.appHookReply(ctx, appHook[1]!, appHook[2]), false, header(ctx, 'if-none-match'), 'app-jwt');
     }
 
     const matched = path === '/rate_limit' && method === 'GET' ? undefined : matchRoute(method, path);
@@ -557,7 +558,7 @@ export class FakeGitHub {
     // From here on every response shows what the token is (classic scopes) and what the route accepts.
     const authHeaders = grantHeaders(grant, matched?.route.access);
     const send = (reply: Reply, costs: boolean, ifNoneMatch?: string) =>
-      this.send(res, method, { ...reply, headers: { ...authHeaders, ...reply.headers } }, costs, ifNoneMatch);
+      this.send(res, method, { ...reply, headers: { ...authHeaders, ...reply.headers } }, costs, ifNoneMatch, token);
 
     if (this.outage) return send(errorReply(502, 'Server Error'), false);
     if (this.failNextFault) {
@@ -651,7 +652,7 @@ export class FakeGitHub {
     };
   }
 
-  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string): void {
+  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string, etagScope = ''): void {
     const headers: Record<string, string> = {
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
       'x-github-api-version-selected': '2022-11-28',
@@ -660,7 +661,10 @@ export class FakeGitHub {
     let payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     let status = reply.status;
     if (method === 'GET' && status === 200 && !reply.noEtag) {
-      const etag = weakEtag(payload);
+      // ETags are token-specific on GitHub ("It's currently expected for ETags to be auth token
+      // specific", GitHub support in eclipse-csi/otterdog#201; github/docs#34689; audit G1): a new
+      // installation token turns every saved ETag into a 200.
+      const etag = weakEtag(etagScope === '' ? payload : `${etagScope}\n${payload}`);
       headers.etag = etag;
       headers['cache-control'] = 'private, max-age=60, s-maxage=60';
       if (etagMatches(ifNoneMatch, etag)) {
