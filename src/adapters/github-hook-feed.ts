@@ -193,7 +193,8 @@ export class HookFeed {
       if (repo === undefined && details < MAX_DETAILS_PER_POLL) {
         // Not known by id (an allow-list, or a repository new since the list was read): its payload says.
         details++;
-        repo = repoOfPayload((await get(this.detailUrl(d.id), (data) => data)).summary) ?? undefined;
+        // Summarised to the name: the payload itself is never kept (the ETag cache is persisted).
+        repo = (await get(this.detailUrl(d.id), repoOfPayload)).summary ?? undefined;
       }
       if (repo !== undefined && hinted.has(repo)) continue;
       if (repo !== undefined && this.d.hint(repo, now)) {

@@ -148,3 +148,13 @@ test("GitHub App auth: the App's own webhook, read with the App's JWT", async ()
   expect(h.adapter.feedStatus()).toMatchObject({ state: 'ok', source: 'app hook', hints: 1 });
   expect(h.fake.requestCount('GET /app/hook/deliveries')).toBeGreaterThan(0);
 }, 60_000);
+
+test('an allow-list (repository ids unknown): the delivery\'s payload names the repository', async () => {
+  const { clock, hook } = await bigOrg();
+  const allow = h.make({ hook: { kind: 'org', hookId: hook.id }, repositories: ['r010', 'r020'] });
+  await warm(clock, allow);
+  const { jobId } = h.fake.queueJob({ repo: 'r020', labels: MAC, event: 'issue_comment' });
+  expect(await allow.pollFeed()).toBe(1);
+  expect((await allow.listJobs()).jobs.map((j) => j.id)).toEqual([jobId]);
+  expect(h.fake.requestCount('GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}')).toBe(1);
+}, 60_000);
