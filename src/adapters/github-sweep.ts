@@ -34,7 +34,10 @@
  *
  * ## Warm starts
  * `exportState`/`importState` carry the per-repo state (github-sweep-state.ts persists it with the
- * ETag cache), so a restart costs 304s, not a full re-read.
+ * ETag cache), so a restart costs 304s, not a full re-read — with a PAT. ETags are token-specific
+ * (eclipse-csi/otterdog#201, audit N7): with GitHub App auth each new installation token (hourly, and
+ * at every start) turns the next read of every list into a counted 200 (measured in
+ * test/adapters/github-auth.test.ts).
  *
  * ## Gotchas
  * - Fail closed: any failed request rejects the whole sweep; never a partial list as if complete.
