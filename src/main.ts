@@ -229,6 +229,17 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void): 
       setExit(await cachePruneCommand(ctx, opts));
     });
 
+  const hook = program.command('hook').description('the event feed\'s org webhook (docs/event-feed.md)');
+  hook
+    .command('create')
+    .description('create an org webhook subscribed to workflow_job whose URL never receives anything (https://tart-fleet.invalid/); prints the github.hook_id to set')
+    .addOption(configOption())
+    .option('--url <url>', 'the webhook URL instead (a name in a domain you own with no DNS record; never a third party\'s host)')
+    .action(async (opts: { config?: string; url?: string }) => {
+      const { hookCreateCommand } = await import('./cli/hook.js');
+      setExit(await hookCreateCommand(ctx, opts));
+    });
+
   program
     .command('disk')
     .description("disk used by this host's VMs, other VMs, golden images, the OCI cache and the cache dir; free space")

@@ -114,6 +114,11 @@ export interface TokenSource {
    * only when the org accepts new ones). Undefined for a PAT and before the first token.
    */
   grant(): InstallationGrant | undefined;
+  /**
+   * A fresh JWT of the App itself (for `/app/hook/…`, which installation tokens cannot read). Throws for
+   * a PAT. GitHub: "JSON Web Token (JWT)" auth for App endpoints, at most 10 minutes valid.
+   */
+  appJwt(): Promise<string>;
 }
 
 export function createTokenSource(opts: {
@@ -128,7 +133,8 @@ export function createTokenSource(opts: {
   const { auth, secrets } = opts;
   if (auth.kind === 'token') {
     secrets.add(auth.token);
-    return { kind: 'token', token: async () => auth.token, invalidate: () => undefined, grant: () => undefined };
+    const noJwt = () => Promise.reject(new Error('github.app_hook needs GitHub App auth (TART_FLEET_GITHUB_APP_ID, …): a token cannot read the App\'s webhook; use github.hook_id with an org webhook instead'));
+    return { kind: 'token', token: async () => auth.token, invalidate: () => undefined, grant: () => undefined, appJwt: noJwt };
   }
   secrets.add(auth.privateKey);
   // A plain Octokit (no throttling/retry/our auth hook) only for the token exchange.
@@ -179,5 +185,10 @@ export function createTokenSource(opts: {
       current = undefined;
     },
     grant: () => lastGrant,
+    appJwt: async () => {
+      const { token } = (await appAuth({ type: 'app' })) as { token: string };
+      secrets.add(token);
+      return token;
+    },
   };
 }

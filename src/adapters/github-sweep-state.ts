@@ -8,7 +8,8 @@
  * - It is a cache: a file that is missing, unreadable, of another version or for another org or API
  *   URL is logged and ignored (a cold start), never a reason not to start.
  * - ETags are only valid for the same credentials' view: the file records the API URL, the org and
- *   the repo source, and is ignored when any differs.
+ *   the repo source, and is ignored when any differs. They are even token-specific (otterdog#201): with
+ *   App auth the restored ETags buy nothing (a new installation token), only the schedule does.
  * - Written after the first sweep, then at most once a minute: at 1,000 repositories it is ~270 KB of
  *   JSON, a few ms of CPU that every tick with a change would otherwise pay (issue #21's CPU goal).
  *   What a crash loses is under a minute of changes: those URLs cost a 200 instead of a 304 after the
@@ -36,6 +37,8 @@ const SAVE_EVERY_MS = 60_000;
 
 interface PersistedRepo {
   name: string;
+  /** GitHub's repository id (the event feed names repositories by it); absent in older files. */
+  id?: number;
   pushed_at: number | null;
   swept_at: number | null;
   active_at: number | null;
@@ -105,6 +108,7 @@ export class SweepStateFile {
       repos: state.repos.map(
         (p): RepoState => ({
           fullName: p.name,
+          ...(typeof p.id === 'number' ? { id: p.id } : {}),
           pushedAt: p.pushed_at ?? undefined,
           lastSweptAt: p.swept_at ?? undefined,
           lastActiveAt: p.active_at ?? undefined,
@@ -133,6 +137,7 @@ export class SweepStateFile {
       pushed_watermark: s.pushedWatermark ?? null,
       repos: s.repos.map((r) => ({
         name: r.fullName,
+        ...(r.id !== undefined ? { id: r.id } : {}),
         pushed_at: r.pushedAt ?? null,
         swept_at: r.lastSweptAt ?? null,
         active_at: r.lastActiveAt ?? null,

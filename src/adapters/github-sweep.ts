@@ -9,27 +9,35 @@
  * `updated_at` moves when its jobs do). On a 200, the jobs are fetched only for runs that are new or
  * whose `status`/`updated_at` changed; the others keep what we had. Rarely more: a page that is all
  * unfinished runs is followed to the next one; a run we track that fell off the page is asked for by
- * id; and once an hour (`DEEP_CHECK_MS`), in a repo with runs below the first page, one
- * `?status=queued` list finds an old run re-run in place (the list is sorted by `created_at`, which a
- * re-run keeps: it stays far below the first page).
+ * id; and in a repo with runs below the first page, a "deep check" (`?status=queued` and
+ * `?status=in_progress`) finds an old run re-run in place (the list is sorted by `created_at`, which a
+ * re-run keeps: it stays far below the first page). It is due after an event-feed hint; without a
+ * working feed at most every `quietRepoSweepSeconds` (within a round); with one, hourly.
  *
  * ## Which repositories a call sweeps
  * Each call gets an allowance from the request budget (github-budget.ts: `github.max_requests_per_
  * minute`, 304s included, shared by the whole adapter), then, in this order:
  * 1. the org's most recently pushed repos (one page sorted by `pushed`), the cheap change signal;
- * 2. **urgent** repos: pushed since their last sweep, or holding an unfinished run (its later jobs and
- *    matrix legs queue up while it runs), swept at most once per `minRepoIntervalMs` (so the extra tick
- *    right after a deletion does not re-read the same lists);
- * 3. **the rest**, most stale first (recently active repos count 4× as stale), at least
- *    `quietRepoSweepSeconds` apart, as many as the allowance leaves. At 1,000 repositories and 300
- *    requests a minute a full round takes ~200 s: that is the real staleness, reported as
- *    `coldestRepoAgeSeconds`, and REST's limit at that budget.
+ * 2. **urgent** repos: hinted by the event feed since their last sweep (github-hook-feed.ts: at once),
+ *    pushed since their last sweep (`pushed_at` has whole seconds: compared by the second, inclusive),
+ *    or holding an unfinished run (its later jobs and matrix legs queue up while it runs), swept at
+ *    most once per `minRepoIntervalMs` (so the extra tick right after a deletion does not re-read the
+ *    same lists);
+ * 3. **the rest**, most stale first (recently active repos count 4× as stale), as many as the
+ *    allowance leaves: without a working event feed as often as that allows (a small org has every
+ *    repository read every tick); with one, at least `quietRepoSweepSeconds` apart, since the feed
+ *    names the repositories with new jobs. At 1,000 repositories and 300 requests a minute a full round
+ *    takes ~200 s: that is the real staleness, reported as `coldestRepoAgeSeconds`, and REST's limit at
+ *    that budget without a feed.
  * The repo list itself (membership, archived) is re-read in full once an hour (`REPO_LIST_MS`), at the
  * start when nothing is persisted, and after a repository answered 404.
  *
  * ## Warm starts
  * `exportState`/`importState` carry the per-repo state (github-sweep-state.ts persists it with the
- * ETag cache), so a restart costs 304s, not a full re-read.
+ * ETag cache), so a restart costs 304s, not a full re-read — with a PAT. ETags are token-specific
+ * (eclipse-csi/otterdog#201, audit N7): with GitHub App auth each new installation token (hourly, and
+ * at every start) turns the next read of every list into a counted 200 (measured in
+ * test/adapters/github-auth.test.ts).
  *
  * ## Gotchas
  * - Fail closed: any failed request rejects the whole sweep; never a partial list as if complete.
@@ -73,6 +81,10 @@ export interface RunState {
 
 export interface RepoState {
   fullName: string;
+  /** GitHub's repository id (webhook deliveries name repositories by it); unknown for an allow-list. */
+  id?: number;
+  /** When the event feed last hinted at a new job here (github-hook-feed.ts); cleared by a sweep. */
+  hintedAt?: number;
   pushedAt: number | undefined;
   lastSweptAt: number | undefined;
   lastActiveAt: number | undefined;
@@ -146,14 +158,16 @@ function repoBase(apiUrl: string, repo: string): string {
 
 interface RepoEntry {
   name: string;
+  id: number | undefined;
   pushedAt: number | undefined;
   archived: boolean;
 }
 
 const repoEntry = (r: unknown): RepoEntry => {
-  const o = r as { full_name?: unknown; pushed_at?: string | null; archived?: boolean };
+  const o = r as { id?: unknown; full_name?: unknown; pushed_at?: string | null; archived?: boolean };
   if (typeof o?.full_name !== 'string') throw new Error('unexpected repository without full_name');
-  return { name: o.full_name, pushedAt: o.pushed_at ? Date.parse(o.pushed_at) : undefined, archived: o.archived === true };
+  const id = typeof o.id === 'number' ? o.id : undefined;
+  return { name: o.full_name, id, pushedAt: o.pushed_at ? Date.parse(o.pushed_at) : undefined, archived: o.archived === true };
 };
 
 interface RunsPage {
@@ -200,6 +214,8 @@ export class DemandSweep {
   private pushedWatermark: number | undefined;
   private lastSweepAt: number | undefined;
   private firstSweepAt: number | undefined;
+  /** Set by the adapter while the event feed works (github-hook-feed.ts): see `pick` and `deepCheckDue`. */
+  feedHealthy = false;
 
   constructor(private readonly d: SweepDeps) {
     if (d.repoSource === 'allow-list') {
@@ -222,17 +238,36 @@ export class DemandSweep {
     for (const r of s.repos) this.repos.set(r.fullName, r);
   }
 
-  private ensure(fullName: string, pushedAt: number | undefined): RepoState {
+  private ensure(fullName: string, pushedAt: number | undefined, id?: number): RepoState {
     let r = this.repos.get(fullName);
+    if (r && id !== undefined) r.id = id;
     if (!r) {
       // The first deep check comes due somewhere within the hour, not for every repo at once.
       const lastDeepCheckAt = this.d.now() - DEEP_CHECK_MS * hashFraction(fullName);
-      r = { fullName, pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, lastDeepCheckAt, hasOlderRuns: true, runs: new Map() };
+      r = { fullName, ...(id !== undefined ? { id } : {}), pushedAt, lastSweptAt: undefined, lastActiveAt: undefined, lastDeepCheckAt, hasOlderRuns: true, runs: new Map() };
       this.repos.set(fullName, r);
     } else if (pushedAt !== undefined) {
       r.pushedAt = pushedAt;
     }
     return r;
+  }
+
+  /** The repository with this GitHub id, if the sweep reads it. */
+  repoById(id: number): string | undefined {
+    for (const r of this.repos.values()) if (r.id === id) return r.fullName;
+    return undefined;
+  }
+
+  /**
+   * The event feed saw a new job in `fullName`: sweep it first, at once (and look below its first runs
+   * page, where a re-run of an old run hides). A hint only ever concerns a repository swept anyway;
+   * false when the sweep does not read it. The job itself is believed only once the sweep reads it.
+   */
+  hint(fullName: string, at: number): boolean {
+    const r = this.repos.get(fullName) ?? [...this.repos.values()].find((x) => x.fullName.toLowerCase() === fullName.toLowerCase());
+    if (!r) return false;
+    r.hintedAt = Math.max(r.hintedAt ?? 0, at);
+    return true;
   }
 
   private lowPrimaryBudget(): boolean {
@@ -251,7 +286,7 @@ export class DemandSweep {
     for (const r of list) {
       if (r.archived) continue;
       seen.add(r.name);
-      this.ensure(r.name, r.pushedAt);
+      this.ensure(r.name, r.pushedAt, r.id);
     }
     for (const name of [...this.repos.keys()]) if (!seen.has(name)) this.repos.delete(name);
     this.repoListAt = now;
@@ -268,7 +303,7 @@ export class DemandSweep {
       for (const r of page.summary) {
         if (r.pushedAt !== undefined) this.pushedWatermark = Math.max(this.pushedWatermark ?? 0, r.pushedAt);
         if (before !== undefined && (r.pushedAt === undefined || r.pushedAt <= before)) allNewer = false;
-        if (!r.archived) this.ensure(r.name, r.pushedAt);
+        if (!r.archived) this.ensure(r.name, r.pushedAt, r.id);
       }
       // Every repo on the page was pushed since we last looked: more may be on the next page.
       url = before !== undefined && allNewer ? parseLink(page.link).next : undefined;
@@ -290,17 +325,33 @@ export class DemandSweep {
     // Never swept (a cold start): urgent if pushed lately, so a push is not kept waiting for the
     // first round; the rest wait their turn in the staleness order.
     const since = r.lastSweptAt ?? (this.firstSweepAt ?? now) - this.d.activeRepoWindowSeconds * 1000;
-    const pushedSince = r.pushedAt !== undefined && r.pushedAt > since;
+    // `pushed_at` has whole seconds (…:15Z for a push at 15.7 s): compared at second granularity and
+    // inclusively, a push in the same second as the last sweep still counts (one extra 304 at most).
+    const pushedSince = r.pushedAt !== undefined && r.pushedAt >= Math.floor(since / 1000) * 1000;
+    // A hint from the event feed newer than the last sweep: now, whatever the interval.
+    if (r.hintedAt !== undefined) return true;
     if (r.lastSweptAt === undefined) return pushedSince;
     if (now - r.lastSweptAt < this.d.minRepoIntervalMs) return false;
     const smallAllowList = this.d.repoSource === 'allow-list' && this.repos.size <= SMALL_ALLOW_LIST;
     return smallAllowList || pushedSince || r.runs.size > 0;
   }
 
+  /**
+   * Whether to look below the first runs page for an old run re-run in place: after a hint (the feed
+   * saw a job queued there); while no event feed works, at most every `quietRepoSweepSeconds` (so on
+   * every sweep of a large org's round, and a re-run is found within the round); with one, hourly.
+   */
+  private deepCheckDue(r: RepoState, now: number, hinted: boolean): boolean {
+    // Never on a repository's first sweep beyond the hourly spread (a cold start would cost double).
+    const every = this.feedHealthy || r.lastSweptAt === undefined ? DEEP_CHECK_MS : this.d.quietRepoSweepSeconds * 1000;
+    return hinted || now - r.lastDeepCheckAt >= every;
+  }
+
   /** What sweeping `r` now will probably cost: its runs page, a due deep check, due job re-reads. */
   private expectedCost(r: RepoState, now: number): number {
     let n = 1;
-    if (r.hasOlderRuns && now - r.lastDeepCheckAt >= DEEP_CHECK_MS) n++;
+    // A repository never swept: whether it has older runs is not known yet (mostly not).
+    if (r.lastSweptAt !== undefined && r.hasOlderRuns && this.deepCheckDue(r, now, r.hintedAt !== undefined)) n += 2;
     for (const t of r.runs.values()) if (now - t.checkedAt >= RUN_RECHECK_MS) n++;
     return n;
   }
@@ -313,8 +364,11 @@ export class DemandSweep {
     const urgent: RepoState[] = [];
     const rest: Array<{ r: RepoState; score: number }> = [];
     const low = this.lowPrimaryBudget();
+    // Without a working event feed, a quiet repo is read as often as the budget allows (a small org:
+    // every tick); with one, at most every `quietRepoSweepSeconds` (the feed names the busy ones).
     // Low on the primary budget (counted requests): quiet repos 4× less often, before GitHub stops us.
-    const quietMs = this.d.quietRepoSweepSeconds * 1000 * (low ? LOW_BUDGET_SLOWDOWN : 1);
+    const floorMs = this.feedHealthy || low ? this.d.quietRepoSweepSeconds * 1000 : this.d.minRepoIntervalMs;
+    const quietMs = floorMs * (low ? LOW_BUDGET_SLOWDOWN : 1);
     for (const r of this.repos.values()) {
       if (this.urgent(r, now)) urgent.push(r);
       else if (r.lastSweptAt === undefined) rest.push({ r, score: Number.POSITIVE_INFINITY });
@@ -341,9 +395,12 @@ export class DemandSweep {
 
   private async sweepRepo(get: ConditionalGet, r: RepoState, now: number): Promise<void> {
     const base = repoBase(this.d.apiUrl, r.fullName);
+    // This sweep answers every hint given before it started; a later one makes the repo urgent again.
+    const hinted = r.hintedAt !== undefined && r.hintedAt <= now;
+    if (hinted) r.hintedAt = undefined;
     let open: RunState[] | 'unchanged';
     try {
-      open = await this.openRuns(get, r, base, now);
+      open = await this.openRuns(get, r, base, now, hinted);
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
       this.d.logger.warn('github repository not found; dropping it until the repository list is read again', { repo: r.fullName });
@@ -385,11 +442,11 @@ export class DemandSweep {
    * The repo's unfinished runs, or `unchanged` when the first page answered 304 and nothing else
    * needs a look. See the header for the rare extra requests.
    */
-  private async openRuns(get: ConditionalGet, r: RepoState, base: string, now: number): Promise<RunState[] | 'unchanged'> {
+  private async openRuns(get: ConditionalGet, r: RepoState, base: string, now: number, hinted: boolean): Promise<RunState[] | 'unchanged'> {
     const first = await get(`${base}/runs?per_page=${RUNS_PER_PAGE}`, runsPage);
     r.hasOlderRuns = parseLink(first.link).next !== undefined;
     // Nothing below the first page: nothing can hide there, no deep check needed.
-    const deepDue = r.hasOlderRuns && now - r.lastDeepCheckAt >= DEEP_CHECK_MS;
+    const deepDue = r.hasOlderRuns && this.deepCheckDue(r, now, hinted);
     const onPage = new Set(first.summary.open.map((run) => run.id));
     const offPage = [...r.runs.keys()].filter((id) => !onPage.has(id));
     if (first.notModified && !deepDue && r.lastSweptAt !== undefined && offPage.length === 0) return 'unchanged';
@@ -413,8 +470,12 @@ export class DemandSweep {
       }
     }
     if (deepDue) {
-      const queued = await getAllPages(get, `${base}/runs?status=queued&per_page=100`, listOf(runState, 'workflow_runs'));
-      for (const run of queued) open.set(run.id, run);
+      // A re-run keeps its run's place: `queued` until a job of it starts, then `in_progress` (a
+      // GitHub-hosted first job, or a job of an earlier attempt kept as done; audit N6, OpenAPI #1).
+      for (const status of ['queued', 'in_progress']) {
+        const found = await getAllPages(get, `${base}/runs?status=${status}&per_page=100`, listOf(runState, 'workflow_runs'));
+        for (const run of found) open.set(run.id, run);
+      }
       r.lastDeepCheckAt = now;
     }
     return [...open.values()];

@@ -52,6 +52,8 @@ import { SweepStateFile } from './github-sweep-state.js';
 import { apiOrigin, assertApiOrigin } from './github-origin.js';
 import { githubFetch } from './github-transport.js';
 import { type GitHubAccess, type GitHubAccessProbe, describeAccess } from './github-access.js';
+import { HookFeed, type HookFeedStatus, type HookSource } from './github-hook-feed.js';
+import { type CreatedHook, type GitHubHookProbe, type HookFacts, describeHook } from './github-hook.js';
 import { type FleetFacts, type GitHubFleetProbe, describeFleet } from './github-fleet.js';
 import { errorText } from '../core/errors.js';
 import { limitConcurrency } from '../core/limit.js';
@@ -88,6 +90,8 @@ export interface GitHubAdapterOptions {
   concurrency?: number;
   /** Per-attempt HTTP timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /** The event feed (`github.hook_id` / `github.app_hook`): whose webhook delivery log to poll. */
+  hook?: HookSource;
 }
 
 const ThrottledOctokit = Octokit.plugin(throttling, retry);
@@ -137,7 +141,7 @@ const READ_HEADERS = { accept: 'application/vnd.github.v3+json', 'user-agent': '
 
 const statusOf = (err: unknown): number | undefined => (err as { status?: number } | null)?.status;
 
-export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe {
+export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProbe, GitHubHookProbe {
   private readonly octokit: Client;
   private readonly log: Logger;
   private readonly apiUrl: string;
@@ -156,6 +160,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private readonly sweepState: SweepStateFile | undefined;
   private lastRate: RateSnapshot | null = null;
   private sweepInFlight: Promise<Demand> | undefined;
+  private readonly feed: HookFeed | undefined;
 
   constructor(private readonly opts: GitHubAdapterOptions) {
     this.apiUrl = opts.apiUrl.replace(/\/+$/, '');
@@ -239,6 +244,26 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       minRepoIntervalMs: (opts.pollSeconds ?? 15) * 800,
       rate: () => this.lastRate,
     });
+    if (opts.hook) {
+      const source = opts.hook;
+      this.budget.feedConfigured = true;
+      // The App's hook is read with the App's own JWT; an org hook with the usual token.
+      const authorization = source.kind === 'app' ? async () => `Bearer ${await this.tokens.appJwt()}` : undefined;
+      this.feed = new HookFeed({
+        apiUrl: this.apiUrl,
+        org: this.org,
+        source,
+        now: this.now,
+        logger: this.log,
+        begin: () => {
+          const tracker = this.tracker();
+          return { get: this.getWith(tracker, this.cache, authorization), requests: () => tracker.requests };
+        },
+        canSpend: () => this.budget.lastMinute() < this.budget.perMinute,
+        repoById: (id) => this.sweeper.repoById(id),
+        hint: (fullName, at) => this.sweeper.hint(fullName, at),
+      });
+    }
     if (opts.sweepStateFile) {
       this.sweepState = new SweepStateFile(opts.sweepStateFile, { apiUrl: this.apiUrl, org: this.org, repoSource }, this.now, this.log);
       this.sweepState.restore(this.sweeper, this.cache);
@@ -283,6 +308,32 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
     return describeFleet({ octokit: this.octokit, org: this.org }, groupIds, hostLabel);
   }
 
+  /** The event feed's webhook, for `validate` (github-hook.ts): read only, nothing cached. */
+  describeHook(source: HookSource): Promise<HookFacts> {
+    const tracker = this.tracker();
+    const appGet = this.tokens.kind === 'app' ? this.getWith(tracker, undefined, async () => `Bearer ${await this.tokens.appJwt()}`) : undefined;
+    return describeHook({ apiUrl: this.apiUrl, org: this.org, get: this.getWith(tracker, undefined), appGet }, source);
+  }
+
+  /**
+   * Creates an org webhook subscribed to `workflow_job` only, for `tart-fleet hook create` (the
+   * operator asked). JSON payloads, no secret: nobody receives them (docs/event-feed.md).
+   */
+  async createOrgHook(url: string): Promise<CreatedHook> {
+    const tracker = this.tracker();
+    const res = await this.octokit.request('POST /orgs/{org}/hooks', {
+      org: this.org,
+      name: 'web',
+      config: { url, content_type: 'json', insecure_ssl: '0' },
+      events: ['workflow_job'],
+      active: true,
+      request: { retries: 0, fetch: tracker.fetch },
+    });
+    const h = res.data as { id: number; events?: string[]; active?: boolean; config?: { url?: string } };
+    this.log.info('github org webhook created', { hookId: h.id });
+    return { id: h.id, url: h.config?.url ?? url, events: h.events ?? [], active: h.active !== false };
+  }
+
   /** A call's request counter; throws while the adapter backs off, so the call sends nothing. */
   private tracker(): Tracker {
     this.budget.throwIfBackingOff();
@@ -300,12 +351,12 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * one) the requests still waiting for a slot are not sent: the call fails anyway (see github-sweep.ts).
    * Neither are they once a back-off began during the call.
    */
-  private getWith(tracker: Tracker, cache: EtagCache | undefined = this.cache): ConditionalGet {
+  private getWith(tracker: Tracker, cache: EtagCache | undefined = this.cache, authorization?: () => Promise<string>): ConditionalGet {
     let failure: { err: unknown } | undefined;
     return <S>(url: string, summarise: (data: unknown, url: string) => S) => this.limit(async () => {
       if (failure) throw failure.err;
       try {
-        return await this.read(url, tracker, cache, summarise);
+        return await this.read(url, tracker, cache, summarise, authorization);
       } catch (err) {
         if (statusOf(err) !== 404) failure ??= { err };
         throw err;
@@ -318,8 +369,8 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * (backoffFor), a 5xx or a lost connection is retried `readRetries` times (base × 1, 4, 9 ms, as
    * plugin-retry would), anything else is the answer.
    */
-  private async read<S>(url: string, tracker: Tracker, cache: EtagCache | undefined, summarise: (data: unknown, url: string) => S) {
-    const send: SendGet = (target, headers) => this.sendGet(target, headers, tracker);
+  private async read<S>(url: string, tracker: Tracker, cache: EtagCache | undefined, summarise: (data: unknown, url: string) => S, authorization?: () => Promise<string>) {
+    const send: SendGet = (target, headers) => this.sendGet(target, headers, tracker, authorization);
     for (let attempt = 0; ; attempt++) {
       this.budget.throwIfBackingOff();
       try {
@@ -342,11 +393,11 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
    * one fresh installation token and one more try, as `authenticate` does for Octokit's requests.
    * No answer at all (connection lost, timeout) is a `RequestError` with status 500, as in Octokit.
    */
-  private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker): Promise<Response> {
+  private async sendGet(url: string, headers: Record<string, string>, tracker: Tracker, authorize?: () => Promise<string>): Promise<Response> {
     // Pagination links and persisted URLs decide where reads go: the token goes to api_url's origin only.
     assertApiOrigin(url, this.origin, 'a pagination link or a persisted URL');
     const attempt = async () => {
-      const authorization = `token ${await this.tokens.token()}`;
+      const authorization = authorize ? await authorize() : `token ${await this.tokens.token()}`;
       try {
         return await tracker.fetch(url, { method: 'GET', headers: { ...READ_HEADERS, ...headers, authorization } });
       } catch (err) {
@@ -354,7 +405,7 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
       }
     };
     const res = await attempt();
-    if (res.status !== 401 || this.tokens.kind !== 'app') return res;
+    if (res.status !== 401 || this.tokens.kind !== 'app' || authorize) return res;
     await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
     this.dropTokenAfter401();
     return attempt();
@@ -364,6 +415,22 @@ export class GitHubAdapter implements GitHub, GitHubAccessProbe, GitHubFleetProb
   private dropTokenAfter401(): void {
     this.tokens.invalidate();
     this.log.warn('github answered 401; fetching a new installation token and retrying once');
+  }
+
+  /**
+   * One poll of the event feed (github-hook-feed.ts), if one is configured: the number of repositories
+   * it made urgent (0 without a feed). Never throws; the daemon wakes the planner when it is above 0.
+   */
+  async pollFeed(): Promise<number> {
+    if (!this.feed) return 0;
+    const hints = await this.feed.poll();
+    this.sweeper.feedHealthy = this.feed.healthy;
+    return hints;
+  }
+
+  /** The event feed's state for `ls` and the metrics (undefined: no feed configured). */
+  feedStatus(): HookFeedStatus | undefined {
+    return this.feed?.status();
   }
 
   listJobs(): Promise<Demand> {

@@ -20,6 +20,8 @@
  *   DIR` writes the daemon's V8 CPU profile there (open it in Chrome DevTools) to see where a
  *   tick's time goes.
  * The default run takes about 20–25 minutes, most of it the two org windows.
+ * - `--org-feed`: the daemon gets the event feed (an org webhook's delivery log, docs/event-feed.md).
+ *
  * Example, just the org comparison at 100 repositories with a 3-minute window:
  * `npm run build && node dist/bench/index.js --only org_scale --org-repos 100 --org-minutes 3`.
  *
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
         seed: orgSeed,
         ...(orgJobsPerMinute !== undefined ? { jobsPerMinute: orgJobsPerMinute } : {}),
         ...(cpuProfDir ? { cpuProfDir } : {}),
+        ...(process.argv.includes('--org-feed') ? { feed: true } : {}),
       });
       process.stderr.write(formatOrgScale(result));
       runs.push(result);

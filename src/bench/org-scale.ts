@@ -62,10 +62,14 @@ export interface OrgScaleOptions {
   jobsPerMinute?: number;
   /** Write the daemon's V8 CPU profile (`--cpu-prof`) into this directory when it stops. */
   cpuProfDir?: string;
+  /** Give the daemon the event feed (an org webhook on the fake, docs/event-feed.md). */
+  feed?: boolean;
 }
 
 export interface OrgScaleResult {
   repos: number;
+  /** Whether the daemon had the event feed (an org webhook's delivery log). */
+  feed: boolean;
   active_repos: number;
   window_s: number;
   poll_seconds: number;
@@ -173,6 +177,11 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     const stateDir = join(world.dir, 'state');
     const spawnedAt = Date.now();
     const env: Record<string, string> = budget === null ? {} : { TART_FLEET_GITHUB_MAX_REQUESTS_PER_MINUTE: String(budget) };
+    if (opts.feed) {
+      // The event feed: an org webhook on the fake, readable with the token (admin:org_hook).
+      fake.addToken(TOKEN, { kind: 'classic', scopes: ['admin:org', 'repo', 'admin:org_hook'] });
+      env.TART_FLEET_GITHUB_HOOK_ID = String(fake.addOrgHook().id);
+    }
     const daemon = world.startDaemon(['run'], env, opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []);
     const pid = daemon.pid;
     if (pid === undefined) throw new Error('org_scale: the daemon did not start');
@@ -283,6 +292,7 @@ export async function benchOrgScale(opts: OrgScaleOptions): Promise<OrgScaleResu
     };
     return {
       repos: opts.repos,
+      feed: opts.feed === true,
       active_repos: schedule.repos.filter((r) => r.active).length,
       window_s: opts.windowS,
       poll_seconds: pollSeconds,
@@ -335,7 +345,7 @@ export function formatOrgScale(r: OrgScaleResult): string {
   const line = (a: string, c: string, d: string) => `  ${a.padEnd(w0)}  ${c.padEnd(w1)}  ${d}`;
   const ratios = r.ratios;
   return [
-    `org_scale: ${r.repos} repositories (${r.active_repos} active), ${r.window_s} s window, poll ${r.poll_seconds} s, ` +
+    `org_scale: ${r.repos} repositories (${r.active_repos} active), ${r.feed ? 'WITH the event feed, ' : ''}${r.window_s} s window, poll ${r.poll_seconds} s, ` +
       `${r.jobs.push} push + ${r.jobs.non_push} non-push jobs (queued until ${r.discovery_horizon_s.push} / ${r.discovery_horizon_s.non_push} s), ` +
       `daemon budget ${r.daemon_budget_per_minute ?? 'not in schema'}`,
     line('', 'tart-fleet', 'naive baseline'),

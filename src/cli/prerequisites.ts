@@ -30,6 +30,7 @@ import { buildAdapters, secretEnv, quietContext } from './wiring.js';
 import { githubAccessChecks } from './github-checks.js';
 import { githubFleetChecks } from './github-fleet-checks.js';
 import { githubFailureCheck } from './github-diagnosis.js';
+import { githubHookChecks } from './github-hook-checks.js';
 import { hostLabel } from '../core/names.js';
 import { imageFitChecks } from './image-checks.js';
 import { tartHomeOf, type CliContext } from './context.js';
@@ -82,6 +83,7 @@ export async function prerequisiteChecks(ctx: CliContext, config: Config): Promi
   if (githubAccess) {
     results.push(...(await githubAccessChecks(githubAccess, config.github.runner_group_id, { githubFailed })));
     results.push(...(await githubFleetChecks(githubAccess, config, hostLabel(config.github.runner_name), { githubFailed })));
+    results.push(...(await githubHookChecks(githubAccess, config)));
   }
 
   try {

@@ -74,6 +74,10 @@ export function renderLsTables(view: LsView, columns?: number, snapshotAgeS?: nu
     const when = snapshotAgeS !== undefined && snapshotAgeS > STALE_MINUTE_S ? `in the minute before the snapshot (${snapshotAgeS} s ago)` : 'in the last minute';
     out.push(`GitHub budget: ${b.last_minute}/${b.per_minute} requests ${when}${b.backoffs ? `, ${b.backoffs} back-off(s) since start` : ''}`);
   }
+  if (view.github_feed) {
+    const f = view.github_feed;
+    out.push(`Event feed: ${f.source} ${f.state}, ${f.hints} hint(s), ${f.polls} poll(s)${f.throttled ? `, ${f.throttled} throttled deliveries` : ''}`);
+  }
   for (const p of view.problems) out.push(`! ${terminalSafe(p)}`);
   const vms = new Table({ head: ['VM', 'profile', 'state', 'repo', 'job', 'age', 'RAM MB', 'CPU', 'IP', 'runner'], style: COMPACT });
   for (const v of view.vms) {

@@ -16,6 +16,7 @@ import { assertIsolatedOnDisk } from '../config/isolation.js';
 import { ensurePrivateDir } from '../adapters/private-dir.js';
 import { runLoop } from '../daemon/loop.js';
 import { startBootProof } from '../daemon/boot-proof.js';
+import { Wake, runFeedLoop } from '../daemon/feed-loop.js';
 import { StatusPublisher } from '../status/publisher.js';
 import { loadForCommand } from './config.js';
 import { packageVersion } from '../config/package.js';
@@ -92,10 +93,18 @@ export async function runCommand(ctx: CliContext, opts: RunOptions): Promise<num
     if (parentAtStart !== 1 && process.ppid !== parentAtStart && !stop.signal.aborted) onSignal('parent exited')();
   }, 5000);
   orphanWatch.unref();
+  // The event feed (docs/event-feed.md), when configured: its own short loop, waking the tick loop.
+  const wake = new Wake();
+  const pollFeed = adapters.github.pollFeed?.bind(adapters.github);
+  const feedLoop = pollFeed && (config.github.hook_id !== undefined || config.github.app_hook)
+    ? runFeedLoop({ poll: pollFeed, wake, clock: adapters.clock, logger, signal: stop.signal })
+    : undefined;
   try {
-    await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal });
+    await runLoop({ tick: () => reconciler.tick(), onTick: publish, pollSeconds: config.host.poll_seconds, clock: adapters.clock, logger, signal: stop.signal, wake });
   } finally {
     proof?.stop();
+    stop.abort();
+    await feedLoop;
     clearInterval(orphanWatch);
     await publisher.close();
     lock?.release();

@@ -15,6 +15,7 @@ import { Secrets } from '../secrets/redact.js';
 import { createLogger } from '../adapters/logger.js';
 import { systemClock } from '../adapters/clock.js';
 import { GitHubAdapter, githubAuthFromEnv } from '../adapters/github.js';
+import type { GitHubHookProbe } from '../adapters/github-hook.js';
 import type { GitHubAccessProbe } from '../adapters/github-access.js';
 import type { GitHubFleetProbe } from '../adapters/github-fleet.js';
 import { TartAdapter } from '../adapters/tart.js';
@@ -45,7 +46,7 @@ import type { BootProofView } from '../core/proof-gate.js';
 export interface Adapters {
   github: GitHub;
   /** Read-only access report for `validate`; undefined when there are no usable credentials. */
-  githubAccess: (GitHubAccessProbe & GitHubFleetProbe) | undefined;
+  githubAccess: (GitHubAccessProbe & GitHubFleetProbe & GitHubHookProbe) | undefined;
   tart: TartAdapter;
   guest: Guest;
   clock: Clock;
@@ -109,6 +110,8 @@ export function buildAdapters(given: CliContext, config: Config, opts: { needGue
     secrets,
     pollSeconds: config.host.poll_seconds,
     maxRequestsPerMinute: config.github.max_requests_per_minute,
+    // The event feed (docs/event-feed.md): an org webhook, or the App's own.
+    ...(config.github.hook_id !== undefined ? { hook: { kind: 'org' as const, hookId: config.github.hook_id } } : config.github.app_hook ? { hook: { kind: 'app' as const } } : {}),
     // Only the daemon writes the sweep's state; a second process writing would race it.
     ...(opts.sweepState ? { sweepStateFile: statePaths(config.host).githubSweep, sweepStateReadOnly: opts.sweepState === 'read' } : {}),
     ...(ctx.githubProbeTimeoutMs !== undefined ? { requestTimeoutMs: ctx.githubProbeTimeoutMs, retry: { retries: 0 } } : {}),

@@ -316,6 +316,9 @@ function crossFieldChecks(config: Config, env: NodeJS.ProcessEnv, envPaths: Map<
   problems.push(...reach.problems);
   warnings.push(...reach.warnings);
   apiUrlChecks(config, name, problems);
+  if (config.github.hook_id !== undefined && config.github.app_hook) {
+    problems.push(`${name('/github/app_hook')}: set either github.hook_id (an org webhook) or github.app_hook (the GitHub App's own webhook), not both: the event feed reads one delivery log`);
+  }
   if (config.host.poll_seconds < 10) {
     warnings.push(`${name('/host/poll_seconds')}: ${config.host.poll_seconds} s polls GitHub often; 10 s or more keeps a large org within its rate limit`);
   }

@@ -52,6 +52,10 @@ export interface GitHubSettings {
   runner_group_id: number;
   repositories: string[];
   max_requests_per_minute: number;
+  /** The event feed: an org webhook whose deliveries are polled (docs/event-feed.md). */
+  hook_id?: number;
+  /** The event feed with App auth: the App's own webhook. */
+  app_hook: boolean;
 }
 
 export interface HostSettings {

@@ -46,8 +46,24 @@ export interface ProfileDemand {
   gaveUp(jobId: number): string | undefined;
 }
 
+/**
+ * Runners that will take one of these jobs. A registered runner of another Mac that never connected
+ * and is named for a job that is not queued (another runner took it, or it is gone) is that job's
+ * leftover claim, not supply: counting it made every job of the profile wait a boot window (issue
+ * 29). If it does connect, GitHub may hand it a job; that costs one spare VM at most.
+ */
+function supply(d: ProfileDemand): number {
+  const queued = new Set(d.queued.map((j) => j.id));
+  let n = 0;
+  for (const r of d.canTakeJob) {
+    const jobId = parseRunnerName(r.name)?.jobId;
+    if (r.status === 'online' || r.everConnected || d.ownedHere(r) || (jobId !== undefined && queued.has(jobId))) n++;
+  }
+  return n;
+}
+
 export function demandFor(d: ProfileDemand): Standing[] {
-  let unserved = unservedCount(d.queued.length, d.canTakeJob.size, d.creatingNotYetListed);
+  let unserved = unservedCount(d.queued.length, supply(d), d.creatingNotYetListed);
   return d.queued.map((job): Standing => {
     const claims = d.claimsOf(job.id);
     const liveClaim = claims.find((r) => d.canTakeJob.has(r));

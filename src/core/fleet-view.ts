@@ -45,6 +45,8 @@ export interface FleetView {
   github: { requests: number; not_modified: number; rate_limit_remaining: number | null; coldest_repo_age_s: number; unswept_repositories: number } | null;
   /** `github.max_requests_per_minute` and any back-off GitHub imposed; null when not kept. */
   github_budget: { per_minute: number; last_minute: number; backoff_until: string | null; backoff_reason: string | null; backoffs: number } | null;
+  /** The webhook delivery feed (docs/event-feed.md); absent when none is configured. */
+  github_feed?: { source: string; state: string; problem: string | null; last_ok_at: string | null; hints: number; ignored: number; throttled: number; polls: number; requests: number };
 }
 
 export function fleetView(observed: Observed, memory: Remembered, plan: Plan, config: Config): FleetView {
@@ -81,6 +83,8 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
   if (backoff && backoff > observed.now) {
     problems.push(`GitHub asked us to slow down (${observed.githubBudget!.backoffReason}): nothing is sent to it for ${Math.ceil((backoff - observed.now) / 1000)} s`);
   }
+  const feed = observed.githubFeed;
+  if (feed?.state === 'failing') problems.push(`event feed (${feed.source}) failing: ${feed.problem ?? 'unknown'}; new jobs are found by the sweep alone`);
   if (gh && gh.stats.unsweptRepositories > 0) {
     problems.push(`${gh.stats.unsweptRepositories} of ${gh.stats.repositories} repositories not swept yet since the start (cold start within github.max_requests_per_minute): their jobs are not seen yet`);
   }
@@ -106,6 +110,12 @@ export function fleetView(observed: Observed, memory: Remembered, plan: Plan, co
         }
       : null,
     github_budget: budgetView(observed.githubBudget),
+    ...(feed ? {
+      github_feed: {
+        source: feed.source, state: feed.state, problem: feed.problem, last_ok_at: feed.lastOkAt === null ? null : new Date(feed.lastOkAt).toISOString(),
+        hints: feed.hints, ignored: feed.ignored, throttled: feed.throttled, polls: feed.polls, requests: feed.requests,
+      },
+    } : {}),
   };
 }
 

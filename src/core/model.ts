@@ -9,7 +9,7 @@
  * - A failed observation is `{ ok: false }`, never an empty list: the planner must be able to tell
  *   "nothing there" from "could not look" (fail closed).
  */
-import type { Job, RequestBudgetStatus, Runner, SweepStats, VmState } from './ports.js';
+import type { Job, EventFeedStatus, RequestBudgetStatus, Runner, SweepStats, VmState } from './ports.js';
 import type { Claim } from './names.js';
 import type { FailureCause } from './memory.js';
 import type { DecisionCause } from './lifecycle.js';
@@ -60,6 +60,8 @@ export interface Observed {
   freeDiskBytes?: number;
   /** Our GitHub client's request budget and back-off (read even when GitHub could not be). */
   githubBudget?: RequestBudgetStatus;
+  /** The webhook delivery feed's state (docs/event-feed.md); absent when none is configured. */
+  githubFeed?: EventFeedStatus;
   /** The cache dirs under `host.cache_max_gb`, as last measured; absent without a cap. */
   caches?: CacheObservation[];
   /** Set while this Mac is drained (`tart-fleet drain`, adapters/admission-state.ts): nothing new is admitted. */

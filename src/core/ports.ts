@@ -100,6 +100,33 @@ export interface GitHub {
   deleteRunner(runnerId: number): Promise<DeleteRunnerResult>;
   /** This Mac's request budget and any back-off GitHub imposed (absent: no budget kept). */
   requestBudget?(): RequestBudgetStatus;
+  /** One poll of the webhook delivery feed: how many repositories it made urgent (docs/event-feed.md). */
+  pollFeed?(): Promise<number>;
+  /** The event feed's state; undefined when none is configured. */
+  feedStatus?(): EventFeedStatus | undefined;
+}
+
+/** The webhook delivery feed (adapters/github-hook-feed.ts), as `ls` and the metrics show it. */
+export interface EventFeedStatus {
+  /** `org hook 42` or `app hook`. */
+  source: string;
+  state: 'starting' | 'ok' | 'failing';
+  /** Why it is failing, with the fix (null while ok). */
+  problem: string | null;
+  lastPollAt: number | null;
+  /** Epoch ms of the last successful poll. */
+  lastOkAt: number | null;
+  /** `workflow_job` `queued` deliveries seen since the start. */
+  queuedDeliveries: number;
+  /** Hints given to the sweep (deliveries for repositories it sweeps). */
+  hints: number;
+  /** Deliveries for repositories the sweep does not read (ignored). */
+  ignored: number;
+  /** Deliveries GitHub marked throttled. */
+  throttled: number;
+  /** Polls and the requests they sent. */
+  polls: number;
+  requests: number;
 }
 
 /** `github.max_requests_per_minute` and GitHub's back-off, as `ls` and the metrics show them. */

@@ -1,7 +1,8 @@
 /**
  * The daemon loop: a tick every `host.poll_seconds` with ±10 % jitter (several Macs on one org
  * drift apart instead of polling in lock-step), exponential backoff after failed ticks (up to
- * 5 minutes), and an immediate next tick after one that deleted VMs (their RAM is free now).
+ * 5 minutes), and an immediate next tick after one that deleted VMs (their RAM is free now) or when
+ * the event feed wakes it (`wake`, daemon/feed-loop.ts: a new job was queued; not while backing off).
  *
  * ## Lifecycle
  * Runs until `signal` aborts (SIGTERM/SIGINT): the tick in flight finishes (and its `onTick`, which
@@ -11,6 +12,7 @@
 import type { Clock } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import type { TickReport } from './report.js';
+import type { Wake } from './feed-loop.js';
 
 /** What the loop reads of a tick's report: whether it went well, and whether RAM was freed. */
 export type LoopReport = Pick<TickReport, 'ok' | 'deletedVms'>;
@@ -28,6 +30,8 @@ export interface LoopOptions<R extends LoopReport = TickReport> {
    * snapshot uses it to tell a daemon backing off from one that is gone). Awaited; a throw is logged.
    */
   onTick?: (report: R, nextTickMs: number) => Promise<void> | void;
+  /** Ends the sleep between ticks early (the event feed saw a new job). */
+  wake?: Wake;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -60,7 +64,22 @@ export async function runLoop<R extends LoopReport>(opts: LoopOptions<R>): Promi
     }
     if (opts.signal.aborted) break;
     if (failures > 0) opts.logger.warn('tick failed; backing off', { failures, next_tick_ms: delay });
-    await opts.clock.sleep(delay, opts.signal);
+    await sleepUnlessWoken(opts, delay, failures === 0);
   }
   opts.logger.info('stopping: tick finished, VMs left running for the next start to adopt');
+}
+
+/** The sleep between ticks; a wake ends it early unless the loop is backing off. */
+async function sleepUnlessWoken(opts: Pick<LoopOptions, 'wake' | 'clock' | 'signal'>, delay: number, wakeable: boolean): Promise<void> {
+  if (!opts.wake || !wakeable) return opts.clock.sleep(delay, opts.signal);
+  const early = new AbortController();
+  const end = () => early.abort();
+  opts.signal.addEventListener('abort', end, { once: true });
+  const cancel = opts.wake.onWake(end);
+  try {
+    await opts.clock.sleep(delay, early.signal);
+  } finally {
+    cancel();
+    opts.signal.removeEventListener('abort', end);
+  }
 }

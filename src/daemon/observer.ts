@@ -46,6 +46,7 @@ export class WorldObserver {
   async observe(): Promise<Observed> {
     const [tart, github, freeDiskBytes] = await Promise.all([this.observeTart(), this.observeGitHub(), this.observeDisk()]);
     const githubBudget = this.deps.github.requestBudget?.();
+    const githubFeed = this.deps.github.feedStatus?.();
     const caches = this.deps.caches?.() ?? [];
     // `tart-fleet drain` writes it; read every tick, so it holds while the daemon runs and across a restart.
     const draining = observeDraining(this.deps.config.host.state_dir);
@@ -56,6 +57,7 @@ export class WorldObserver {
       ...(bootProof ? { bootProof } : {}),
       ...(freeDiskBytes !== undefined ? { freeDiskBytes } : {}),
       ...(githubBudget ? { githubBudget } : {}),
+      ...(githubFeed ? { githubFeed } : {}),
       ...(caches.length > 0 ? { caches } : {}),
     };
   }

@@ -82,6 +82,9 @@ export class FleetMetrics {
       ghBudget: new Gauge({ name: `${P}github_requests_per_minute_budget`, help: 'github.max_requests_per_minute', registers }),
       ghBackoff: new Gauge({ name: `${P}github_backoff_seconds`, help: 'Seconds left of a back-off GitHub imposed (secondary or primary rate limit); 0 when none', registers }),
       ghBackoffs: new Counter({ name: `${P}github_backoffs_total`, help: 'Back-offs GitHub imposed (secondary rate limit, exhausted primary limit)', registers }),
+      feedUp: new Gauge({ name: `${P}github_event_feed_up`, help: '1 while the webhook delivery feed works, 0 while it fails; absent without a feed (docs/event-feed.md)', labelNames: ['source'], registers }),
+      feedHints: new Gauge({ name: `${P}github_event_feed_hints`, help: 'Repositories the webhook delivery feed made urgent since the start', labelNames: ['source'], registers }),
+      feedThrottled: new Gauge({ name: `${P}github_event_feed_throttled_deliveries`, help: 'Deliveries GitHub marked throttled, seen since the start', labelNames: ['source'], registers }),
       up: new Gauge({ name: `${P}source_up`, help: '1 when the last tick could read the source (github, tart), else 0', labelNames: ['source'], registers }),
       readFailures: new Counter({ name: `${P}observation_failures_total`, help: 'Ticks whose observation of a source failed', labelNames: ['source'], registers }),
       deletionsPlanned: new Counter({ name: `${P}deletions_planned_total`, help: 'VM and runner deletions planned, by what and the kind of reason', labelNames: ['what', 'reason'], registers }),
@@ -135,6 +138,14 @@ export class FleetMetrics {
       m.ghBackoff.set(Math.max(0, Math.ceil(left)));
       if (budget.backoffs > this.backoffsSeen) m.ghBackoffs.inc(budget.backoffs - this.backoffsSeen);
       this.backoffsSeen = budget.backoffs;
+    }
+
+    const feed = s.github_feed;
+    if (feed) {
+      const source = feed.source;
+      m.feedUp.set({ source }, feed.state === 'failing' ? 0 : 1);
+      m.feedHints.set({ source }, feed.hints);
+      m.feedThrottled.set({ source }, feed.throttled);
     }
 
     if (tartRead) {

@@ -19,6 +19,30 @@ describe('GitHub App', () => {
     await h?.fake.stop();
   });
 
+  test('ETags are per token (audit N7): after a new installation token the saved ETags buy nothing, every list is a counted 200 once', async () => {
+    let t = Date.now();
+    const now = () => t;
+    h = await harness(
+      { now, app: { appId: 1234, installationId: 99, publicKey, tokenTtlMs: 60 * 60_000 } },
+      { now, auth: { kind: 'app', appId: 1234, installationId: 99, privateKey } },
+    );
+    h.fake.addRepos(10);
+    await h.adapter.listJobs();
+    t += 15_000;
+    h.fake.resetCounters();
+    const same = await h.adapter.listJobs();
+    expect(same.stats.notModified).toBe(same.stats.requests); // same token: all 304
+    h.fake.expireInstallationTokens();
+    t += 15_000;
+    const renewed = await h.adapter.listJobs();
+    // One 401, then the new token: the runs lists come back 200, none 304 (the cost of each refresh).
+    expect(renewed.stats.notModified).toBe(0);
+    expect(renewed.stats.requests).toBeGreaterThanOrEqual(10);
+    t += 15_000;
+    const after = await h.adapter.listJobs();
+    expect(after.stats.notModified).toBe(after.stats.requests); // new ETags, kept for the new token
+  });
+
   test('installation token: used, refreshed before expiry, and again after a 401', async () => {
     let t = Date.now();
     const now = () => t;

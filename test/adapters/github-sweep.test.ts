@@ -261,6 +261,55 @@ test('a push is seen on the next sweep, even while the budget goes to quiet repo
   expect(comment).toBeLessThanOrEqual(300);
 }, 120_000);
 
+test('a push in the same second as its repository\'s last sweep is seen on the next sweep (pushed_at has whole seconds)', async () => {
+  const clock = await clocked();
+  for (let i = 1; i <= 3; i++) h.fake.addRepo(`r${i}`, { pushedAt: clock.t - DAY });
+  // A sweep of every repo at 00:00:00.300, then a push at 00.700: GitHub shows `pushed_at` …:00Z
+  // (whole seconds; the fake's repoJson drops the milliseconds the same way).
+  clock.t += 300;
+  expect((await h.adapter.listJobs()).stats.unsweptRepositories).toBe(0);
+  clock.t += 400;
+  const { jobId } = h.fake.queueJob({ repo: 'r2', labels: MAC, event: 'push' });
+  clock.t += 14_600;
+  const next = await h.adapter.listJobs();
+  expect(next.jobs.map((j) => j.id)).toEqual([jobId]);
+});
+
+test('without an event feed, a small org has every repository read every tick: a comment-triggered job is seen on the next one', async () => {
+  const clock = await clocked();
+  for (let i = 1; i <= 6; i++) h.fake.addRepo(`r${i}`, { pushedAt: clock.t - DAY });
+  await h.adapter.listJobs();
+  clock.t += 15_000;
+  await h.adapter.listJobs();
+  clock.t += 5_000;
+  // An @claude comment (no push): nothing on the pushed list moves.
+  const { jobId } = h.fake.queueJob({ repo: 'r3', labels: MAC, event: 'issue_comment' });
+  clock.t += 10_000;
+  expect((await h.adapter.listJobs()).jobs.map((j) => j.id)).toEqual([jobId]);
+});
+
+test('without an event feed, an old run re-run in place is found within a round (a minute here), not an hour', async () => {
+  const clock = await clocked();
+  h.fake.addRepo('app', { pushedAt: clock.t - DAY });
+  const old = h.fake.queueJob({ repo: 'app', labels: MAC, name: 'flaky', event: 'pull_request' });
+  h.fake.completeJob(old.jobId, 'failed');
+  for (let i = 0; i < RUNS_PER_PAGE + 5; i++) {
+    const { jobId } = h.fake.queueJob({ repo: 'app', labels: ['ubuntu-latest'], name: `later-${i}`, event: 'schedule' });
+    h.fake.completeJob(jobId);
+  }
+  for (let i = 0; i < 3; i++) {
+    await h.adapter.listJobs();
+    clock.t += 15_000;
+  }
+  h.fake.rerunJob(old.jobId);
+  let waited = 0;
+  while (!(await h.adapter.listJobs()).jobs.some((j) => j.id === old.jobId)) {
+    clock.t += 15_000;
+    waited += 15;
+    expect(waited).toBeLessThanOrEqual(60);
+  }
+});
+
 test('until every repository was swept once, the sweep says so (a missing job proves nothing yet)', async () => {
   const clock = await clocked({ maxRequestsPerMinute: 40 });
   h.fake.addRepos(100);

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(config.github).toEqual({
       org: 'your-org', runner_name: 'mac-mini-a', api_url: 'https://api.github.com', runner_group_id: 1, repositories: [],
       max_requests_per_minute: 300,
+      app_hook: false,
     });
     // The seed's profiles are the trusted tier: shared read-write cache, NAT, the org's runner group.
     for (const p of Object.values(config.profiles)) {
@@ -182,4 +183,13 @@ describe('loadConfig', () => {
     expect(defaultRunnerName('Mac-mini-B.local')).toBe('mac-mini-b');
     expect(defaultRunnerName("Jane's MacBook Pro")).toBe('jane-s-macbook-pro');
   });
+});
+
+test('the event feed: github.hook_id or github.app_hook, not both (issue 29); both can come from the environment', () => {
+  const withHook = write('hook.yml', 'github:\n  org: acme\n  hook_id: 42\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: linux }\n');
+  expect(load(withHook).config.github).toMatchObject({ hook_id: 42, app_hook: false });
+  expect(problemsOf(() => load(withHook, { TART_FLEET_GITHUB_APP_HOOK: 'true' })).join('\n')).toMatch(/github\.hook_id .*or github\.app_hook .*not both/);
+  const plain = write('nohook.yml', 'github:\n  org: acme\nprofiles:\n  coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, os: linux }\n');
+  expect(load(plain, { TART_FLEET_GITHUB_HOOK_ID: '7' }).config.github.hook_id).toBe(7);
+  expect(load(plain).config.github.hook_id).toBeUndefined();
 });

@@ -24,6 +24,19 @@ describe("another Mac's claim", () => {
     expect(late.actions.some((a) => a.kind === 'delete-runner')).toBe(false);
   });
 
+  test("another Mac's leftover registered runner, named for a job that is not queued, is nobody's supply (issue 29)", () => {
+    // tf-coder-60 was claimed by mac-b for job 60, which another runner took (now in progress); the
+    // leftover never connected. It is job 60's claim, not supply for job 61: 61 starts at once.
+    const gone = job('coder', { id: 60, status: 'in_progress' });
+    const j = job('coder', { id: 61 });
+    const leftover = runner('coder', 60, { host: 'mac-b' });
+    const p = plan(observed({ jobs: [gone, j], runners: [leftover], runnerFirstSeen: [[leftover.name, NOW - 30_000]] }), config);
+    expect(kinds(p.actions)).toEqual(['create tf-mac-a-coder-61']);
+    // And one named for a job GitHub no longer lists at all.
+    const p2 = plan(observed({ jobs: [j], runners: [leftover], runnerFirstSeen: [[leftover.name, NOW - 30_000]] }), config);
+    expect(kinds(p2.actions)).toEqual(['create tf-mac-a-coder-61']);
+  });
+
   test('an online idle runner of another Mac keeps being trusted (it will take a job)', () => {
     const j = job('coder', { id: 71 });
     const theirs = runner('coder', 71, { host: 'mac-b', status: 'online', everConnected: true });

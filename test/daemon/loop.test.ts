@@ -63,3 +63,37 @@ test('onTick gets every report with the delay before the next tick, also for the
   expect(seen).toEqual([[1, 10_000], [2, 20_000], [3, 10_000]]);
   expect(logger.entries).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'after-tick hook failed', ctx: expect.objectContaining({ error: 'disk full' }) })]));
 });
+
+test('the event feed wakes the sleep between ticks at once; a wake during a tick ends the next sleep', async () => {
+  const { Wake } = await import('../../src/daemon/feed-loop.js');
+  const { systemClock } = await import('../../src/adapters/clock.js');
+  const stop = new AbortController();
+  const wake = new Wake();
+  const starts: number[] = [];
+  let ticks = 0;
+  const t0 = Date.now();
+  const done = runLoop({
+    tick: async () => {
+      ticks += 1;
+      starts.push(Date.now() - t0);
+      if (ticks === 2) wake.wake(); // a hint arrives while tick 2 runs
+      return { ok: true, deletedVms: 0 };
+    },
+    pollSeconds: 3600,
+    clock: systemClock,
+    logger: memoryLogger(),
+    signal: stop.signal,
+    random: () => 0.5,
+    wake,
+  });
+  // Tick 1 is done and the loop sleeps an hour: the feed's wake starts tick 2 now.
+  while (ticks < 1) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 20));
+  wake.wake();
+  // Tick 3 comes at once too: the wake during tick 2 was kept for the sleep after it.
+  while (ticks < 3) await new Promise((r) => setTimeout(r, 5));
+  stop.abort();
+  await done;
+  expect(ticks).toBe(3);
+  expect(starts[2]! - starts[0]!).toBeLessThan(60_000);
+});

@@ -13,14 +13,16 @@
  *   characters in length."; the exact REST wording is unverified, the status is what matters).
  * - `GET …/runners/downloads` lists the runner releases for each OS/architecture at the world's
  *   `latestRunnerVersion` (spec schema `runner-application`), so a client can tell an outdated image.
+ * - Org webhooks and their deliveries: hooks.ts (GitHub docs cited there).
  * - `access` follows the spec's per-endpoint text: org runner and runner-group endpoints need the
  *   classic scope `admin:org`, or `organization_self_hosted_runners` read/write for Apps and
  *   fine-grained tokens; runs and jobs need `actions: read` (a classic token's `repo` scope for
  *   private repositories is not modelled: every classic token sees every simulated repository).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Ctx, type Reply, errorReply, json, pagedReply } from './http.js';
+import { type Ctx, type Reply, errorReply, json, pageParams, pagedReply } from './http.js';
 import { jobJson, repoJson, runJson, runnerGroupJson, runnerJson } from './shapes.js';
+import { type HookKey, deliveryItemJson, deliveryJson, hookJson } from './hooks.js';
 import type { SimRepo, WorldState } from './state.js';
 import { encodeJitConfig } from './broker.js';
 
@@ -55,6 +57,29 @@ interface Route {
 const RUNNERS_READ: RouteAccess = { permission: 'organization_self_hosted_runners', level: 'read', scope: 'admin:org' };
 const RUNNERS_WRITE: RouteAccess = { permission: 'organization_self_hosted_runners', level: 'write', scope: 'admin:org' };
 const ACTIONS_READ: RouteAccess = { permission: 'actions', level: 'read' };
+/** Org webhooks: classic `admin:org_hook` (not part of `admin:org`), else the org permission "Webhooks" (hooks.ts). */
+const HOOKS_READ: RouteAccess = { permission: 'organization_hooks', level: 'read', scope: 'admin:org_hook' };
+const HOOKS_WRITE: RouteAccess = { permission: 'organization_hooks', level: 'write', scope: 'admin:org_hook' };
+
+/** The deliveries list of a hook: newest first, `per_page` ≤ 100, cursor paging by `link` (hooks.ts). */
+export function deliveriesReply(ctx: Ctx, env: RouteEnv, hook: HookKey): Reply {
+  const { perPage } = pageParams(ctx);
+  const { items, next } = env.world.hooks.page(hook, perPage, ctx.url.searchParams.get('cursor'));
+  const headers: Record<string, string> = {};
+  if (next) {
+    const u = new URL(ctx.url.toString());
+    u.searchParams.set('per_page', String(perPage));
+    u.searchParams.set('cursor', next);
+    headers.link = `<${u.toString()}>; rel="next"`;
+  }
+  return { status: 200, body: items.map(deliveryItemJson), headers };
+}
+
+/** One delivery with its payload, or 404. */
+export function deliveryReply(env: RouteEnv, hook: HookKey, id: number): Reply {
+  const d = env.world.hooks.delivery(hook, id);
+  return d ? json(200, deliveryJson(d)) : errorReply(404, 'Not Found');
+}
 
 const seg = '([^/]+)';
 /** GitHub's limit on runner names (see the header). */
@@ -219,6 +244,64 @@ export const ROUTES: Route[] = [
       if (!group) return notFound();
       const repos = group.selectedRepositories.map((n) => env.world.repos.get(n)).filter((r): r is SimRepo => r !== undefined);
       return pagedReply(ctx, repos.map((r) => repoJson(r, ctx.base)), 'repositories');
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/hooks', re: new RegExp(`^/orgs/${seg}/hooks$`),
+    access: HOOKS_READ,
+    handler: (ctx, [org], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const hooks = [...env.world.hooks.hooks.values()].sort((a, b) => a.id - b.id);
+      return pagedReply(ctx, hooks.map((h) => hookJson(h, env.world.org, ctx.base)));
+    },
+  },
+  {
+    method: 'POST', name: 'POST /orgs/{org}/hooks', re: new RegExp(`^/orgs/${seg}/hooks$`),
+    access: HOOKS_WRITE,
+    handler: (ctx, [org], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const body = (ctx.body ?? {}) as { name?: unknown; config?: { url?: unknown; content_type?: unknown }; events?: unknown; active?: unknown };
+      if (body.name !== 'web') return errorReply(422, 'Validation Failed', { errors: [{ resource: 'Hook', code: 'custom', message: 'Name must be "web"' }] });
+      const url = body.config?.url;
+      if (typeof url !== 'string' || !/^https?:\/\/[^/\s]+/.test(url)) {
+        return errorReply(422, 'Validation Failed', { errors: [{ resource: 'Hook', code: 'custom', message: 'Config url cannot be blank' }] });
+      }
+      // GitHub refuses a URL it could never reach from the internet, e.g. "Webhook URL is not supported
+      // because it isn't reachable over the public Internet (localhost)" (github-community-projects/
+      // private-mirrors#387). Whether it refuses a name that does not resolve (RFC 2606 `.invalid`) is
+      // unverified: the fake accepts it.
+      const host = new URL(url).hostname;
+      if (/^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[?::1\]?$)/i.test(host)) {
+        return errorReply(422, 'Validation Failed', { errors: [{ resource: 'Hook', code: 'custom', message: `Hook url is not supported because it isn't reachable over the public Internet (${host})` }] });
+      }
+      const events = Array.isArray(body.events) && body.events.every((e) => typeof e === 'string') ? (body.events as string[]) : ['push'];
+      const hook = env.world.hooks.addHook({ url, events, active: body.active !== false });
+      return { status: 201, body: hookJson(hook, env.world.org, ctx.base), noEtag: true };
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/hooks/{hook_id}', re: new RegExp(`^/orgs/${seg}/hooks/(\\d+)$`),
+    access: HOOKS_READ,
+    handler: (ctx, [org, id], env) => {
+      const hook = env.world.hooks.hooks.get(Number(id));
+      if (!orgOk(env, org!) || !hook) return notFound();
+      return json(200, hookJson(hook, env.world.org, ctx.base));
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/hooks/{hook_id}/deliveries', re: new RegExp(`^/orgs/${seg}/hooks/(\\d+)/deliveries$`),
+    access: HOOKS_READ,
+    handler: (ctx, [org, id], env) => {
+      if (!orgOk(env, org!) || !env.world.hooks.hooks.has(Number(id))) return notFound();
+      return deliveriesReply(ctx, env, Number(id));
+    },
+  },
+  {
+    method: 'GET', name: 'GET /orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}', re: new RegExp(`^/orgs/${seg}/hooks/(\\d+)/deliveries/(\\d+)$`),
+    access: HOOKS_READ,
+    handler: (_ctx, [org, id, deliveryId], env) => {
+      if (!orgOk(env, org!) || !env.world.hooks.hooks.has(Number(id))) return notFound();
+      return deliveryReply(env, Number(id), Number(deliveryId));
     },
   },
   {

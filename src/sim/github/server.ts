@@ -12,7 +12,8 @@
  * ## Gotchas
  * - Every response carries `x-ratelimit-*` headers. Any request with a valid token costs one unit of
  *   the primary budget except `GET /rate_limit`, a 304, App token exchange, and the broker.
- * - A 304 has no body and leaves the budget untouched (facts §7).
+ * - A 304 has no body and leaves the budget untouched (facts §7). ETags depend on the token (`send`):
+ *   an ETag saved with one token is a 200 with the next, as on GitHub (audit G1/N7).
  * - Faults (`failNext`, outage, secondary limit) are checked after authentication and before routing,
  *   and cost nothing.
  * - Secondary limit by points (`secondaryPoints`, off by default): GitHub's documented "no more than
@@ -42,6 +43,9 @@
  *   without `admin:org`), App `Resource not accessible by integration`, fine-grained `Resource not
  *   accessible by personal access token`. A fine-grained PAT with no `permissions` given is not
  *   checked (the fake cannot know what it was granted).
+ * - Webhooks (hooks.ts): org hooks are read with a token (`admin:org_hook` / `organization_hooks`);
+ *   the App's own hook (`/app/hook/config`, `/app/hook/deliveries`) only with the App's JWT, and
+ *   costs nothing of an installation's budget (JWT requests are not an installation's).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -49,7 +53,8 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { type Ctx, type Reply, errorReply, etagMatches, header, weakEtag } from './http.js';
-import { matchRoute, type RouteAccess } from './routes.js';
+import { deliveriesReply, deliveryReply, matchRoute, type RouteAccess, type RouteEnv } from './routes.js';
+import type { SimHook } from './hooks.js';
 import { Broker, BROKER_PREFIX } from './broker.js';
 import { type AppRegistration, loadPublicKey, verifyAppJwt } from './app-auth.js';
 import { type JobEvent, type QueueJobRequest, type RunnerGroupInit, type RunnerRecord, type SimJob, type SimRepo, type SimRunnerGroup, WorldState } from './state.js';
@@ -213,6 +218,7 @@ export class FakeGitHub {
     for (const g of opts.runnerGroups ?? []) this.world.addRunnerGroup(g);
     this.appPermissions = { ...(opts.app?.permissions ?? DEFAULT_APP_PERMISSIONS) };
     this.app = opts.app ? { appId: opts.app.appId, installationId: opts.app.installationId, key: loadPublicKey(opts.app.publicKey) } : undefined;
+    if (opts.app) this.world.hooks.installationId = opts.app.installationId;
     this.installationTokenTtlMs = opts.app?.tokenTtlMs ?? 3_600_000;
     this.world.runnerListLagMs = opts.runnerListLagMs ?? 0;
     if (opts.latestRunnerVersion !== undefined) this.world.latestRunnerVersion = opts.latestRunnerVersion;
@@ -300,6 +306,38 @@ export class FakeGitHub {
   approveJob(jobId: number): void {
     this.world.approveJob(jobId);
     this.broker.changed();
+  }
+
+  /** "Re-run failed jobs": a completed job is queued again in its run, which keeps its `created_at`. */
+  rerunJob(jobId: number): void {
+    this.world.rerunJob(jobId);
+    this.broker.changed();
+  }
+
+  /** An org webhook (default: subscribed to `workflow_job`, URL under `.invalid`, active). */
+  addOrgHook(opts: { events?: string[]; url?: string; active?: boolean; id?: number } = {}): SimHook {
+    return this.world.hooks.addHook(opts);
+  }
+
+  /** Deletes an org webhook: its deliveries list answers 404 from now on. */
+  deleteOrgHook(id: number): void {
+    this.world.hooks.hooks.delete(id);
+  }
+
+  /** The GitHub App's own webhook (undefined: none). Needs the `app` option. */
+  setAppHook(opts: { events?: string[]; url?: string; active?: boolean } | undefined): void {
+    this.world.hooks.setAppHook(opts);
+  }
+
+  /**
+   * Delivery-log faults (hooks.ts): `delayMs` before a delivery shows in the list, the next `lose`
+   * events leave no delivery, the next `throttle` deliveries carry `throttled_at`.
+   */
+  hookFaults(f: { delayMs?: number; lose?: number; throttle?: number }): void {
+    const h = this.world.hooks;
+    if (f.delayMs !== undefined) h.delayMs = f.delayMs;
+    if (f.lose !== undefined) h.loseNext = f.lose;
+    if (f.throttle !== undefined) h.throttleNext = f.throttle;
   }
 
   /** Cancels a run: its queued/waiting jobs become `completed`/`cancelled`. */
@@ -561,6 +599,13 @@ export class FakeGitHub {
       return this.send(res, method, this.installationToken(ctx, Number(installation[1])), false);
     }
 
+    const appHook = path === '/app' ? ['/app', 'app'] : /^\/app\/hook\/(config|deliveries)(?:\/(\d+))?$/.exec(path);
+    if (method === 'GET' && appHook) {
+      this.count(appHook[1] === 'app' ? 'GET /app' : `GET /app/hook/${appHook[1]}${appHook[2] ? '/{delivery_id}' : ''}`, res);
+      if (this.outage) return this.send(res, method, errorReply(502, 'Server Error'), false);
+      return this.send(res, method, this.appHookReply(ctx, appHook[1]!, appHook[2]), false, header(ctx, 'if-none-match'), 'app-jwt');
+    }
+
     const matched = path === '/rate_limit' && method === 'GET' ? undefined : matchRoute(method, path);
     const name = path === '/rate_limit' ? 'GET /rate_limit' : matched?.route.name ?? `${method} ${path}`;
     this.count(name, res);
@@ -630,6 +675,22 @@ export class FakeGitHub {
     return send(reply, true, header(ctx, 'if-none-match'));
   }
 
+  /** `GET /app/hook/config` and `/app/hook/deliveries[/{id}]`, behind the App's JWT (see the header). */
+  private appHookReply(ctx: Ctx, what: string, deliveryId: string | undefined): Reply {
+    if (!this.app) return errorReply(404, 'Not Found');
+    const jwt = /^bearer\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
+    if (!jwt) return errorReply(401, 'A JSON web token could not be decoded');
+    const check = verifyAppJwt(jwt, this.app);
+    if (!check.ok) return errorReply(401, check.message);
+    const hook = this.world.hooks.appHook;
+    // GET /app: the App itself, with the events its webhook is subscribed to (spec schema `integration`).
+    if (what === 'app') return { status: 200, body: { id: Number(this.app.appId), slug: 'tart-fleet-sim', name: 'tart-fleet sim', events: hook?.events ?? [], permissions: { ...this.appPermissions } } };
+    if (!hook) return errorReply(404, 'Not Found');
+    if (what === 'config') return { status: 200, body: { content_type: hook.contentType, insecure_ssl: '0', url: hook.url } };
+    const env: RouteEnv = { world: this.world, changed: () => undefined, runnerDeleted: () => undefined };
+    return deliveryId === undefined ? deliveriesReply(ctx, env, 'app') : deliveryReply(env, 'app', Number(deliveryId));
+  }
+
   private installationToken(ctx: Ctx, installationId: number): Reply {
     if (!this.app) return errorReply(404, 'Not Found');
     const jwt = /^bearer\s+(\S+)$/i.exec(header(ctx, 'authorization') ?? '')?.[1];
@@ -654,7 +715,7 @@ export class FakeGitHub {
     };
   }
 
-  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string, token?: string): void {
+  private send(res: ServerResponse, method: string, reply: Reply, costs: boolean, ifNoneMatch?: string, etagScope = ''): void {
     const headers: Record<string, string> = {
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
       'x-github-api-version-selected': '2022-11-28',
@@ -670,8 +731,10 @@ export class FakeGitHub {
     let payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     let status = reply.status;
     if (method === 'GET' && status === 200 && !reply.noEtag) {
-      // Token-specific, as GitHub's are (see the header).
-      const etag = weakEtag(token === undefined ? payload : `${createHash('sha256').update(token).digest('hex')}\n${payload}`);
+      // ETags are token-specific on GitHub ("It's currently expected for ETags to be auth token
+      // specific", GitHub support in eclipse-csi/otterdog#201; github/docs#34689; audit G1): a new
+      // installation token turns every saved ETag into a 200. The scope is hashed, never echoed.
+      const etag = weakEtag(etagScope === '' ? payload : `${createHash('sha256').update(etagScope).digest('hex')}\n${payload}`);
       headers.etag = etag;
       headers['cache-control'] = 'private, max-age=60, s-maxage=60';
       if (etagMatches(ifNoneMatch, etag)) {

@@ -27,8 +27,17 @@
  *   `runnerListLagMs` ago: not yet listed, still online, still busy, or still there after deletion.
  *   Assignment, deletion and the broker always act on the true state.
  * - `pushed_at` moves only for `push` events; `issue_comment`, `workflow_dispatch`, `schedule`,
- *   `pull_request` from a fork and the like leave it alone (audit L2).
+ *   `pull_request` from a fork and the like leave it alone (audit L2). `pushed_at` is shown with
+ *   whole seconds (shapes.ts), as GitHub's ISO 8601 timestamps are.
+ * - A re-run ("Re-run failed jobs", `rerunJob`) queues the job again in its run: the run keeps its id
+ *   and `created_at` (so its place in the newest-first runs list), its `run_attempt` goes up and
+ *   `run_started_at` moves (Team-Commonly/commonly PR #1216 shows a real payload; audit N6).
+ * - Every job status change records a `workflow_job` delivery (action `queued`, `waiting`,
+ *   `in_progress`, `completed`) for each subscribed hook (hooks.ts), with the payload's `workflow_job`
+ *   and `repository`, as GitHub sends it (docs: webhook-events-and-payloads#workflow_job).
  */
+
+import { HookLog } from './hooks.js';
 
 /** The runner version the image pins (images/scripts/30-actions-runner.sh); the fake's default latest. */
 export const RUNNER_VERSION = '2.336.0';
@@ -70,6 +79,10 @@ export interface SimRun {
   jobIds: number[];
   /** The triggering event, as the run's `event` field shows it. */
   event: string;
+  /** 1, then one more for each re-run. */
+  attempt: number;
+  /** When the latest attempt started (`run_started_at`). */
+  startedAt: number;
 }
 
 export interface JobEvent {
@@ -204,11 +217,15 @@ export class WorldState {
   runnerListLagMs = 0;
   /** The newest runner release (GET /orgs/{org}/actions/runners/downloads); older runners update on connect. */
   latestRunnerVersion = RUNNER_VERSION;
+  /** Org and App webhooks and their delivery log (hooks.ts). */
+  readonly hooks: HookLog;
 
   constructor(
     readonly org: string,
     readonly now: () => number,
-  ) {}
+  ) {
+    this.hooks = new HookLog(now);
+  }
 
   fullName(repo: string): string {
     return repo.includes('/') ? repo : `${this.org}/${repo}`;
@@ -283,7 +300,7 @@ export class WorldState {
       }
       const runNumber = (this.runNumbers.get(repo.fullName) ?? 0) + 1;
       this.runNumbers.set(repo.fullName, runNumber);
-      run = { id: this.nextRunId++, repo, name: 'CI', runNumber, createdAt: t, updatedAt: t, cancelled: false, jobIds: [], event };
+      run = { id: this.nextRunId++, repo, name: 'CI', runNumber, createdAt: t, updatedAt: t, cancelled: false, jobIds: [], event, attempt: 1, startedAt: t };
       this.runs.set(run.id, run);
     }
     const status = req.status ?? 'queued';
@@ -306,6 +323,53 @@ export class WorldState {
     run.jobIds.push(job.id);
     run.updatedAt = t;
     this.jobs.set(job.id, job);
+    this.jobEvent(job);
+    return job;
+  }
+
+  /** The `workflow_job` delivery for a job's current status (see the header). */
+  private jobEvent(job: SimJob): void {
+    const r = job.repo;
+    this.hooks.emit({
+      event: 'workflow_job',
+      action: job.status,
+      repositoryId: r.id,
+      payload: {
+        action: job.status,
+        workflow_job: {
+          id: job.id,
+          run_id: job.runId,
+          run_attempt: this.runs.get(job.runId)?.attempt ?? 1,
+          name: job.name,
+          status: job.status,
+          conclusion: job.conclusion,
+          labels: [...job.labels],
+          runner_name: job.runnerName,
+        },
+        repository: { id: r.id, name: r.name, full_name: r.fullName, private: r.private, owner: { login: r.owner } },
+        organization: { login: this.org },
+        ...(this.hooks.installationId !== null ? { installation: { id: this.hooks.installationId } } : {}),
+      },
+    });
+  }
+
+  /**
+   * "Re-run failed jobs": the job is queued again in its run, which keeps its id and `created_at`
+   * (see the header). Returns the job.
+   */
+  rerunJob(jobId: number): SimJob {
+    const job = this.mustJob(jobId);
+    if (job.status !== 'completed') throw new Error(`job ${jobId} is ${job.status}; only a completed job can be re-run`);
+    const run = this.runs.get(job.runId)!;
+    run.attempt += 1;
+    run.startedAt = this.now();
+    run.cancelled = false;
+    job.conclusion = null;
+    job.completedAt = null;
+    job.startedAt = null;
+    job.runnerId = null;
+    job.runnerName = null;
+    this.setJobStatus(job, 'queued');
     return job;
   }
 
@@ -331,6 +395,7 @@ export class WorldState {
     job.history.push({ at: t, status, ...extra });
     const run = this.runs.get(job.runId);
     if (run) run.updatedAt = t;
+    this.jobEvent(job);
   }
 
   /** Environment approved: a `waiting` job becomes `queued`. */
