@@ -24,7 +24,7 @@ import { SimWorld, parseLogLines, peakUsage } from '../sim/world.js';
 import { describeLogLine, renderScreen, progressBar, type DemoProgress } from './demo-view.js';
 import { readSnapshot, type StatusSnapshot } from '../status/snapshot.js';
 import { ExitError, isTTY, println, type CliContext } from './context.js';
-import { DEMO_RESERVED_GB, fitDemoProfiles, minimumDemoRamGb } from './demo-profiles.js';
+import { DEMO_RESERVED_GB, fitDemoProfiles, minimumDemoRamGb, smallestDemoVmMb } from './demo-profiles.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, CLEAR_HOME } from './render.js';
 
 export interface DemoOptions {
@@ -43,7 +43,7 @@ export async function demoCommand(ctx: CliContext, opts: DemoOptions): Promise<n
   // The profiles fitted to the RAM given (demo-profiles.ts): `--ram-gb 8` is the base Mac mini.
   const profiles = fitDemoProfiles(opts.ramGb);
   if (Object.keys(profiles).length === 0) {
-    throw new ExitError(2, [`--ram-gb: ${opts.ramGb} GB leaves ${Math.max(0, opts.ramGb - DEMO_RESERVED_GB)} GB for VMs after ${DEMO_RESERVED_GB} GB reserved for macOS; the demo's smallest VM needs 2 GB: give --ram-gb ${minimumDemoRamGb()} or more`]);
+    throw new ExitError(2, [`--ram-gb: ${opts.ramGb} GB leaves ${Math.max(0, opts.ramGb - DEMO_RESERVED_GB)} GB for VMs after ${DEMO_RESERVED_GB} GB reserved for macOS; the demo's smallest VM needs ${smallestDemoVmMb() / 1024} GB: give --ram-gb ${minimumDemoRamGb()} or more`]);
   }
   const world = await SimWorld.create({ ramGb: opts.ramGb, reservedGb: DEMO_RESERVED_GB, speed: opts.speed, runnerName: 'demo-mac', config: { profiles } });
   // The daemon's state dir: the default, `state` beside its log_dir (`<world>/vm-logs`).

@@ -29,9 +29,9 @@ async function demo(args: string[]): Promise<{ code: number; stdout: string; std
   }
 }
 
-test('demo --ram-gb 8: developer and marketer shrink to 4096 MB (macOS minimum), coder stays 2048 MB, every job runs', async () => {
+test('demo --ram-gb 8: every profile runs at 4096 MB (the macOS minimum), every job runs', async () => {
   const { code, stdout } = await demo(['--ram-gb', '8', '--jobs', '3', '--speed', '60']);
-  expect(stdout).toMatch(/^tart-fleet demo: 3 jobs for developer 4096 MB, coder 2048 MB, marketer 4096 MB .* simulated 8 GB Mac, 4 GB reserved/m);
+  expect(stdout).toMatch(/^tart-fleet demo: 3 jobs for developer 4096 MB, coder 4096 MB, marketer 4096 MB .* simulated 8 GB Mac, 4 GB reserved/m);
   expect(stdout).toContain('demo finished: every job ran in its own VM, and every VM is gone');
   expect(stdout).toMatch(/peak RAM +\d+ MB of a 4096 MB ceiling/);
   expect(stdout).toMatch(/^the demo's state \(\S+\/state\) is removed as the demo exits$/m);
@@ -41,14 +41,14 @@ test('demo --ram-gb 8: developer and marketer shrink to 4096 MB (macOS minimum),
 test('demo --ram-gb 4 leaves nothing for VMs: exit 2 naming the RAM it needs', async () => {
   const { code, stderr } = await demo(['--ram-gb', '4']);
   expect(code).toBe(2);
-  expect(stderr.trim()).toBe("--ram-gb: 4 GB leaves 0 GB for VMs after 4 GB reserved for macOS; the demo's smallest VM needs 2 GB: give --ram-gb 6 or more");
+  expect(stderr.trim()).toBe("--ram-gb: 4 GB leaves 0 GB for VMs after 4 GB reserved for macOS; the demo's smallest VM needs 4 GB: give --ram-gb 8 or more");
 });
 
-test('profiles fitted to the RAM: the seed sizes on 16 GB, macOS ones at their minimum on 8 GB, Linux only on 6 GB', () => {
+test('profiles fitted to the RAM: the shipped sizes on 16 GB, the macOS minimum on 8 GB, none on 6 GB', () => {
   const sizes = (gb: number) => Object.fromEntries(Object.entries(fitDemoProfiles(gb)).map(([n, p]) => [n, p.ram_mb]));
-  expect(sizes(16)).toEqual({ developer: 8192, coder: 2048, marketer: 5120 });
-  expect(sizes(8)).toEqual({ developer: 4096, coder: 2048, marketer: 4096 });
-  expect(sizes(6)).toEqual({ coder: 2048 });
+  expect(sizes(16)).toEqual({ developer: 8192, coder: 4096, marketer: 5120 });
+  expect(sizes(8)).toEqual({ developer: 4096, coder: 4096, marketer: 4096 });
+  expect(sizes(6)).toEqual({});
 });
 
 test('the watch hint is on every frame, even a small terminal full of events', () => {

@@ -55,7 +55,8 @@ test('a GitHub outage (502) while jobs run: running VMs are kept, jobs finish, c
   // Two whole ticks that could not read GitHub (not a fixed sleep: a daemon backing off may not tick at all).
   const unreadTicks = () => world.logLines().filter((l) => l.msg === 'tick done' && l.ok === false).length;
   const unreadBefore = unreadTicks();
-  await waitFor('two ticks without GitHub', () => unreadTicks() >= unreadBefore + 2, 30_000);
+  // Each such tick waits out plugin-retry's retries (seconds), and the loop backs off between them.
+  await waitFor('two ticks without GitHub', () => unreadTicks() >= unreadBefore + 2, 90_000);
   // Every GitHub call fails (after plugin-retry's retries). The daemon stops nothing; it deletes only a
   // VM whose guest powered off by itself (its job ended: a fact from tart, not from GitHub); every
   // other VM that was running is still there.

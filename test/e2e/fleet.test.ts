@@ -27,11 +27,11 @@ async function cli(world: SimWorld, args: string[], env: Record<string, string> 
 }
 
 test('two Macs, two daemons, one org: ls --fleet on either shows both, with their busy runners and profiles', async () => {
-  // 4 GB for VMs on each Mac: two coder VMs (2048 MB) each, so four long jobs run two here, two there.
-  // (coder only: the seed's developer profile, 8192 MB, would not fit under such a ceiling.)
+  // 8 GB for VMs on each Mac: two coder VMs (4096 MB, the macOS minimum) each, so four long jobs run
+  // two here, two there. (coder only: developer, 8192 MB, would take a Mac's whole ceiling.)
   const config = { profiles: { coder: SEED_PROFILES.coder } };
-  const a = await newWorld({ runnerName: 'mac-a', ramGb: 8, reservedGb: 4, speed: 20, config });
-  const b = await newWorld({ runnerName: 'mac-b', ramGb: 8, reservedGb: 4, speed: 20, config, github: { server: a.github, apiUrl: a.apiUrl, token: a.token } });
+  const a = await newWorld({ runnerName: 'mac-a', ramGb: 12, reservedGb: 4, speed: 20, config });
+  const b = await newWorld({ runnerName: 'mac-b', ramGb: 12, reservedGb: 4, speed: 20, config, github: { server: a.github, apiUrl: a.apiUrl, token: a.token } });
   const ids = [1, 2, 3, 4].map(() => a.queue('coder', { durationS: 1200 }));
   a.startDaemon();
   b.startDaemon();
