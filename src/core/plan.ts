@@ -30,6 +30,7 @@ import { profileForLabels } from './match.js';
 import { demandFor } from './demand.js';
 import { describeCauses, type Remembered } from './memory.js';
 import type { Action, GitHubObservation, Observed, OurVm, Plan, QueueEntry } from './model.js';
+import { jobsByRunner, servedRepo } from './served-repo.js';
 
 interface ClaimGroup {
   profile: string;
@@ -457,13 +458,15 @@ function countVmsPerRepo(ctx: PlanContext, jobIndex: JobIndex): Map<string, numb
   const counts = new Map<string, number>();
   const trustOf = (profile: string): Trust => ctx.config.profiles[profile]?.trust ?? 'trusted';
   const creatingVms = new Set<string>();
+  // A runner takes whichever job GitHub gives it: count it where it works (served-repo.ts).
+  const byRunner = jobsByRunner(jobIndex.byId.values());
   for (const c of ctx.memory.creating.values()) {
     creatingVms.add(c.vmName);
-    countVm(counts, c.repo, trustOf(c.claim.profile));
+    countVm(counts, byRunner.get(c.runnerName)?.repo ?? c.repo, trustOf(c.claim.profile));
   }
   if (ctx.world.tart.ok) {
     for (const vm of ctx.world.tart.value.ours) {
-      if (!creatingVms.has(vm.name)) countVm(counts, jobIndex.byId.get(vm.claim.jobId)?.repo, trustOf(vm.claim.profile));
+      if (!creatingVms.has(vm.name)) countVm(counts, servedRepo(runnerNameOf(vm.claim), vm.claim.jobId, byRunner, jobIndex.byId), trustOf(vm.claim.profile));
     }
   }
   return counts;
