@@ -31,6 +31,7 @@ import { demandFor } from './demand.js';
 import { describeCauses, type Remembered } from './memory.js';
 import type { Action, GitHubObservation, Observed, OurVm, Plan, QueueEntry } from './model.js';
 import { jobsByRunner, servedRepo } from './served-repo.js';
+import { publicJobRefusal } from './public-jobs.js';
 
 interface ClaimGroup {
   profile: string;
@@ -251,6 +252,11 @@ function admit(
       if (job.labels.some((l) => l.toLowerCase() === 'self-hosted')) {
         queue.push(entry(job, null, now, `no profile matches [${job.labels.join(', ')}]`));
       }
+      continue;
+    }
+    const refusal = publicJobRefusal(job, profile); // no VM that GitHub would never give it (public-jobs.ts)
+    if (refusal) {
+      queue.push(entry(job, profile.name, now, refusal));
       continue;
     }
     byProfile.set(profile.name, [...(byProfile.get(profile.name) ?? []), job]);

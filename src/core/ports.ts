@@ -28,6 +28,11 @@ export interface Job {
   createdAt: number;
   /** Set once a runner took the job. */
   runnerName: string | null;
+  /**
+   * True when the job's repository is public (from the repository list: `private: false`). Unknown
+   * (an allow-list of repositories, or not read yet) is undefined: see core/public-jobs.ts.
+   */
+  repoPublic?: boolean;
 }
 
 export interface Runner {
