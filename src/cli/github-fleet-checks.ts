@@ -103,29 +103,37 @@ export function publicRepositoryChecks(config: Config, facts: FleetFacts): Check
     return l?.kind === 'found' ? `"${l.group.name}" (id ${id})` : `group ${id}`;
   };
   const reach = (p: Profile) => facts.publicReach.get(p.runner_group_id) ?? [];
+  // Judged on the group's setting, not on today's repositories: one repository made public later
+  // would turn it into a live hole, with nothing re-checking (audit turn4-security N10, e7-B).
+  const trustedOpen = new Set<string>();
+  const trustedFails: CheckResult[] = [];
+  for (const p of profiles) {
+    const lookup = facts.groups.get(p.runner_group_id);
+    if (p.trust !== 'trusted' || lookup?.kind !== 'found') continue;
+    const g = lookup.group;
+    if (!g.allowsPublicRepositories || g.visibility === 'private') continue;
+    trustedOpen.add(p.name);
+    const exposed = reach(p).length > 0 ? reach(p) : facts.publicRepos;
+    trustedFails.push({
+      status: 'fail',
+      what,
+      detail: `trusted profile ${p.name} uses runner group ${groupName(g.id)}, which allows public repositories: ${exposed.length > 0 ? `a fork's pull request in ${preview(exposed)} could run` : 'once any repository of the org is public, a fork\'s pull request there could run'} on a trusted VM (its cache, its network); turn off "Allow public repositories" for that group, or give the profile a group that refuses them and send public repositories to an untrusted profile`,
+    });
+  }
 
   if (facts.publicRepos.length === 0) {
-    out.push({ status: 'ok', what, detail: `org ${facts.org} has no public repositories: no stranger's pull request can reach these runners` });
+    out.push({ status: 'ok', what, detail: `org ${facts.org} has no public repositories: no stranger's pull request can reach these runners` }, ...trustedFails);
     return out;
   }
   const reached = [...facts.publicReach.entries()].filter(([, repos]) => repos.length > 0);
   const summary = reached.length === 0
     ? 'none of the profiles\' runner groups admits them'
     : reached.map(([id, repos]) => `${groupName(id)} admits ${repos.length === facts.publicRepos.length ? 'all of them' : repos.join(', ')} (profiles ${profiles.filter((p) => p.runner_group_id === id).map((p) => p.name).join(', ')})`).join('; ');
-  out.push({ status: 'ok', what, detail: `org ${facts.org} has ${facts.publicRepos.length} public repositories (${preview(facts.publicRepos)}); ${summary}` });
+  out.push({ status: 'ok', what, detail: `org ${facts.org} has ${facts.publicRepos.length} public repositories (${preview(facts.publicRepos)}); ${summary}` }, ...trustedFails);
 
   for (const p of profiles) {
     const lookup = facts.groups.get(p.runner_group_id);
-    if (lookup?.kind !== 'found') continue;
-    const g = lookup.group;
-    if (p.trust === 'trusted' && g.allowsPublicRepositories && g.visibility !== 'private') {
-      out.push({
-        status: 'fail',
-        what,
-        detail: `trusted profile ${p.name} uses runner group ${groupName(g.id)}, which allows public repositories: a fork's pull request in ${preview(reach(p).length > 0 ? reach(p) : facts.publicRepos)} could run on a trusted VM (its cache, its network); turn off "Allow public repositories" for that group, or give the profile a group that refuses them and send public repositories to an untrusted profile`,
-      });
-      continue;
-    }
+    if (lookup?.kind !== 'found' || trustedOpen.has(p.name)) continue;
     if (reach(p).length === 0) continue;
     const risks = [
       ...(p.cache === 'rw' ? ['cache rw (one job can plant files the next runs)'] : []),
