@@ -68,8 +68,14 @@ export class TartExecGuest implements Guest {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch> {
-    return this.launchRunnerIn(await this.vmWithIp(ip), encodedJitConfig, deadline, env);
+  /**
+   * With `vm` (the creator knows the name of the VM it made), that VM and no other: an address is
+   * not an identity (tart's default resolver reads DHCP leases by MAC, and a guest can send DHCP), so
+   * a foreign VM resolving to the same IP must never receive the JIT config (audit turn4-security
+   * N5). Without it, the running VM that has `ip`.
+   */
+  async launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>, vm?: string): Promise<RunnerLaunch> {
+    return this.launchRunnerIn(vm ?? (await this.vmWithIp(ip)), encodedJitConfig, deadline, env);
   }
 
   /**

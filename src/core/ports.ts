@@ -211,8 +211,10 @@ export interface Guest {
    * Waits until the guest answers on `ip` (bounded by `deadline`, epoch ms), then runs
    * `vm.runner_command` once with `encodedJitConfig` on its stdin and `env` exported in front of it.
    * Resolves as soon as the guest accepted the command; rejects if it could not be started.
+   * `vm`: the VM's name, when the caller knows it. A guest reached through tart (exec delivery) then
+   * targets that VM, never whichever running VM resolves to `ip` (audit turn4-security N5).
    */
-  launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch>;
+  launchRunner(ip: string, encodedJitConfig: string, deadline: number, env: Record<string, string>, vm?: string): Promise<RunnerLaunch>;
 }
 
 // ---------------------------------------------------------------------------------------------

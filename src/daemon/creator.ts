@@ -174,7 +174,7 @@ export class Creator {
       log.info('VM booting');
       const ip = await tart.ip(vmName, Math.max(1, Math.ceil((deadline - clock.now()) / 1000)));
       sentToGuest = true;
-      const launch = await guest.launchRunner(ip, jit.encodedJitConfig, deadline, { TF_TRUST: profile.trust, TF_CACHE: profile.cache });
+      const launch = await guest.launchRunner(ip, jit.encodedJitConfig, deadline, { TF_TRUST: profile.trust, TF_CACHE: profile.cache }, vmName);
       const how = await this.untilRunnerStarted(launch, jit.runner.name, deadline);
       log.info('runner started in the VM', { ip, how });
       return 'started';
