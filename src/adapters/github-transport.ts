@@ -25,6 +25,10 @@
  *   renamed since the repository list was read. As fetch (and undici) do, the `authorization`
  *   header is dropped on a redirect to another origin. Links and persisted URLs the adapter is
  *   asked to GET are checked before the token is attached (github-origin.ts).
+ * - A body larger than MAX_BODY_BYTES is an error and the connection is dropped: GitHub's largest
+ *   pages (100 workflow runs or jobs) are well under 1 MB, and a misbehaving server or proxy must not
+ *   grow the daemon's memory without bound (audit turn4-security N9: a 150 MB body took RSS from 59 to
+ *   706 MB).
  * - One connection pool per scheme and process: every adapter shares it. Idle connections are
  *   closed after 30 s, or sooner when the server's `Keep-Alive: timeout=` hint says so (Node's
  *   agent honours the hint).
@@ -44,6 +48,8 @@ const httpsPool = new HttpsAgent({ keepAlive: true, timeout: IDLE_MS });
 const NO_BODY = new Set([204, 205, 304]);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
+/** The largest response body read (see the header). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** The headers of a response: what `@octokit/request` and `Tracker` use of WHATWG `Headers`. */
 class ResponseHeaders {
@@ -114,7 +120,16 @@ function without(headers: OutgoingHttpHeaders, names: ReadonlySet<string>): Outg
 function readAll(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error(`GitHub response larger than ${MAX_BODY_BYTES / (1024 * 1024)} MB; not read (a misbehaving server or proxy)`));
+        res.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
     res.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     // Node reports a connection lost mid-body as an 'error' ("aborted") or, at worst, only as a
     // close before the end: either way the body is incomplete, never a shorter body.
