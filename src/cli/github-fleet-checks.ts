@@ -160,5 +160,28 @@ export async function githubFleetChecks(probe: GitHubFleetProbe, config: Config,
   } catch (err) {
     return opts.githubFailed ? names : [...names, { status: 'fail', what: 'public repositories', detail: `cannot read the org's runner groups and repositories: ${(err as Error).message}` }];
   }
-  return [...names, ...publicRepositoryChecks(config, facts), ...runnerVersionChecks(facts)];
+  return [...names, ...publicRepositoryChecks(config, facts), ...orgSettingsChecks(facts), ...runnerVersionChecks(facts)];
+}
+
+/**
+ * The org setting the security checklist depends on that the API can read: the default
+ * GITHUB_TOKEN permissions (SECURITY.md checklist item 3). A writable default, or Actions allowed to
+ * approve pull requests, hands a stranger's workflow more than it needs; unreadable is said, not
+ * guessed. Fork pull request approval is not read (see SECURITY.md).
+ */
+export function orgSettingsChecks(facts: FleetFacts): CheckResult[] {
+  const what = 'org settings';
+  const w = facts.workflowPermissions;
+  if ('unreadable' in w) {
+    return [{ status: 'warn', what, detail: `cannot read org ${facts.org}'s default GITHUB_TOKEN permissions (${w.unreadable}; needs admin:org, or the App's Administration organization permission, read)`, fix: 'check Settings → Actions → General → Workflow permissions by hand: read-only, and Actions may not approve pull requests' }];
+  }
+  const out: CheckResult[] = [];
+  if (w.defaultPermissions !== 'read') {
+    out.push({ status: 'warn', what, detail: `org ${facts.org}'s default GITHUB_TOKEN permissions are "${w.defaultPermissions}": every workflow, a stranger's included, gets a writable token unless it says otherwise`, fix: 'Settings → Actions → General → Workflow permissions: Read repository contents and packages permissions' });
+  }
+  if (w.canApprovePullRequests) {
+    out.push({ status: 'warn', what, detail: `org ${facts.org} lets GitHub Actions create and approve pull requests`, fix: 'Settings → Actions → General: turn off "Allow GitHub Actions to create and approve pull requests"' });
+  }
+  if (out.length === 0) out.push({ status: 'ok', what, detail: `org ${facts.org}: default GITHUB_TOKEN read-only, Actions may not approve pull requests` });
+  return out;
 }
