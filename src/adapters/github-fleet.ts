@@ -34,6 +34,8 @@ export interface FleetFacts {
   downloadsMissing?: boolean;
   /** Versions reported by this Mac's connected runners (may be empty). */
   ourRunnerVersions: string[];
+  /** The org's default GITHUB_TOKEN permissions, or why they could not be read (403: the credentials lack org administration read). */
+  workflowPermissions: { defaultPermissions: string; canApprovePullRequests: boolean } | { unreadable: string };
 }
 
 /** What validate needs of the GitHub adapter beyond describeAccess (implemented by GitHubAdapter). */
@@ -122,5 +124,15 @@ export async function describeFleet(deps: { octokit: Octokit; org: string }, gro
     .map((r) => r.version)
     .filter((v): v is string => typeof v === 'string' && v !== '');
 
-  return { org, groups, publicRepos, publicReach, latestRunnerVersion, ourRunnerVersions, ...(downloadsMissing ? { downloadsMissing } : {}) };
+  let workflowPermissions: FleetFacts['workflowPermissions'];
+  try {
+    const w = (await octokit.request('GET /orgs/{org}/actions/permissions/workflow', { org })).data as { default_workflow_permissions?: string; can_approve_pull_request_reviews?: boolean };
+    workflowPermissions = { defaultPermissions: String(w.default_workflow_permissions ?? 'unknown'), canApprovePullRequests: w.can_approve_pull_request_reviews === true };
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    if (status !== 403 && status !== 404) throw err;
+    workflowPermissions = { unreadable: `${status} ${(err as Error).message.split(' - ')[0]}` };
+  }
+
+  return { org, groups, publicRepos, publicReach, latestRunnerVersion, ourRunnerVersions, workflowPermissions, ...(downloadsMissing ? { downloadsMissing } : {}) };
 }

@@ -45,6 +45,8 @@ interface PersistedRepo {
   deep_at: number;
   older_runs: boolean;
   runs: TrackedRun[];
+  /** Absent in files of older versions: unknown until the repository list is read again. */
+  public?: boolean | null;
 }
 
 interface PersistedSweep {
@@ -115,6 +117,7 @@ export class SweepStateFile {
           lastDeepCheckAt: p.deep_at,
           hasOlderRuns: p.older_runs !== false,
           runs: new Map(p.runs.map((r) => [r.run.id, r])),
+          ...(typeof p.public === 'boolean' ? { publicRepo: p.public } : {}),
         }),
       ),
     });
@@ -144,6 +147,7 @@ export class SweepStateFile {
         deep_at: r.lastDeepCheckAt,
         older_runs: r.hasOlderRuns,
         runs: [...r.runs.values()],
+        public: r.publicRepo ?? null,
       })),
       etags: cache.entries(),
     };
@@ -201,6 +205,7 @@ const validState = new Ajv({ allErrors: false, strict: false }).compile<Persiste
           active_at: nullableNumber,
           deep_at: { type: 'number' },
           older_runs: { type: 'boolean' },
+          public: { type: ['boolean', 'null'] },
           runs: {
             type: 'array',
             items: {

@@ -93,6 +93,8 @@ export interface RepoState {
   hasOlderRuns: boolean;
   /** Unfinished runs and their queued/in-progress jobs, by run id. */
   runs: Map<number, TrackedRun>;
+  /** From the repository list (`private: false` or `visibility: public`); undefined when not read. */
+  publicRepo?: boolean;
 }
 
 export interface TrackedRun {
@@ -161,13 +163,17 @@ interface RepoEntry {
   id: number | undefined;
   pushedAt: number | undefined;
   archived: boolean;
+  /** Public (its jobs belong to the untrusted tier, core/public-jobs.ts); undefined when the answer says neither. */
+  isPublic?: boolean;
 }
 
 const repoEntry = (r: unknown): RepoEntry => {
-  const o = r as { id?: unknown; full_name?: unknown; pushed_at?: string | null; archived?: boolean };
+  const o = r as { id?: unknown; full_name?: unknown; pushed_at?: string | null; archived?: boolean; private?: unknown; visibility?: unknown };
   if (typeof o?.full_name !== 'string') throw new Error('unexpected repository without full_name');
   const id = typeof o.id === 'number' ? o.id : undefined;
-  return { name: o.full_name, id, pushedAt: o.pushed_at ? Date.parse(o.pushed_at) : undefined, archived: o.archived === true };
+  // GitHub's repository object has `private` (boolean) and `visibility` (public, private, internal).
+  const isPublic = o.visibility === 'public' || o.private === false ? true : o.private === true || typeof o.visibility === 'string' ? false : undefined;
+  return { name: o.full_name, id, pushedAt: o.pushed_at ? Date.parse(o.pushed_at) : undefined, archived: o.archived === true, ...(isPublic !== undefined ? { isPublic } : {}) };
 };
 
 interface RunsPage {
@@ -238,7 +244,13 @@ export class DemandSweep {
     for (const r of s.repos) this.repos.set(r.fullName, r);
   }
 
-  private ensure(fullName: string, pushedAt: number | undefined, id?: number): RepoState {
+  private ensure(fullName: string, pushedAt: number | undefined, id?: number, isPublic?: boolean): RepoState {
+    const r = this.ensureState(fullName, pushedAt, id);
+    if (isPublic !== undefined) r.publicRepo = isPublic;
+    return r;
+  }
+
+  private ensureState(fullName: string, pushedAt: number | undefined, id?: number): RepoState {
     let r = this.repos.get(fullName);
     if (r && id !== undefined) r.id = id;
     if (!r) {
@@ -286,7 +298,7 @@ export class DemandSweep {
     for (const r of list) {
       if (r.archived) continue;
       seen.add(r.name);
-      this.ensure(r.name, r.pushedAt, r.id);
+      this.ensure(r.name, r.pushedAt, r.id, r.isPublic);
     }
     for (const name of [...this.repos.keys()]) if (!seen.has(name)) this.repos.delete(name);
     this.repoListAt = now;
@@ -303,7 +315,7 @@ export class DemandSweep {
       for (const r of page.summary) {
         if (r.pushedAt !== undefined) this.pushedWatermark = Math.max(this.pushedWatermark ?? 0, r.pushedAt);
         if (before !== undefined && (r.pushedAt === undefined || r.pushedAt <= before)) allNewer = false;
-        if (!r.archived) this.ensure(r.name, r.pushedAt, r.id);
+        if (!r.archived) this.ensure(r.name, r.pushedAt, r.id, r.isPublic);
       }
       // Every repo on the page was pushed since we last looked: more may be on the next page.
       url = before !== undefined && allNewer ? parseLink(page.link).next : undefined;
@@ -500,7 +512,10 @@ export class DemandSweep {
     let coldest = 0;
     let unswept = 0;
     for (const r of this.repos.values()) {
-      for (const { jobs: js } of r.runs.values()) jobs.push(...js);
+      for (const { jobs: js } of r.runs.values()) {
+        if (r.publicRepo === undefined) jobs.push(...js);
+        else for (const j of js) jobs.push({ ...j, repoPublic: r.publicRepo });
+      }
       if (r.lastSweptAt === undefined) unswept++;
       coldest = Math.max(coldest, r.lastSweptAt === undefined ? 0 : (now - r.lastSweptAt) / 1000);
     }

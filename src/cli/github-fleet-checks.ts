@@ -110,29 +110,37 @@ export function publicRepositoryChecks(config: Config, facts: FleetFacts): Check
     return l?.kind === 'found' ? `"${l.group.name}" (id ${id})` : `group ${id}`;
   };
   const reach = (p: Profile) => facts.publicReach.get(p.runner_group_id) ?? [];
+  // Judged on the group's setting, not on today's repositories: one repository made public later
+  // would turn it into a live hole, with nothing re-checking (audit turn4-security N10, e7-B).
+  const trustedOpen = new Set<string>();
+  const trustedFails: CheckResult[] = [];
+  for (const p of profiles) {
+    const lookup = facts.groups.get(p.runner_group_id);
+    if (p.trust !== 'trusted' || lookup?.kind !== 'found') continue;
+    const g = lookup.group;
+    if (!g.allowsPublicRepositories || g.visibility === 'private') continue;
+    trustedOpen.add(p.name);
+    const exposed = reach(p).length > 0 ? reach(p) : facts.publicRepos;
+    trustedFails.push({
+      status: 'fail',
+      what,
+      detail: `trusted profile ${p.name} uses runner group ${groupName(g.id)}, which allows public repositories: ${exposed.length > 0 ? `a fork's pull request in ${preview(exposed)} could run` : 'once any repository of the org is public, a fork\'s pull request there could run'} on a trusted VM (its cache, its network); turn off "Allow public repositories" for that group, or give the profile a group that refuses them and send public repositories to an untrusted profile`,
+    });
+  }
 
   if (facts.publicRepos.length === 0) {
-    out.push({ status: 'ok', what, detail: `org ${facts.org} has no public repositories: no stranger's pull request can reach these runners` });
+    out.push({ status: 'ok', what, detail: `org ${facts.org} has no public repositories: no stranger's pull request can reach these runners` }, ...trustedFails);
     return out;
   }
   const reached = [...facts.publicReach.entries()].filter(([, repos]) => repos.length > 0);
   const summary = reached.length === 0
     ? 'none of the profiles\' runner groups admits them'
     : reached.map(([id, repos]) => `${groupName(id)} admits ${repos.length === facts.publicRepos.length ? 'all of them' : repos.join(', ')} (profiles ${profiles.filter((p) => p.runner_group_id === id).map((p) => p.name).join(', ')})`).join('; ');
-  out.push({ status: 'ok', what, detail: `org ${facts.org} has ${facts.publicRepos.length} public repositories (${preview(facts.publicRepos)}); ${summary}` });
+  out.push({ status: 'ok', what, detail: `org ${facts.org} has ${facts.publicRepos.length} public repositories (${preview(facts.publicRepos)}); ${summary}` }, ...trustedFails);
 
   for (const p of profiles) {
     const lookup = facts.groups.get(p.runner_group_id);
-    if (lookup?.kind !== 'found') continue;
-    const g = lookup.group;
-    if (p.trust === 'trusted' && g.allowsPublicRepositories && g.visibility !== 'private') {
-      out.push({
-        status: 'fail',
-        what,
-        detail: `trusted profile ${p.name} uses runner group ${groupName(g.id)}, which allows public repositories: a fork's pull request in ${preview(reach(p).length > 0 ? reach(p) : facts.publicRepos)} could run on a trusted VM (its cache, its network); turn off "Allow public repositories" for that group, or give the profile a group that refuses them and send public repositories to an untrusted profile`,
-      });
-      continue;
-    }
+    if (lookup?.kind !== 'found' || trustedOpen.has(p.name)) continue;
     if (reach(p).length === 0) continue;
     const risks = [
       ...(p.cache === 'rw' ? ['cache rw (one job can plant files the next runs)'] : []),
@@ -164,5 +172,28 @@ export async function githubFleetChecks(probe: GitHubFleetProbe, config: Config,
     const answered = e.status !== undefined && request ? `GitHub answered ${e.status}${request}: ` : '';
     return [...names, { status: 'fail', what: 'public repositories', detail: `cannot read the org's runner groups, public repositories and runner versions: ${answered}${(err as Error).message}` }];
   }
-  return [...names, ...publicRepositoryChecks(config, facts), ...runnerVersionChecks(facts)];
+  return [...names, ...publicRepositoryChecks(config, facts), ...orgSettingsChecks(facts), ...runnerVersionChecks(facts)];
+}
+
+/**
+ * The org setting the security checklist depends on that the API can read: the default
+ * GITHUB_TOKEN permissions (SECURITY.md checklist item 3). A writable default, or Actions allowed to
+ * approve pull requests, hands a stranger's workflow more than it needs; unreadable is said, not
+ * guessed. Fork pull request approval is not read (see SECURITY.md).
+ */
+export function orgSettingsChecks(facts: FleetFacts): CheckResult[] {
+  const what = 'org settings';
+  const w = facts.workflowPermissions;
+  if ('unreadable' in w) {
+    return [{ status: 'warn', what, detail: `cannot read org ${facts.org}'s default GITHUB_TOKEN permissions (${w.unreadable}; needs admin:org, or the App's Administration organization permission, read)`, fix: 'check Settings → Actions → General → Workflow permissions by hand: read-only, and Actions may not approve pull requests' }];
+  }
+  const out: CheckResult[] = [];
+  if (w.defaultPermissions !== 'read') {
+    out.push({ status: 'warn', what, detail: `org ${facts.org}'s default GITHUB_TOKEN permissions are "${w.defaultPermissions}": every workflow, a stranger's included, gets a writable token unless it says otherwise`, fix: 'Settings → Actions → General → Workflow permissions: Read repository contents and packages permissions' });
+  }
+  if (w.canApprovePullRequests) {
+    out.push({ status: 'warn', what, detail: `org ${facts.org} lets GitHub Actions create and approve pull requests`, fix: 'Settings → Actions → General: turn off "Allow GitHub Actions to create and approve pull requests"' });
+  }
+  if (out.length === 0) out.push({ status: 'ok', what, detail: `org ${facts.org}: default GITHUB_TOKEN read-only, Actions may not approve pull requests` });
+  return out;
 }

@@ -26,6 +26,9 @@
  *   the image must use another resolver). It is therefore not added silently; `@host` blocked
  *   with ssh delivery is an error (no VM could be reached), and an untrusted profile that does not
  *   block it is warned about.
+ * - A label on profiles of both tiers is an error: one `runs-on` would match runners of both. The
+ *   `tf-host-<mac>` label is on every runner by construction (core/match.ts) and is not checked here;
+ *   the runner groups keep the tiers apart for a job pinned by it alone.
  * - Credentials are per host, not per profile (vm.ssh_user, TART_FLEET_SSH_PASSWORD,
  *   vm.ssh_private_key_path): with ssh delivery the daemon logs in to untrusted VMs with the same
  *   password trusted VMs accept, and root in the guest can capture what sshd receives.
@@ -106,6 +109,14 @@ export function untrustedReach(config: Config, env: NodeJS.ProcessEnv, name: (po
   }
   const trusted = profiles.filter((p) => p.trust === 'trusted');
   for (const u of profiles.filter((p) => p.trust === 'untrusted')) {
+    // A label on both tiers lets one `runs-on` match a runner of each (core/match.ts: a job's labels
+    // must be a subset of the runner's): GitHub may then hand a trusted job to an untrusted VM.
+    for (const t of trusted) {
+      const theirs = new Set(t.labels.map((l) => l.toLowerCase()));
+      for (const label of u.labels.filter((l) => theirs.has(l.toLowerCase()))) {
+        problems.push(`${name(`/profiles/${u.name}/labels`)}: "${label}" is also a label of trusted profile ${t.name}: a job with runs-on [self-hosted, ${label}] matches runners of both tiers; give each tier labels of its own`);
+      }
+    }
     if (u.network === 'softnet' && !u.net_softnet_allow_wide) {
       for (const v of u.net_softnet_allow) {
         const t = parseSoftnetTarget(v);

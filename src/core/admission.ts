@@ -19,6 +19,8 @@ import { profileForLabels } from './match.js';
 import { demandFor } from './demand.js';
 import { attemptsUsedUp, describeCauses } from './memory.js';
 import type { Action, GitHubObservation, QueueEntry } from './model.js';
+import { jobsByRunner, servedRepo } from './served-repo.js';
+import { publicJobRefusal } from './public-jobs.js';
 import { byAge, entry, isOurs, restarting, waitedSeconds, type JobIndex, type PlanContext } from './plan-context.js';
 
 type CreateAction = Extract<Action, { kind: 'create' }>;
@@ -73,6 +75,11 @@ export function admit(ctx: PlanContext, input: AdmissionInput): AdmissionDecisio
       if (job.labels.some((l) => l.toLowerCase() === 'self-hosted')) {
         queue.push(entry(job, null, now, `no profile matches [${job.labels.join(', ')}]`));
       }
+      continue;
+    }
+    const refusal = publicJobRefusal(job, profile); // no VM that GitHub would never give it (public-jobs.ts)
+    if (refusal) {
+      queue.push(entry(job, profile.name, now, refusal));
       continue;
     }
     byProfile.set(profile.name, [...(byProfile.get(profile.name) ?? []), job]);
@@ -213,13 +220,15 @@ function countVmsPerRepo(ctx: PlanContext, jobIndex: JobIndex): Map<string, numb
   const counts = new Map<string, number>();
   const trustOf = (profile: string): Trust => ctx.config.profiles[profile]?.trust ?? 'trusted';
   const creatingVms = new Set<string>();
+  // A runner takes whichever job GitHub gives it: count it where it works (served-repo.ts).
+  const byRunner = jobsByRunner(jobIndex.byId.values());
   for (const c of ctx.memory.creating.values()) {
     creatingVms.add(c.vmName);
-    countVm(counts, c.repo, trustOf(c.claim.profile));
+    countVm(counts, byRunner.get(c.runnerName)?.repo ?? c.repo, trustOf(c.claim.profile));
   }
   if (ctx.world.tart.ok) {
     for (const vm of ctx.world.tart.value.ours) {
-      if (!creatingVms.has(vm.name)) countVm(counts, jobIndex.byId.get(vm.claim.jobId)?.repo, trustOf(vm.claim.profile));
+      if (!creatingVms.has(vm.name)) countVm(counts, servedRepo(runnerNameOf(vm.claim), vm.claim.jobId, byRunner, jobIndex.byId), trustOf(vm.claim.profile));
     }
   }
   return counts;

@@ -31,6 +31,11 @@ export interface Job {
   runnerName: string | null;
   /** The workflow's name (the jobs API's `workflow_name`), for the job history; absent when not given. */
   workflow?: string;
+  /**
+   * True when the job's repository is public (from the repository list: `private: false`). Unknown
+   * (an allow-list of repositories, or not read yet) is undefined: see core/public-jobs.ts.
+   */
+  repoPublic?: boolean;
 }
 
 export interface Runner {
@@ -248,6 +253,8 @@ export interface Guest {
    * Waits until the guest answers (bounded by `deadline`, epoch ms), then runs `vm.runner_command`
    * once with `encodedJitConfig` on its stdin and `env` exported in front of it.
    * Resolves as soon as the guest accepted the command; rejects if it could not be started.
+   * `vm`: the VM's name, when the caller knows it. A guest reached through tart (exec delivery) then
+   * targets that VM, never whichever running VM resolves to `ip` (audit turn4-security N5).
    */
   launchRunner(target: GuestTarget, encodedJitConfig: string, deadline: number, env: Record<string, string>): Promise<RunnerLaunch>;
 }

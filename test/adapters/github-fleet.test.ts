@@ -101,13 +101,20 @@ describe('public repositories and trust tiers (#16)', () => {
     expect(h.fake.job(site.jobId).status).toBe('queued');
   });
 
-  test('an org without public repositories is ok whatever the groups allow', async () => {
+  test("a trusted group that allows public repositories FAILs even before the org has one (audit N10: one repository made public later is a live hole)", async () => {
     h = await harness();
     h.fake.addRepo('app');
     h.fake.addRunnerGroup({ id: 1, allowsPublicRepositories: true });
     const cfg = config({ coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60 } });
     const results = await githubFleetChecks(h.adapter, cfg, HOST_LABEL, { githubFailed: false });
-    expect(lines(results, 'public repositories')).toEqual(['ok org acme has no public repositories: no stranger\'s pull request can reach these runners']);
+    expect(lines(results, 'public repositories')).toEqual([
+      'ok org acme has no public repositories: no stranger\'s pull request can reach these runners',
+      expect.stringMatching(/^fail trusted profile coder uses runner group "Default" \(id 1\), which allows public repositories: once any repository of the org is public, a fork's pull request there could run on a trusted VM/),
+    ]);
+    // A group that refuses public repositories is ok.
+    h.fake.addRunnerGroup({ id: 1, allowsPublicRepositories: false });
+    const fine = await githubFleetChecks(h.adapter, cfg, HOST_LABEL, { githubFailed: false });
+    expect(lines(fine, 'public repositories')).toEqual(['ok org acme has no public repositories: no stranger\'s pull request can reach these runners']);
   });
 
   test('fail closed: an outage is a FAIL line, not an ok', async () => {

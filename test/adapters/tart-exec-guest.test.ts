@@ -3,7 +3,7 @@
  * stdin (real zx-free spawn against the fake tart, whose control socket hands it to the simulated
  * guest), never through argv or a file; agent missing, VM stopped and a failing command are errors.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TartAdapter } from '../../src/adapters/tart.js';
@@ -94,4 +94,26 @@ test('without the Tart Guest Agent, exec cannot connect and the runner is never 
   expect(existsSync(join(w.home, 'vms', 'vm-z', '.sim-exec.log'))).toBe(false);
   await noAgent.stop('vm-z', 2);
   await noAgent.delete('vm-z');
+});
+
+test('given the VM name, the JIT config goes to that VM even when another running VM resolves to the same IP', async () => {
+  // Audit turn4-security N5 (e8): the target was found by IP over every running VM, first match
+  // wins, so a foreign VM listed first with the same address received the config. tart's default
+  // resolver reads DHCP leases by MAC, and a guest can send DHCP: an address is not an identity.
+  for (const vm of ['aaa-foreign', 'vm-y']) {
+    await tart.clone('gold', vm);
+    await tart.run(vm, runOptsIn(w.dir, vm));
+  }
+  const ip = await tart.ip('vm-y', 30);
+  await tart.ip('aaa-foreign', 30);
+  const foreignState = join(w.home, 'vms', 'aaa-foreign', 'sim-run.json');
+  writeFileSync(foreignState, JSON.stringify({ ...JSON.parse(readFileSync(foreignState, 'utf8')), ip }));
+  expect(await tart.ip('aaa-foreign', 0)).toBe(ip);
+  await guest().launchRunner({ vm: 'vm-y', ip, image: 'gold' }, JIT, Date.now() + 30_000, {});
+  await waitFor(() => existsSync(join(w.home, 'vms', 'vm-y', '.sim-exec.log')) && readFileSync(join(w.home, 'vms', 'vm-y', '.sim-exec.log'), 'utf8').includes(RUNNER), 10_000);
+  expect(existsSync(join(w.home, 'vms', 'aaa-foreign', '.sim-exec.log'))).toBe(false);
+  for (const vm of ['aaa-foreign', 'vm-y']) {
+    await tart.stop(vm, 2);
+    await tart.delete(vm);
+  }
 });

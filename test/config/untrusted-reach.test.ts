@@ -79,3 +79,15 @@ describe('the Mac and shared credentials', () => {
     expect(wideReason(parseSoftnetTarget('140.82.112.0/20')!)).toBeUndefined();
   });
 });
+
+test('a label on both tiers is refused: one runs-on would match runners of each', () => {
+  const both = () => validateConfig({
+    github: { org: 'acme', runner_name: 'm' },
+    host: { total_ram_mb: 16384 },
+    profiles: {
+      coder: { ram_mb: 2048, cpu: 2, timeout_minutes: 60, labels: ['macos-15', 'xcode'] },
+      pr: { ram_mb: 2048, cpu: 2, timeout_minutes: 30, trust: 'untrusted', runner_group_id: 2, labels: ['MacOS-15', 'pr-only'] },
+    },
+  }, 'test.yml', { env: {}, hostname: 'm', totalMemBytes: 0 });
+  expect(problemsOf(both)).toEqual(['profiles.pr.labels: "MacOS-15" is also a label of trusted profile coder: a job with runs-on [self-hosted, MacOS-15] matches runners of both tiers; give each tier labels of its own']);
+});

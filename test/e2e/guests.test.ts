@@ -44,13 +44,16 @@ test('two daemons with different runner_name on one org: every job runs exactly 
   expect(b.tartEvents().some((e) => e.event === 'clone')).toBe(true);
 });
 
-test('a public repository whose jobs the runner group refuses: max_boot_attempts VMs at most, then the daemon leaves it alone and says why, also after a restart; private jobs still run', async () => {
+test('a repository whose jobs the runner group refuses: max_boot_attempts VMs at most, then the daemon leaves it alone and says why, also after a restart; other jobs still run', async () => {
   // Short enough to give up within seconds, long enough that a loaded CI machine still hands the
   // private job to its runner in time (at 2 s a slow delivery read as "unused" there).
   const world = await newWorld({ speed: 40, config: { vm: { registration_timeout_seconds: 8 } } });
-  // GitHub's default runner group does not admit public repositories, and the fake routes as GitHub does.
-  world.github.addRepo('site', { private: false });
-  const refused = world.queue('coder', { repo: 'site', durationS: 20 });
+  // The Default group admits selected repositories only, and `hidden` is not one of them: GitHub
+  // (and the fake) never gives its job to our runner. tart-fleet cannot see group membership per
+  // repository, so it learns this the hard way, bounded by max_boot_attempts.
+  world.github.addRunnerGroup({ id: 1, visibility: 'selected', selectedRepositories: ['app'] });
+  world.github.addRepo('hidden');
+  const refused = world.queue('coder', { repo: 'hidden', durationS: 20 });
   world.startDaemon();
   // The give-up lives in the daemon (like failed boots), so the daemon's log is where it shows.
   await waitFor('the daemon gives up on the refused job', () => world.logLines().some((l) => String(l.msg).startsWith('leaving a job alone') && l.job === refused), 60_000);
@@ -69,4 +72,21 @@ test('a public repository whose jobs the runner group refuses: max_boot_attempts
   expect(clonesForRefused()).toHaveLength(3);
   const ls = await world.ls();
   expect((ls.queue ?? []).find((q) => q.job_id === refused)?.reason).toMatch(/^gave up after 3 failed attempts on this Mac \(3× runner got no job\)/);
+});
+
+test("a public repository's job on a trusted profile's labels costs no VM (the trusted group does not take public repositories); ls says why; private jobs still run", async () => {
+  const world = await newWorld({ speed: 40 });
+  // GitHub's default runner group does not admit public repositories, and the fake routes as GitHub
+  // does: each VM would boot for nothing (audit turn4-security e6: 3 boots per job).
+  world.github.addRepo('site', { private: false });
+  const refused = world.queue('coder', { repo: 'site', durationS: 20 });
+  world.startDaemon();
+  const private_ = world.queue('coder', { durationS: 20 });
+  await waitFor('the private job ran and everything is clean', async () => jobsDone(world, [private_]) && (await ourVms(world)).length === 0, 60_000);
+  const ticks = world.logLines().filter((l) => l.msg === 'tick done').length;
+  await waitFor('three more ticks', () => world.logLines().filter((l) => l.msg === 'tick done').length >= ticks + 3, 60_000);
+  expect(world.github.job(refused).status).toBe('queued');
+  expect(world.tartEvents().filter((e) => e.event === 'clone' && e.vm.includes(`-${refused}`))).toHaveLength(0);
+  const ls = await world.ls();
+  expect(ls.queue?.find((q) => q.job_id === refused)?.reason).toMatch(/\/site is public: trusted profile coder's runner group does not take public repositories' jobs/);
 });

@@ -224,6 +224,18 @@ export const ROUTES: Route[] = [
     },
   },
   {
+    // docs.github.com/en/rest/actions/permissions#get-default-workflow-permissions-for-an-organization:
+    // classic tokens need admin:org; Apps and fine-grained tokens "Administration" org permission (read).
+    method: 'GET', name: 'GET /orgs/{org}/actions/permissions/workflow',
+    re: new RegExp(`^/orgs/${seg}/actions/permissions/workflow$`),
+    access: { permission: 'organization_administration', level: 'read', scope: 'admin:org' },
+    handler: (_ctx, [org], env) => {
+      if (!orgOk(env, org!)) return notFound();
+      const w = env.world.workflowPermissions;
+      return json(200, { default_workflow_permissions: w.defaultWorkflowPermissions, can_approve_pull_request_reviews: w.canApprovePullRequestReviews });
+    },
+  },
+  {
     method: 'GET', name: 'GET /orgs/{org}/actions/runner-groups/{runner_group_id}',
     re: new RegExp(`^/orgs/${seg}/actions/runner-groups/(\\d+)$`),
     access: RUNNERS_READ,

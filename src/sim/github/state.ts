@@ -208,6 +208,11 @@ export class WorldState {
   readonly jobs = new Map<number, SimJob>();
   readonly runners = new Map<number, SimRunner>();
   readonly runnerGroups = new Map<number, SimRunnerGroup>();
+  /**
+   * The org's Actions workflow permissions (GET /orgs/{org}/actions/permissions/workflow): GitHub's
+   * default for new organisations is a read-only GITHUB_TOKEN and no PR approvals by Actions.
+   */
+  workflowPermissions: { defaultWorkflowPermissions: 'read' | 'write'; canApprovePullRequestReviews: boolean } = { defaultWorkflowPermissions: 'read', canApprovePullRequestReviews: false };
   private nextRepoId = 1;
   private nextRunId = 100_001;
   private nextJobId = 500_001;
