@@ -7,19 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { jest } from '@jest/globals';
-import { SimWorld } from '../../src/sim/world.js';
+import { worldsDestroyedAfterEach } from '../e2e/helpers.js';
 import { initCommand } from '../../src/cli/init.js';
 import { runBin } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
 
-let world: SimWorld;
-afterAll(async () => {
-  await world?.destroy();
-});
+const newWorld = worldsDestroyedAfterEach();
 
 test('init → validate → run → ls on the simulated Mac, with no step the README does not name', async () => {
-  world = await SimWorld.create({ speed: 40 });
+  const world = await newWorld({ speed: 40 });
   const home = mkdtempSync(join(tmpdir(), 'tf-newcomer-'));
   // Step 3: secrets in files only the CI user can read, given by path.
   const token = join(home, 'token');

@@ -6,18 +6,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { parse as parsePlist } from 'plist';
-import { SimWorld } from '../../src/sim/world.js';
+import { worldsDestroyedAfterEach } from '../e2e/helpers.js';
 import { BIN, execFileP } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
 
-let world: SimWorld;
-afterAll(async () => {
-  await world?.destroy();
-});
+const newWorld = worldsDestroyedAfterEach();
 
 test('secret files → validate → selftest → launchd plist → the daemon as launchd would start it', async () => {
-  world = await SimWorld.create({ speed: 40 });
+  const world = await newWorld({ speed: 40 });
   const tokenFile = join(world.dir, 'github-token');
   const passwordFile = join(world.dir, 'ssh-password');
   writeFileSync(tokenFile, `${world.token}\n`, { mode: 0o600 });
