@@ -186,24 +186,35 @@ function pathWith(dir: string, path: string): string {
 }
 
 /**
- * The fixed inputs of the committed agent example, launchd/dev.tart-fleet.agent.plist: the same
- * install as EXAMPLE_SPEC, as the default LaunchAgent, behind an office proxy with a private CA.
+ * The install both committed examples describe: an npm-global install under Homebrew's node, user
+ * `ci`, GitHub App auth and the SSH password by file.
  */
-export const EXAMPLE_AGENT_SPEC: DaemonSpec = {
-  mode: 'agent',
+const EXAMPLE_INSTALL = {
   nodePath: '/opt/homebrew/bin/node',
   binPath: '/opt/homebrew/lib/node_modules/tart-fleet/bin/tart-fleet.js',
   configPath: '/Users/ci/tart-fleet/pipeline.yml',
   userName: 'ci',
   homeDir: '/Users/ci',
+} as const;
+const EXAMPLE_SECRETS_ENV = {
+  TART_FLEET_GITHUB_APP_ID: '123456',
+  TART_FLEET_GITHUB_APP_INSTALLATION_ID: '7654321',
+  TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/Users/ci/.tart-fleet/app.pem',
+  TART_FLEET_SSH_PASSWORD_FILE: '/Users/ci/.tart-fleet/ssh-password',
+} as const;
+
+/**
+ * The fixed inputs of the committed agent example, launchd/dev.tart-fleet.agent.plist: the same
+ * install as EXAMPLE_SPEC, as the default LaunchAgent, behind an office proxy with a private CA.
+ */
+export const EXAMPLE_AGENT_SPEC: DaemonSpec = {
+  mode: 'agent',
+  ...EXAMPLE_INSTALL,
   environment: {
     HTTPS_PROXY: 'http://proxy.example.com:3128',
     NODE_EXTRA_CA_CERTS: '/Users/ci/.tart-fleet/company-ca.pem',
     NO_PROXY: 'localhost,127.0.0.1',
-    TART_FLEET_GITHUB_APP_ID: '123456',
-    TART_FLEET_GITHUB_APP_INSTALLATION_ID: '7654321',
-    TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/Users/ci/.tart-fleet/app.pem',
-    TART_FLEET_SSH_PASSWORD_FILE: '/Users/ci/.tart-fleet/ssh-password',
+    ...EXAMPLE_SECRETS_ENV,
   },
 };
 
@@ -214,15 +225,6 @@ export const EXAMPLE_AGENT_SPEC: DaemonSpec = {
  */
 export const EXAMPLE_SPEC: DaemonSpec = {
   mode: 'daemon',
-  nodePath: '/opt/homebrew/bin/node',
-  binPath: '/opt/homebrew/lib/node_modules/tart-fleet/bin/tart-fleet.js',
-  configPath: '/Users/ci/tart-fleet/pipeline.yml',
-  userName: 'ci',
-  homeDir: '/Users/ci',
-  environment: {
-    TART_FLEET_GITHUB_APP_ID: '123456',
-    TART_FLEET_GITHUB_APP_INSTALLATION_ID: '7654321',
-    TART_FLEET_GITHUB_APP_PRIVATE_KEY: '/Users/ci/.tart-fleet/app.pem',
-    TART_FLEET_SSH_PASSWORD_FILE: '/Users/ci/.tart-fleet/ssh-password',
-  },
+  ...EXAMPLE_INSTALL,
+  environment: { ...EXAMPLE_SECRETS_ENV },
 };

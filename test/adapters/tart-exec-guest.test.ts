@@ -4,12 +4,12 @@
  * guest), never through argv or a file; agent missing, VM stopped and a failing command are errors.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TartAdapter } from '../../src/adapters/tart.js';
 import { TartExecGuest } from '../../src/adapters/tart-exec-guest.js';
 import { memoryLogger } from '../../src/core/logger.js';
 import { GuestError } from '../../src/core/ports.js';
+import { freePort } from '../sim/guest-helpers.js';
 import { makeTartWorld, runOptsIn, waitFor, type TartWorld } from './tart-world.js';
 
 const RUNNER = '/Users/admin/actions-runner/start-jit-runner.sh';
@@ -25,16 +25,6 @@ const JIT = Buffer.from(
 let w: TartWorld;
 let tart: TartAdapter;
 const logger = memoryLogger();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   // The real simulated guest (not the stub): it plays the runner the exec starts.

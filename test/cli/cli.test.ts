@@ -1,10 +1,8 @@
 // The command line as a user runs it: the real bin, in a child process.
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PassThrough } from 'node:stream';
 import { jest } from '@jest/globals';
 import type { Command } from 'commander';
@@ -12,23 +10,12 @@ import { buildProgram, main } from '../../src/main.js';
 import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { FakeGitHub } from '../../src/sim/github/server.js';
+import { runBin, simWorldForAll, withoutOurEnv } from './cli-helpers.js';
 
 jest.setTimeout(60_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 const dir = mkdtempSync(join(tmpdir(), 'tf-cli-'));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TART_FLEET_') && k !== 'GITHUB_TOKEN') clean[k] = v;
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runBin(args, { env: { ...withoutOurEnv(), ...env }, cwd: dir });
 
 test('--help lists every command, and each command has its own --help', async () => {
   const { code, stdout } = await cli(['--help']);
@@ -91,12 +78,7 @@ test('TART_FLEET_HOST_RESERVED_RAM_GB changes the ceiling ls --json reports, eve
 
 describe('against the simulated world', () => {
   let world: SimWorld;
-  beforeAll(async () => {
-    world = await SimWorld.create({ speed: 40 });
-  });
-  afterAll(async () => {
-    await world.destroy();
-  });
+  simWorldForAll({ speed: 40 }, (w) => (world = w));
   const inWorld = (args: string[], extra: Record<string, string> = {}) => cli([...args, '--config', world.configPath], world.daemonEnv(extra));
 
   test('validate passes every check it can make on Linux', async () => {

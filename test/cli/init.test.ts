@@ -1,20 +1,16 @@
 // `tart-fleet init`: what it writes passes `validate --config-only` (both run as the real CLI), it
 // never overwrites without --force, it asks only on a TTY, and it drops profiles this Mac cannot fit.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { promisify } from 'node:util';
+import { PassThrough } from 'node:stream';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { initCommand, runnerNameFrom } from '../../src/cli/init.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { SimWorld } from '../../src/sim/world.js';
+import { runBin, sink, withoutOurEnv } from './cli-helpers.js';
 
 jest.setTimeout(60_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 /** A working directory and a TART_HOME holding a golden image `workhorse` and one of our clones. */
 function fresh(): { dir: string; tartHome: string } {
@@ -25,31 +21,7 @@ function fresh(): { dir: string; tartHome: string } {
   return { dir, tartHome };
 }
 
-async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TART_FLEET_') && k !== 'GITHUB_TOKEN' && k !== 'TART_HOME') clean[k] = v;
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function sink(tty = false) {
-  let text = '';
-  const stream = Object.assign(
-    new Writable({
-      write(chunk, _e, cb) {
-        text += String(chunk);
-        cb();
-      },
-    }),
-    { isTTY: tty },
-  );
-  return { stream, text: () => text };
-}
+const cli = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) => runBin(args, { env: { ...withoutOurEnv(['TART_HOME']), ...env }, cwd });
 
 test('init writes a pipeline.yml that passes validate --config-only, and prints the next steps', async () => {
   const { dir, tartHome } = fresh();

@@ -1,36 +1,17 @@
 // Logs people can read: the logger's text and JSON formats (secrets redacted in both), the choice
 // between them (text on a TTY, JSON otherwise, --log-format wins), and `tart-fleet logs [vm]` over
 // the per-VM run logs a real `run --once` leaves in host.log_dir of the simulated world.
-import { execFile } from 'node:child_process';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { createLogger, textLine } from '../../src/adapters/logger.js';
 import { buildLogger } from '../../src/cli/wiring.js';
 import { Secrets, REDACTED } from '../../src/secrets/redact.js';
 import type { CliContext } from '../../src/cli/context.js';
+import { runBin, simWorldForAll, sink } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
-
-function sink(tty = false) {
-  let text = '';
-  const stream = Object.assign(
-    new Writable({
-      write(chunk, _e, cb) {
-        text += String(chunk);
-        cb();
-      },
-    }),
-    { isTTY: tty },
-  );
-  return { stream, text: () => text };
-}
 
 describe('log formats', () => {
   const TOKEN = 'ghp_registered0123456789abcdefghijklmnopq';
@@ -79,21 +60,8 @@ describe('log formats', () => {
 
 describe('against the simulated world', () => {
   let world: SimWorld;
-  beforeAll(async () => {
-    world = await SimWorld.create({ speed: 40 });
-  });
-  afterAll(async () => {
-    await world.destroy();
-  });
-  const cli = async (args: string[], extra: Record<string, string> = {}) => {
-    try {
-      const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  simWorldForAll({ speed: 40 }, (w) => (world = w));
+  const cli = (args: string[], extra: Record<string, string> = {}) => runBin([...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir });
 
   test('run --once logs JSON when piped and text with --log-format text; a bad format is a usage error', async () => {
     const json = await cli(['run', '--once']);

@@ -1,10 +1,9 @@
 // `ls` from the daemon's status snapshot, and the metrics file, by the real CLI and the real daemon
 // against the simulated world; expected values come from the world's own records (the fake
 // GitHub's jobs and request counts, the fake tart's VMs), not from the product.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -12,9 +11,10 @@ import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld, SEED_PROFILES } from '../../src/sim/world.js';
 import { waitFor, ourVms } from '../e2e/helpers.js';
 import { parsePrometheusText } from '../status/prom-text.js';
+import { freePort } from '../sim/guest-helpers.js';
+import { BIN, runBin } from './cli-helpers.js';
 
 jest.setTimeout(240_000);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
 let metricsPort: number;
@@ -24,13 +24,7 @@ const stateDir = () => join(world.dir, 'state');
 const LS_TOKEN = `ghp_lsonly${'x'.repeat(30)}`;
 const lsRequests = () => world.github.requestsByToken().get(LS_TOKEN) ?? 0;
 
-function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], extra: Record<string, string> = {}) => runBin([...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir });
 
 function readSnapshotFile(): { last_tick?: { ok: boolean; degraded: string[] } } | undefined {
   try {
@@ -51,16 +45,6 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: st
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
   });
 }
 

@@ -2,28 +2,21 @@
 // names it: secrets in 0600 files → `tart-fleet init --org` → `validate` passes (no FAIL: init's
 // profiles fit the macOS golden image) → one tick of `run` → `ls` reads its snapshot (exit 0).
 // (`launchd --install` itself is macOS-only; real-mac-walk.test.ts starts the daemon as its plist says.)
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
-import { SimWorld } from '../../src/sim/world.js';
+import { worldsDestroyedAfterEach } from '../e2e/helpers.js';
 import { initCommand } from '../../src/cli/init.js';
+import { runBin } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
-let world: SimWorld;
-afterAll(async () => {
-  await world?.destroy();
-});
+const newWorld = worldsDestroyedAfterEach();
 
 test('init → validate → run → ls on the simulated Mac, with no step the README does not name', async () => {
-  world = await SimWorld.create({ speed: 40 });
+  const world = await newWorld({ speed: 40 });
   const home = mkdtempSync(join(tmpdir(), 'tf-newcomer-'));
   // Step 3: secrets in files only the CI user can read, given by path.
   const token = join(home, 'token');
@@ -38,7 +31,7 @@ test('init → validate → run → ls on the simulated Mac, with no step the RE
   const out = new PassThrough();
   expect(await initCommand({ env: { TART_HOME: world.tartHome }, cwd: home, stdout: out, stderr: new PassThrough(), hostname: 'sim-mac.local', totalMemBytes: 16 * 1024 ** 3 }, { org: world.github.org, image: 'workhorse' })).toBe(0);
   const config = join(home, 'pipeline.yml');
-  const cli = (args: string[]) => execFileP(process.execPath, [BIN, ...args, '--config', config], { env, cwd: home }).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
+  const cli = (args: string[]) => runBin([...args, '--config', config], { env, cwd: home });
 
   // Step 7: the doctor passes as written.
   const validate = await cli(['validate']);

@@ -1,38 +1,22 @@
 // The operator commands (teardown, cache prune, disk) as a user runs them: the real bin, in a child
 // process, against the simulated world; asserted from the world's own records (fake tart's VMs, fake
 // GitHub's runners) and the filesystem. One in-process run covers the TTY prompt.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { teardownCommand } from '../../src/cli/teardown.js';
+import { runBin, simWorldForAll } from './cli-helpers.js';
 
 jest.setTimeout(60_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
-beforeAll(async () => {
-  world = await SimWorld.create({ speed: 40 });
-});
-afterAll(async () => {
-  await world.destroy();
-});
+simWorldForAll({ speed: 40 }, (w) => (world = w));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env, cwd: world.dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv) => runBin(args, { env, cwd: world.dir });
 const inWorld = (args: string[], extra: Record<string, string> = {}) => cli([...args, '--config', world.configPath], world.daemonEnv(extra));
 const tart = (...args: string[]) => execFileSync(world.tartBin, args, { env: { ...process.env, ...world.simEnv() } }).toString();
 const vmNames = async () => (await world.tartList()).map((v) => v.Name).sort();

@@ -1,26 +1,20 @@
 // Walks the README's real-Mac steps as far as Linux allows, against the simulated world:
 // secrets in 0600 files → `validate` → `selftest` → `launchd` renders the (LaunchAgent) plist → the daemon started exactly as
 // that plist says (ProgramArguments + EnvironmentVariables) runs a job and stops cleanly on SIGTERM.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { parse as parsePlist } from 'plist';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
-import { SimWorld } from '../../src/sim/world.js';
+import { worldsDestroyedAfterEach } from '../e2e/helpers.js';
+import { BIN, execFileP } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
-let world: SimWorld;
-afterAll(async () => {
-  await world?.destroy();
-});
+const newWorld = worldsDestroyedAfterEach();
 
 test('secret files → validate → selftest → launchd plist → the daemon as launchd would start it', async () => {
-  world = await SimWorld.create({ speed: 40 });
+  const world = await newWorld({ speed: 40 });
   const tokenFile = join(world.dir, 'github-token');
   const passwordFile = join(world.dir, 'ssh-password');
   writeFileSync(tokenFile, `${world.token}\n`, { mode: 0o600 });

@@ -1,36 +1,20 @@
 // `tart-fleet selftest` as a user runs it (the real bin in a child process) against the simulated
 // world: the real tart adapter drives the fake tart, the SSH check reaches the simulated guest. It
 // passes, leaves no VM behind, never talks to GitHub, and fails clearly without the golden image.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { compareVersions, guestChecks } from '../../src/cli/selftest.js';
+import { BIN, runBin, simWorldForAll } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
-beforeAll(async () => {
-  world = await SimWorld.create({ speed: 40 });
-});
-afterAll(async () => {
-  await world.destroy();
-});
+simWorldForAll({ speed: 40 }, (w) => (world = w));
 
-async function selftest(extra: Record<string, string> = {}, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, 'selftest', '--config', world.configPath, ...args], { env: world.daemonEnv(extra), cwd: world.dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const selftest = (extra: Record<string, string> = {}, args: string[] = []) => runBin(['selftest', '--config', world.configPath, ...args], { env: world.daemonEnv(extra), cwd: world.dir });
 
 /** The fake tart's fault injection (src/sim/tart/store.ts: `.sim/faults.json`, read on every call). */
 function setTartFaults(faults: Record<string, unknown>): void {

@@ -3,36 +3,19 @@
 // call an old minute "the last minute". The real CLI against the simulated world; GitHub made
 // unreadable with a token it refuses (401 at once, as GitHub does for a revoked token), tart with a
 // binary that does not exist.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld, parseLogLines } from '../../src/sim/world.js';
 import { renderLsTables } from '../../src/cli/render.js';
 import type { LsView } from '../../src/core/fleet-view.js';
+import { runBin, simWorldForAll } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
-beforeAll(async () => {
-  world = await SimWorld.create({ speed: 40 });
-});
-afterAll(async () => {
-  await world?.destroy();
-});
+simWorldForAll({ speed: 40 }, (w) => (world = w));
 
-async function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], extra: Record<string, string> = {}) => runBin([...args, '--config', world.configPath], { env: world.daemonEnv(extra), cwd: world.dir });
 
 const REFUSED = { TART_FLEET_GITHUB_TOKEN: 'ghp_revoked0000000000000000000000000000' };
 

@@ -2,35 +2,17 @@
 // that is not the GitHub API, an endpoint this server lacks) and no follow-on line re-diagnoses it as
 // something else. The fake GitHub answers each case as GitHub does (src/sim/github/server.ts:
 // JSON 404 for an unknown org or endpoint; HTML outside /api/v3 on an Enterprise Server host).
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { FakeGitHub } from '../../src/sim/github/server.js';
+import { runBin, simWorldForAll } from './cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
-beforeAll(async () => {
-  world = await SimWorld.create();
-});
-afterAll(async () => {
-  await world?.destroy();
-});
+simWorldForAll({}, (w) => (world = w));
 
-async function validate(env: NodeJS.ProcessEnv, w: SimWorld = world): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, 'validate', '--config', w.configPath], { env, cwd: w.dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const validate = (env: NodeJS.ProcessEnv, w: SimWorld = world) => runBin(['validate', '--config', w.configPath], { env, cwd: w.dir });
 
 test('a wrong org: "org X not found (or the token cannot see it)", and no runner-group misdiagnosis after it', async () => {
   const { code, stdout } = await validate(world.daemonEnv({ TART_FLEET_GITHUB_ORG: 'wrong-org' }));
@@ -98,7 +80,7 @@ test('run and selftest without credentials name the _FILE forms (the ones the la
   const env = world.daemonEnv();
   delete env.TART_FLEET_GITHUB_TOKEN;
   delete env.TART_FLEET_SSH_PASSWORD;
-  const run = async (args: string[]) => execFileP(process.execPath, [BIN, ...args, '--config', world.configPath], { env, cwd: world.dir }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  const run = (args: string[]) => runBin([...args, '--config', world.configPath], { env, cwd: world.dir });
   const daemon = await run(['run', '--once']);
   expect(daemon.code).toBe(2);
   expect(daemon.stderr).toContain('TART_FLEET_GITHUB_TOKEN_FILE=<path of a chmod 600 file>');

@@ -1,18 +1,15 @@
 // `validate` as a doctor, run as a user runs it (the real bin in a child process): it changes
 // nothing on disk, reports every check even when a secret file is bad, says each piece of advice
 // once, names network failures with a hint, refuses secret files others can read, and --json parses.
-import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { PACKAGE_ROOT } from '../../src/config/package.js';
+import { runBin } from './cli-helpers.js';
 
 jest.setTimeout(90_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 /** A fresh working directory holding the shipped pipeline.yml, as on a first day. */
 function freshClone(): string {
@@ -26,13 +23,7 @@ async function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Pr
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TART_FLEET_') && k !== 'GITHUB_TOKEN' && !/proxy/i.test(k)) clean[k] = v;
   // No tart on this machine: point at one that does not exist, so the result does not depend on PATH.
   const base = { TART_FLEET_TART_BIN: '/nonexistent/tart', TART_FLEET_HOST_TOTAL_RAM_MB: '16384' };
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...clean, ...base, ...env }, cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return runBin(args, { env: { ...clean, ...base, ...env }, cwd });
 }
 
 /** Every path under `dir` with its type, size and mtime: any creation or write changes it. */

@@ -1,34 +1,22 @@
 // One daemon per state dir, with two real daemons (`node bin/tart-fleet.js run`) on one simulated
 // Mac: the second exits 1 naming the first's pid and the state dir; once the first is gone (stopped,
 // or SIGKILLed and its pid file left behind), the next one starts.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { PACKAGE_ROOT } from '../../src/config/package.js';
 import { SimWorld } from '../../src/sim/world.js';
 import { acquireInstanceLock, InstanceLockedError, LOCK_FILE } from '../../src/daemon/instance-lock.js';
+import { runBin } from '../cli/cli-helpers.js';
 
 jest.setTimeout(120_000);
-const execFileP = promisify(execFile);
-const BIN = join(PACKAGE_ROOT, 'bin', 'tart-fleet.js');
 
 let world: SimWorld;
 afterAll(async () => {
   await world?.destroy();
 });
 
-async function runOnce(): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [BIN, 'run', '--once', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const runOnce = () => runBin(['run', '--once', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
 
 async function until(what: () => boolean, label: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -66,7 +54,7 @@ test('teardown names the running daemon of the state dir (its pid) in its warnin
   try {
     world.queue('coder', { durationS: 6000 });
     for (let i = 0; i < 600 && !(await world.tartList()).some((v) => v.Name.startsWith('tf-sim-mac-')); i++) await new Promise((r) => setTimeout(r, 100));
-    const teardown = await execFileP(process.execPath, [BIN, 'teardown', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir }).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    const teardown = await runBin(['teardown', '--config', world.configPath], { env: world.daemonEnv(), cwd: world.dir });
     expect(teardown.code).toBe(2); // no TTY, no --yes: lists and removes nothing
     expect(teardown.stderr).toContain(`warning: \`tart-fleet run\` (pid ${daemon.pid}, state dir ${stateDir}) is running and re-creates VMs`);
   } finally {

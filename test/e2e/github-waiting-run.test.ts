@@ -1,18 +1,14 @@
 // End-to-end (audit B1): a run held `waiting` by one job's environment approval still has a queued
 // job, and the daemon runs it; the waiting job is left alone until it is approved, then runs too.
-import { SimWorld } from '../../src/sim/world.js';
-import { expectRanOnceOnProfile, jobsDone, ourVms, waitFor } from './helpers.js';
+import { expectRanOnceOnProfile, jobsDone, ourVms, waitFor, worldsDestroyedAfterEach } from './helpers.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(90_000);
 
-let world: SimWorld;
-afterEach(async () => {
-  await world?.destroy();
-});
+const newWorld = worldsDestroyedAfterEach();
 
 test('a waiting run: its queued job runs, the waiting one only after approval', async () => {
-  world = await SimWorld.create({ speed: 40 });
+  const world = await newWorld({ speed: 40 });
   const labels = ['self-hosted', 'coder'];
   const staging = world.github.queueJob({ repo: 'app', labels, name: 'deploy (staging)', durationMs: 20_000 });
   const prod = world.github.queueJob({ repo: 'app', labels, name: 'deploy (production)', status: 'waiting', durationMs: 20_000, runId: staging.runId });

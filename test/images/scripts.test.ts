@@ -37,6 +37,16 @@ const shellcheck = shellcheckPath();
 /** CI=true (or any value but false/0): tools the tests need are required, so a missing one fails instead of skipping. */
 const inCI = !!process.env.CI && !/^(false|0)$/i.test(process.env.CI);
 
+/** True once `path` exists, false if it still does not after `ms`. */
+async function waitFor(path: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (existsSync(path)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return existsSync(path);
+}
+
 describe('images/ scripts', () => {
   test('there are provisioning scripts and start-jit-runner.sh', () => {
     const names = scripts.map((s) => relative(IMAGES, s)).sort();
@@ -155,15 +165,6 @@ describe('start-jit-runner.sh, executed against a fake run.sh', () => {
     });
   }
 
-  async function waitFor(path: string, ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (existsSync(path)) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return existsSync(path);
-  }
-
   test('returns at once with exit 0; run.sh gets the config in ACTIONS_RUNNER_INPUT_JITCONFIG, never in argv; the guest powers off after', async () => {
     const g = fakeGuest();
     const result = await runStart(g.env, `${CONFIG}\n`);
@@ -233,15 +234,6 @@ describe('start-jit-runner.sh per trust tier (TF_TRUST, TF_CACHE) and PATH', () 
   afterAll(() => {
     for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
-
-  async function waitFor(path: string, ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (existsSync(path)) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return existsSync(path);
-  }
 
   /** A guest with a runner dir, the hook, and a cache share holding pip wheels and a read-only Gradle cache. */
   function guest(opts: { share?: boolean; hook?: boolean } = {}) {

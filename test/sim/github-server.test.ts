@@ -1,17 +1,15 @@
 // The fake GitHub's REST surface, spoken to with plain fetch: headers, pagination links, ETags and
 // 304s, error bodies, authentication, faults, rate limits and the records it keeps.
 import { FakeGitHub } from '../../src/sim/github/server.js';
+import { fakeGitHubPerTest } from './fake-github-fixture.js';
 
 const TOKEN = 'ghp_simtesttoken0123456789abcdefghijklm';
 let fake: FakeGitHub;
 let url: string;
 
-beforeEach(async () => {
-  fake = new FakeGitHub({ org: 'acme', tokens: [TOKEN] });
-  url = await fake.start();
-});
-afterEach(async () => {
-  await fake.stop();
+fakeGitHubPerTest({ org: 'acme', tokens: [TOKEN] }, (f, u) => {
+  fake = f;
+  url = u;
 });
 
 const get = (path: string, headers: Record<string, string> = {}) =>

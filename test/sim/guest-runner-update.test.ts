@@ -2,19 +2,17 @@
 // release is newer than the runner's version, the runner connects, downloads while online and idle,
 // ends its session (exit 4) and is offline for the configured gap, then reconnects at the new version
 // and runs its job. The fake records every change the runner list would show (`views`).
-import { FakeGitHub } from '../../src/sim/github/server.js';
+import type { FakeGitHub } from '../../src/sim/github/server.js';
+import { fakeGitHubPerTest } from './fake-github-fixture.js';
 import { runSimulatedRunner, runnerOptionsFromEnv } from '../../src/sim/guest/runner.js';
 
 const TOKEN = 'ghp_runnerupdatetoken0123456789abcdefgh';
 let fake: FakeGitHub;
 let url: string;
 
-beforeEach(async () => {
-  fake = new FakeGitHub({ org: 'acme', tokens: [TOKEN] });
-  url = await fake.start();
-});
-afterEach(async () => {
-  await fake.stop();
+fakeGitHubPerTest({ org: 'acme', tokens: [TOKEN] }, (f, u) => {
+  fake = f;
+  url = u;
 });
 
 async function jit(name: string): Promise<{ id: number; encoded: string }> {

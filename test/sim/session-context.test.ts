@@ -8,23 +8,13 @@
  *   while `tart exec` (control socket, no IP) works and, inside the guest, sshd listens.
  */
 import { connect } from 'node:net';
-import { createServer } from 'node:net';
 import { createGoldenImage } from '../../src/sim/tart/install.js';
 import { KEYCHAIN_LOCKED_TEXT } from '../../src/sim/tart/vm-process.js';
 import { makeTartWorld, waitFor, type TartWorld } from '../adapters/tart-world.js';
+import { freePort } from './guest-helpers.js';
 
 let w: TartWorld;
 let port: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Resolves with the connect error code, or 'connected'. */
 function tcp(ip: string, p: number): Promise<string> {

@@ -151,8 +151,7 @@ export class Broker {
     const end = /^\/sessions\/([^/]+)$/.exec(sub);
     if (ctx.method === 'DELETE' && end) {
       const sessionId = decodeURIComponent(end[1]!);
-      const runnerId = this.sessions.get(sessionId);
-      const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
+      const runner = this.runnerOfSession(sessionId);
       if (!runner) return errorReply(404, 'Not Found');
       if (runner.secret !== secret) return errorReply(401, 'Bad credentials');
       this.wake(sessionId, { status: 204, noEtag: true });
@@ -168,8 +167,7 @@ export class Broker {
     const msg = /^\/sessions\/([^/]+)\/message$/.exec(sub);
     if (ctx.method === 'GET' && msg) {
       const sessionId = decodeURIComponent(msg[1]!);
-      const runnerId = this.sessions.get(sessionId);
-      const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
+      const runner = this.runnerOfSession(sessionId);
       if (!runner) return errorReply(404, 'runner no longer exists');
       if (runner.secret !== secret) return errorReply(401, 'Bad credentials');
       const now = this.poll(runner, sessionId);
@@ -222,11 +220,16 @@ export class Broker {
     return undefined;
   }
 
+  /** The runner a session belongs to; undefined for an unknown session or a runner since deleted. */
+  private runnerOfSession(sessionId: string): SimRunner | undefined {
+    const runnerId = this.sessions.get(sessionId);
+    return runnerId === undefined ? undefined : this.world.runners.get(runnerId);
+  }
+
   private wake(sessionId: string, reply?: Reply): void {
     const set = this.waiters.get(sessionId);
     if (!set) return;
-    const runnerId = this.sessions.get(sessionId);
-    const runner = runnerId === undefined ? undefined : this.world.runners.get(runnerId);
+    const runner = this.runnerOfSession(sessionId);
     for (const w of [...set]) {
       const r = reply ?? (runner ? this.poll(runner, sessionId) : errorReply(404, 'runner no longer exists'));
       if (r) w.resolve(r);

@@ -97,23 +97,19 @@ export class HookLog {
   constructor(private readonly now: () => number) {}
 
   addHook(opts: { events?: string[]; url?: string; active?: boolean; id?: number } = {}): SimHook {
-    const t = this.now();
-    const hook: SimHook = {
-      id: opts.id ?? this.nextHookId++,
-      active: opts.active ?? true,
-      events: opts.events ?? ['workflow_job'],
-      url: opts.url ?? 'https://tart-fleet.invalid/',
-      contentType: 'json',
-      createdAt: t,
-      updatedAt: t,
-    };
+    const hook: SimHook = { id: opts.id ?? this.nextHookId++, ...this.newHookConfig(opts) };
     this.hooks.set(hook.id, hook);
     return hook;
   }
 
   setAppHook(opts: { events?: string[]; url?: string; active?: boolean } | undefined): void {
+    this.appHook = opts === undefined ? undefined : this.newHookConfig(opts);
+  }
+
+  /** A new hook's settings (id aside), with this simulation's defaults for what `opts` leaves out. */
+  private newHookConfig(opts: { events?: string[]; url?: string; active?: boolean }): Omit<SimHook, 'id'> {
     const t = this.now();
-    this.appHook = opts === undefined ? undefined : {
+    return {
       active: opts.active ?? true,
       events: opts.events ?? ['workflow_job'],
       url: opts.url ?? 'https://tart-fleet.invalid/',

@@ -23,7 +23,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type Ctx, type Reply, errorReply, json, pageParams, pagedReply } from './http.js';
 import { jobJson, repoJson, runJson, runnerGroupJson, runnerJson } from './shapes.js';
 import { type HookKey, deliveryItemJson, deliveryJson, hookJson } from './hooks.js';
-import type { SimRepo, WorldState } from './state.js';
+import type { SimRepo, SimRun, WorldState } from './state.js';
 import { encodeJitConfig } from './broker.js';
 
 export interface RouteEnv {
@@ -109,6 +109,13 @@ function repoOf(env: RouteEnv, owner: string, name: string): SimRepo | undefined
   return env.world.repos.get(`${decodeURIComponent(owner)}/${decodeURIComponent(name)}`);
 }
 
+/** The run `runId` of repository owner/name; undefined if either is unknown or the run is another repository's. */
+function runOf(env: RouteEnv, owner: string, name: string, runId: string): SimRun | undefined {
+  const repo = repoOf(env, owner, name);
+  const run = env.world.runs.get(Number(runId));
+  return repo && run && run.repo === repo ? run : undefined;
+}
+
 function orgOk(env: RouteEnv, org: string): boolean {
   return decodeURIComponent(org).toLowerCase() === env.world.org.toLowerCase();
 }
@@ -175,9 +182,8 @@ export const ROUTES: Route[] = [
     re: new RegExp(`^/repos/${seg}/${seg}/actions/runs/(\\d+)$`),
     access: ACTIONS_READ,
     handler: (ctx, [o, r, runId], env) => {
-      const repo = repoOf(env, o!, r!);
-      const run = env.world.runs.get(Number(runId));
-      if (!repo || !run || run.repo !== repo) return notFound();
+      const run = runOf(env, o!, r!, runId!);
+      if (!run) return notFound();
       return json(200, runJson(env.world, run, ctx.base));
     },
   },
@@ -186,9 +192,8 @@ export const ROUTES: Route[] = [
     re: new RegExp(`^/repos/${seg}/${seg}/actions/runs/(\\d+)/jobs$`),
     access: ACTIONS_READ,
     handler: (ctx, [o, r, runId], env) => {
-      const repo = repoOf(env, o!, r!);
-      const run = env.world.runs.get(Number(runId));
-      if (!repo || !run || run.repo !== repo) return notFound();
+      const run = runOf(env, o!, r!, runId!);
+      if (!run) return notFound();
       const jobs = run.jobIds.map((id) => env.world.jobs.get(id)!);
       return pagedReply(ctx, jobs.map((j) => jobJson(j, ctx.base)), 'jobs');
     },

@@ -158,11 +158,7 @@ export class SimStore {
   }
 
   readImage(name: string): SimImage {
-    try {
-      return JSON.parse(readFileSync(join(this.vmDir(name), 'sim-image.json'), 'utf8')) as SimImage;
-    } catch {
-      return { diskGb: 50, sizeGb: 25 };
-    }
+    return readJsonOr<SimImage>(join(this.vmDir(name), 'sim-image.json'), { diskGb: 50, sizeGb: 25 });
   }
 
   writeImage(name: string, img: SimImage): void {
@@ -170,11 +166,7 @@ export class SimStore {
   }
 
   runState(name: string): RunState {
-    try {
-      return JSON.parse(readFileSync(join(this.vmDir(name), 'sim-run.json'), 'utf8')) as RunState;
-    } catch {
-      return {};
-    }
+    return readJsonOr<RunState>(join(this.vmDir(name), 'sim-run.json'), {});
   }
 
   writeRunState(name: string, st: RunState): void {
@@ -347,4 +339,13 @@ function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
+}
+
+/** The JSON in `file`, or `fallback` when it is missing or unreadable (a VM without that sim record). */
+function readJsonOr<T>(file: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
 }
