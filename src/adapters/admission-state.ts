@@ -13,11 +13,10 @@
  *   are cleaned up as usual; the planner (core/plan.ts) says why each queued job waits.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Observed } from '../core/model.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { statePaths } from '../config/paths.js';
 
-export const ADMISSION_FILE = 'admission.json';
 
 export type AdmissionState =
   | { mode: 'open' }
@@ -30,7 +29,7 @@ export type AdmissionState =
     };
 
 export function admissionPath(stateDir: string): string {
-  return join(stateDir, ADMISSION_FILE);
+  return statePaths({ state_dir: stateDir }).admission;
 }
 
 interface AdmissionFile {

@@ -16,8 +16,8 @@
 import { appendFileSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { statePaths } from '../config/paths.js';
 
-export const HISTORY_FILE = 'history.jsonl';
 export const HISTORY_MAX = 500;
 export const HISTORY_SLACK = 100;
 
@@ -54,7 +54,7 @@ export class HistoryFile {
   private lines: number | undefined;
 
   constructor(stateDir: string, private readonly max = HISTORY_MAX, private readonly slack = HISTORY_SLACK) {
-    this.path = join(stateDir, HISTORY_FILE);
+    this.path = statePaths({ state_dir: stateDir }).history;
   }
 
   append(record: JobRecord): void {

@@ -18,12 +18,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { imagesOf, PROOF_REQUEST_FILE, readBootProof } from '../daemon/boot-proof.js';
+import { imagesOf, readBootProof } from '../daemon/boot-proof.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { renderImageProof } from './boot-proof-view.js';
 import { loadForCommand } from './config.js';
 import { println, type CliContext } from './context.js';
+import { statePaths } from '../config/paths.js';
 
 export const EXIT_NO_DAEMON = 3;
 
@@ -32,7 +32,7 @@ export async function selftestAsDaemon(ctx: CliContext, opts: { config?: string;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const dir = config.host.state_dir;
   const id = randomBytes(8).toString('hex');
-  const request = join(dir, PROOF_REQUEST_FILE);
+  const request = statePaths(config.host).bootProofRequest;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(request, `${JSON.stringify({ id })}\n`, 0o600);
   const waitMs = (imagesOf(config).length * config.vm.boot_timeout_seconds + 60) * 1000;

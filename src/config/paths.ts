@@ -23,6 +23,15 @@ export interface StatePaths {
   githubSweep: string;
   /** Per-job copies of a cache dir for profiles with `cache: clone` (adapters/cache-clone.ts). */
   cacheClones: string;
+  /** Present while this Mac is drained (`tart-fleet drain`, adapters/admission-state.ts). */
+  admission: string;
+  /** The last jobs that ended here (adapters/history-file.ts). */
+  history: string;
+  /** The boot proof's verdicts (daemon/boot-proof.ts), and a `selftest --as-daemon` request for a new one. */
+  bootProof: string;
+  bootProofRequest: string;
+  /** One daemon per state dir: the pid of the one running (daemon/instance-lock.ts). */
+  lock: string;
 }
 
 export function statePaths(host: { state_dir: string }): StatePaths {
@@ -32,6 +41,11 @@ export function statePaths(host: { state_dir: string }): StatePaths {
     memory: join(dir, 'memory.json'),
     githubSweep: join(dir, 'github-sweep.json'),
     cacheClones: join(dir, 'cache-clones'),
+    admission: join(dir, 'admission.json'),
+    history: join(dir, 'history.jsonl'),
+    bootProof: join(dir, 'boot-proof.json'),
+    bootProofRequest: join(dir, 'boot-proof.request'),
+    lock: join(dir, 'daemon.pid'),
   };
 }
 

@@ -52,9 +52,8 @@ import type { SshCredentials } from '../adapters/ssh.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import type { TartAdapter } from '../adapters/tart.js';
 import { ADVICE } from '../adapters/tart-errors.js';
+import { statePaths } from '../config/paths.js';
 
-export const PROOF_FILE = 'boot-proof.json';
-export const PROOF_REQUEST_FILE = 'boot-proof.request';
 
 export type ProofFailureKind =
   | 'image-missing'
@@ -185,7 +184,7 @@ export class BootProof {
 
   /** Answers `selftest --as-daemon`: a request file in the state dir starts a proof run. */
   watchRequests(everyMs = 1000): void {
-    const file = join(this.deps.config.host.state_dir, PROOF_REQUEST_FILE);
+    const file = statePaths(this.deps.config.host).bootProofRequest;
     this.requestTimer = setInterval(() => {
       if (this.running || !existsSync(file)) return;
       let id = 'request';
@@ -248,7 +247,7 @@ export class BootProof {
     const dir = this.deps.config.host.state_dir;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileAtomic(join(dir, PROOF_FILE), `${JSON.stringify(this.report(requestId), null, 2)}\n`, 0o600);
+      writeFileAtomic(statePaths(this.deps.config.host).bootProof, `${JSON.stringify(this.report(requestId), null, 2)}\n`, 0o600);
     } catch (err) {
       this.deps.logger.warn('cannot write the boot proof file', { dir, error: (err as Error).message });
     }
@@ -445,7 +444,7 @@ function profilesOf(config: Config, image: string): Profile[] {
 
 /** The proof file as the daemon last wrote it, or undefined (none, or unreadable). */
 export function readBootProof(stateDir: string): (BootProofReport & { age_s: number }) | undefined {
-  const file = join(stateDir, PROOF_FILE);
+  const file = statePaths({ state_dir: stateDir }).bootProof;
   try {
     const report = JSON.parse(readFileSync(file, 'utf8')) as BootProofReport;
     return { ...report, age_s: Math.max(0, Math.round((Date.now() - statSync(file).mtimeMs) / 1000)) };

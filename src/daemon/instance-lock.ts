@@ -22,9 +22,8 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { uptime } from 'node:os';
-import { join } from 'node:path';
+import { statePaths } from '../config/paths.js';
 
-export const LOCK_FILE = 'daemon.pid';
 
 export class InstanceLockedError extends Error {
   constructor(readonly pid: number, readonly stateDir: string, readonly file: string) {
@@ -65,7 +64,7 @@ const defaults: LockDeps = {
 /** The pid of the live daemon holding the state dir's lock, or undefined (none, or a stale file). Reads only. */
 export function lockHolder(stateDir: string, given: Partial<LockDeps> = {}): number | undefined {
   const deps = { ...defaults, ...given };
-  const file = join(stateDir, LOCK_FILE);
+  const file = statePaths({ state_dir: stateDir }).lock;
   const pid = readPid(file);
   return pid !== undefined && deps.isAlive(pid) && !olderThanBoot(file, deps.bootedAt()) ? pid : undefined;
 }
@@ -74,7 +73,7 @@ export function lockHolder(stateDir: string, given: Partial<LockDeps> = {}): num
 export function acquireInstanceLock(stateDir: string, given: Partial<LockDeps> = {}): InstanceLock {
   const deps = { ...defaults, ...given };
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = join(stateDir, LOCK_FILE);
+  const file = statePaths({ state_dir: stateDir }).lock;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createExclusive(file, deps.pid)) return lockOf(file, deps.pid);
     const holder = readPid(file);

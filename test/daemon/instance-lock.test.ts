@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { SimWorld } from '../../src/sim/world.js';
-import { acquireInstanceLock, InstanceLockedError, LOCK_FILE } from '../../src/daemon/instance-lock.js';
+import { acquireInstanceLock, InstanceLockedError } from '../../src/daemon/instance-lock.js';
+import { statePaths } from '../../src/config/paths.js';
+
+const lockIn = (stateDir: string) => statePaths({ state_dir: stateDir }).lock;
 import { runBin } from '../cli/cli-helpers.js';
 
 jest.setTimeout(120_000);
@@ -35,16 +38,16 @@ test('a second run on the same state dir exits 1 naming the first daemon and the
   const second = await runOnce();
   expect(second.code).toBe(1);
   expect(second.stderr.trim()).toBe(
-    `another tart-fleet daemon (pid ${first.pid}) is running on the state dir ${stateDir} (lock ${join(stateDir, LOCK_FILE)}): ` +
+    `another tart-fleet daemon (pid ${first.pid}) is running on the state dir ${stateDir} (lock ${lockIn(stateDir)}): ` +
       'stop it first (under launchd: `tart-fleet launchd --status` shows it), or give this one its own host.state_dir',
   );
   expect(second.stdout).not.toMatch(/tart-fleet starting/);
   // The first one is untouched and still holds the lock.
   expect(first.exitCode).toBeNull();
-  expect(readFileSync(join(stateDir, LOCK_FILE), 'utf8').trim()).toBe(String(first.pid));
+  expect(readFileSync(lockIn(stateDir), 'utf8').trim()).toBe(String(first.pid));
 
   expect(await world.stopDaemon()).toBe(0);
-  expect(existsSync(join(stateDir, LOCK_FILE))).toBe(false);
+  expect(existsSync(lockIn(stateDir))).toBe(false);
   expect((await runOnce()).code).toBe(0);
 });
 
@@ -66,11 +69,11 @@ test('teardown names the running daemon of the state dir (its pid) in its warnin
 test('a SIGKILLed daemon leaves its pid file; the next start finds the pid gone and takes over', async () => {
   const stateDir = join(world.dir, 'state');
   const killed = world.startDaemon();
-  await until(() => existsSync(join(stateDir, LOCK_FILE)) && readFileSync(join(stateDir, LOCK_FILE), 'utf8').trim() === String(killed.pid), 'the lock');
+  await until(() => existsSync(lockIn(stateDir)) && readFileSync(lockIn(stateDir), 'utf8').trim() === String(killed.pid), 'the lock');
   const gone = new Promise((r) => killed.once('exit', r));
   killed.kill('SIGKILL');
   await gone;
-  expect(existsSync(join(stateDir, LOCK_FILE))).toBe(true);
+  expect(existsSync(lockIn(stateDir))).toBe(true);
   expect((await runOnce()).code).toBe(0);
 });
 
@@ -89,9 +92,9 @@ describe('the lock file', () => {
   });
 
   test('a file from before this boot is stale even if its pid now exists (pids are reused after a reboot)', () => {
-    writeFileSync(join(dir, LOCK_FILE), '444\n');
+    writeFileSync(lockIn(dir), '444\n');
     const longAgo = new Date(Date.now() - 86_400_000);
-    utimesSync(join(dir, LOCK_FILE), longAgo, longAgo);
+    utimesSync(lockIn(dir), longAgo, longAgo);
     const lock = acquireInstanceLock(dir, { pid: 555, isAlive: () => true, bootedAt: () => Date.now() - 3_600_000 });
     expect(readFileSync(lock.file, 'utf8').trim()).toBe('555');
     lock.release();
